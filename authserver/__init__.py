@@ -1,0 +1,93 @@
+"""Protekt: an OAuth 2.0 / OpenID Connect authorization server with multi-factor authentication."""
+
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+from sqlalchemy import event
+from sqlalchemy.orm import sessionmaker
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+from authserver.api import register_api
+from authserver.authorization import AuthorizationServer
+from authserver.config import Settings
+from authserver.extensions import db
+from authserver.services import build_services
+
+MAX_REQUEST_BYTES = 64 * 1024  # far above any valid request; larger bodies get 413
+
+
+def create_app(settings: Settings | None = None) -> Flask:
+    """Build the app: settings (from PROTEKT_* when none given), database, services, routes."""
+    settings = settings or Settings.from_env(os.environ)
+    app = Flask(__name__)
+    url = database_url(settings, Path(app.instance_path))
+    app.config.update(
+        SQLALCHEMY_DATABASE_URI=url,
+        SQLALCHEMY_ENGINE_OPTIONS=_engine_options(url),
+        MAX_CONTENT_LENGTH=MAX_REQUEST_BYTES,
+    )
+    if settings.trusted_proxies:
+        hops = settings.trusted_proxies
+        proxied = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
+        app.wsgi_app = proxied  # type: ignore[method-assign]
+    db.init_app(app)
+    with app.app_context():
+        engine = db.engine
+    if url.startswith("sqlite"):
+        event.listen(engine, "connect", _sqlite_pragmas)
+    services = build_services(settings, db.session, sessionmaker(engine))
+    app.extensions["protekt"] = services
+    authorization = AuthorizationServer()
+    authorization.init_services(app, services)
+    app.extensions["protekt.authorization"] = authorization
+    register_api(app)
+    _configure_logging(settings.log_level)
+    return app
+
+
+def database_url(settings: Settings, instance_path: Path) -> str:
+    """The configured URL (postgresql:// means psycopg 3), or SQLite in the instance folder."""
+    if settings.database_url is None:
+        instance_path.mkdir(parents=True, exist_ok=True)
+        return f"sqlite:///{instance_path / 'protekt.db'}"
+    if settings.database_url.startswith("postgresql://"):
+        return "postgresql+psycopg://" + settings.database_url.removeprefix("postgresql://")
+    return settings.database_url
+
+
+def _engine_options(url: str) -> dict[str, Any]:
+    if url.startswith("sqlite"):
+        return {}
+    return {
+        "pool_pre_ping": True,  # a connection dropped by a database restart is replaced, not used
+        "pool_size": 10,
+        "max_overflow": 10,
+        "pool_timeout": 5,
+        "connect_args": {"connect_timeout": 3},  # an unreachable database answers 503 quickly
+    }
+
+
+def _sqlite_pragmas(connection: Any, _record: Any) -> None:
+    """WAL lets readers run beside the writer; writers wait up to 5 s for the lock."""
+    cursor = connection.cursor()
+    for pragma in ("journal_mode=WAL", "busy_timeout=5000", "foreign_keys=ON",
+                   "synchronous=NORMAL"):
+        cursor.execute(f"PRAGMA {pragma}")
+    cursor.close()
+
+
+def _configure_logging(level: str) -> None:
+    logger = logging.getLogger("authserver")
+    logger.setLevel(level)
+    if not logging.getLogger().handlers and not logger.handlers:
+        handler = logging.StreamHandler()
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+        logger.addHandler(handler)
+
+
+__all__ = ["create_app"]

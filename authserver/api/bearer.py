@@ -1,0 +1,22 @@
+"""Reading a Bearer access token from a request (RFC 6750 §2)."""
+
+from __future__ import annotations
+
+from flask import Request
+
+from authserver.errors import InvalidRequest, MissingToken
+
+
+def bearer_token(request: Request) -> str:
+    """The token from ``Authorization: Bearer`` (§2.1) or a POSTed form field (§2.2), not both."""
+    scheme, _, credentials = request.headers.get("Authorization", "").partition(" ")
+    from_header = credentials.strip() if scheme.lower() == "bearer" else ""
+    from_body = ""
+    if request.method == "POST" and request.mimetype == "application/x-www-form-urlencoded":
+        from_body = request.form.get("access_token", "")
+    if from_header and from_body:
+        raise InvalidRequest("Send the access token once: in the header or in the body.")
+    token = from_header or from_body
+    if not token:
+        raise MissingToken()
+    return token

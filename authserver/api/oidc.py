@@ -1,0 +1,71 @@
+"""Discovery (OIDC Discovery 1.0, RFC 8414), the JWKS (RFC 7517) and UserInfo (OIDC Core §5.3)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, Response, jsonify, request
+
+from authserver.api.bearer import bearer_token
+from authserver.errors import InsufficientScope, InvalidToken
+from authserver.extensions import services
+from authserver.grants import GRANTS
+from authserver.scopes import OPENID, USER_SCOPES
+
+bp = Blueprint("oidc", __name__)
+
+AUTH_METHODS = ["client_secret_basic", "client_secret_post", "none"]
+CLAIMS = ["sub", "iss", "aud", "exp", "iat", "auth_time", "amr", "email", "email_verified"]
+METADATA_MAX_AGE = 3600
+JWKS_MAX_AGE = 300  # resource servers refetch on an unknown kid anyway
+
+
+def provider_metadata() -> dict[str, Any]:
+    issuer = services.settings.issuer
+    algorithms = {services.settings.signing_alg} | {k.alg for k in services.keyring.published()}
+    return {
+        "issuer": issuer,
+        "token_endpoint": f"{issuer}/oauth/token",
+        "userinfo_endpoint": f"{issuer}/userinfo",
+        "jwks_uri": f"{issuer}/.well-known/jwks.json",
+        "revocation_endpoint": f"{issuer}/oauth/revoke",
+        "grant_types_supported": [grant.GRANT_TYPE for grant in GRANTS],
+        # No authorization endpoint (yet): tokens come from the token endpoint only.
+        "response_types_supported": [],
+        "subject_types_supported": ["public"],
+        "id_token_signing_alg_values_supported": sorted(algorithms),
+        "token_endpoint_auth_methods_supported": AUTH_METHODS,
+        "revocation_endpoint_auth_methods_supported": AUTH_METHODS,
+        "scopes_supported": list(USER_SCOPES),
+        "claims_supported": CLAIMS,
+    }
+
+
+def _cacheable(body: dict[str, Any], max_age: int) -> Response:
+    response = jsonify(body)
+    response.headers["Cache-Control"] = f"public, max-age={max_age}"
+    return response
+
+
+@bp.get("/.well-known/openid-configuration")
+@bp.get("/.well-known/oauth-authorization-server")
+def discovery() -> Response:
+    return _cacheable(provider_metadata(), METADATA_MAX_AGE)
+
+
+@bp.get("/.well-known/jwks.json")
+def jwks() -> Response:
+    return _cacheable(services.keyring.jwks(), JWKS_MAX_AGE)
+
+
+@bp.route("/userinfo", methods=["GET", "POST"])
+def userinfo() -> Response:
+    claims = services.access_tokens.verify(bearer_token(request), services.settings.issuer)
+    if OPENID not in claims["scope"].split():
+        raise InsufficientScope("The access token needs the openid scope.")
+    user = services.users.get(claims["sub"])
+    if user is None:
+        raise InvalidToken("The user of this access token no longer exists.")
+    response = jsonify(sub=user.id, email=user.email, email_verified=user.email_verified)
+    response.headers["Cache-Control"] = "no-store"
+    return response

@@ -1,0 +1,108 @@
+"""Authlib's AuthorizationServer, fitted to Protekt.
+
+* Parameters come from the request body only, as ``application/x-www-form-urlencoded`` or
+  ``application/json`` (API.md); a repeated parameter is refused (RFC 6749 §3.1, §3.2), and so is
+  using two client-authentication methods at once (RFC 6749 §2.3).
+* Client-authentication failures are always ``401 invalid_client`` with a challenge.
+* Errors are rendered by the one renderer in ``authserver.api.errors``.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from authlib.integrations.flask_oauth2 import AuthorizationServer as FlaskAuthorizationServer
+from authlib.oauth2 import OAuth2Error
+from authlib.oauth2.rfc6749 import OAuth2Request
+from authlib.oauth2.rfc6749.errors import InvalidClientError, UnsupportedGrantTypeError
+from authlib.oauth2.rfc6749.requests import BasicOAuth2Payload
+from flask import Flask, Request, Response
+from flask import request as flask_request
+
+from authserver.api.errors import render
+from authserver.errors import InvalidClient, InvalidRequest, UnsupportedGrantType
+from authserver.grants import GRANTS
+from authserver.grants.revocation import TokenRevocation
+
+if TYPE_CHECKING:
+    from authserver.services import Services
+
+
+def body_parameters(request: Request) -> dict[str, str]:
+    """The body's parameters as strings; InvalidRequest if malformed or repeated."""
+    if request.is_json:
+        data = request.get_json(silent=True)
+        if not isinstance(data, dict):
+            raise InvalidRequest("The JSON body must be an object of parameters.")
+        for name, value in data.items():
+            if not isinstance(value, str):
+                raise InvalidRequest(f"Parameter '{name}' must be a string.")
+        return data
+    if request.mimetype not in ("application/x-www-form-urlencoded", ""):
+        raise InvalidRequest(
+            "Send parameters as application/x-www-form-urlencoded or application/json."
+        )
+    for name in request.form:
+        if len(request.form.getlist(name)) > 1:
+            raise InvalidRequest(f"Parameter '{name}' is repeated; send it once.")
+    return request.form.to_dict()
+
+
+class ProtektRequest(OAuth2Request):
+    """An OAuth request whose parameters are the body's, with the client's IP address."""
+
+    def __init__(self, request: Request) -> None:
+        super().__init__(method=request.method, uri=request.url, headers=request.headers)
+        self._params = body_parameters(request)
+        self.payload = BasicOAuth2Payload(self._params)
+        self.client_ip: str = request.remote_addr or ""
+        basic = request.headers.get("Authorization", "").lower().startswith("basic ")
+        if basic and "client_secret" in self._params:
+            raise InvalidRequest(
+                "Use one client authentication method: HTTP Basic or client_secret, not both."
+            )
+
+    @property
+    def form(self) -> dict[str, str]:
+        return self._params
+
+    @property
+    def args(self) -> dict[str, str]:
+        return {}
+
+
+class AuthorizationServer(FlaskAuthorizationServer):
+    """The token and revocation endpoints' machinery, with Protekt's services attached."""
+
+    services: Services
+
+    def init_services(self, app: Flask, services: Services) -> None:
+        self.services = services
+        self.init_app(app, query_client=services.clients.find)
+        for grant in GRANTS:
+            self.register_grant(grant)
+        self.register_endpoint(TokenRevocation)
+
+    def get_token_grant(self, request: ProtektRequest) -> Any:
+        grant_type = request.payload.grant_type
+        if not grant_type:
+            raise InvalidRequest("Missing 'grant_type' parameter.")
+        try:
+            return super().get_token_grant(request)
+        except UnsupportedGrantTypeError:
+            supported = ", ".join(grant.GRANT_TYPE for grant in GRANTS)
+            raise UnsupportedGrantType(
+                f"grant_type {grant_type} is not supported; supported: {supported}."
+            ) from None
+
+    def create_oauth2_request(self, request: Any) -> ProtektRequest:
+        return ProtektRequest(flask_request)
+
+    def authenticate_client(self, request: Any, methods: list[str], endpoint: str = "token") -> Any:
+        try:
+            return super().authenticate_client(request, methods, endpoint)
+        except InvalidClientError:
+            raise InvalidClient() from None
+
+    def handle_error_response(self, request: Any, error: OAuth2Error) -> Response:
+        return self.handle_response(*render(error))

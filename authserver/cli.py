@@ -1,0 +1,253 @@
+"""The ``protekt`` command (API.md §5). Every command reads the same PROTEKT_* variables."""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import secrets
+import tempfile
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import click
+from flask import Flask
+
+from authserver import create_app
+from authserver.clients import CLIENT_CREDENTIALS, PASSWORD, REFRESH_TOKEN
+from authserver.config import ConfigError, Settings
+from authserver.errors import ProtektError
+from authserver.extensions import db, services
+from authserver.migrate import is_current, upgrade
+from authserver.serve import run
+from authserver.store import StoreUnavailable, open_store
+
+DEMO_EMAIL = "demo@example.com"
+
+
+def _settings() -> Settings:
+    try:
+        return Settings.from_env(os.environ)
+    except ConfigError as exc:
+        raise click.ClickException(str(exc)) from None
+
+
+@contextmanager
+def _app_context(settings: Settings | None = None) -> Iterator[Flask]:
+    """An app context in which domain errors become readable command-line errors."""
+    app = create_app(settings or _settings())
+    with app.app_context():
+        try:
+            yield app
+        except ProtektError as exc:
+            raise click.ClickException(exc.description) from None
+
+
+def _emit(as_json: bool, data: dict[str, Any], text: Callable[[], str]) -> None:
+    click.echo(json.dumps(data) if as_json else text())
+
+
+def _split(value: str | None) -> list[str]:
+    return [part.strip() for part in (value or "").replace(",", " ").split() if part.strip()]
+
+
+@click.group()
+def main() -> None:
+    """Protekt authorization server."""
+
+
+@main.group("db")
+def db_group() -> None:
+    """Database schema."""
+
+
+@db_group.command("upgrade")
+def db_upgrade() -> None:
+    """Apply database migrations."""
+    with _app_context():
+        upgrade(db.engine)
+    click.echo("Database schema is up to date.")
+
+
+@main.command("create-user")
+@click.option("--email", required=True, help="Login name; unique regardless of case.")
+@click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True,
+              help="Prompted for (hidden) when omitted.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+def create_user(email: str, password: str, as_json: bool) -> None:
+    """Create a user; prints its id and email."""
+    with _app_context():
+        user = services.users.create(email, password)
+        data = {"id": user.id, "email": user.email}
+    _emit(as_json, data, lambda: f"id     {data['id']}\nemail  {data['email']}")
+
+
+@main.command("create-client")
+@click.option("--name", required=True, help="Shown to administrators.")
+@click.option("--public", is_flag=True, help="No secret (native and browser apps).")
+@click.option("--grant-types", help="Comma-separated; default: password,refresh_token.")
+@click.option("--scopes", help="Extra scopes of other APIs this client may ask for.")
+@click.option("--audiences", help="APIs (audience values) this client may get tokens for.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+def create_client(*, name: str, public: bool, grant_types: str | None, scopes: str | None,
+                  audiences: str | None, as_json: bool) -> None:
+    """Register a client; prints client_id and, once only, client_secret."""
+    with _app_context():
+        client, secret = services.clients.create(
+            name, public=public, grant_types=_split(grant_types) or None,
+            scopes=_split(scopes), audiences=_split(audiences),
+        )
+        data: dict[str, Any] = {"client_id": client.client_id, "name": client.name,
+                                "grant_types": client.grant_types}
+    if secret is not None:
+        data["client_secret"] = secret
+
+    def text() -> str:
+        lines = [f"client_id      {data['client_id']}"]
+        if secret is not None:
+            lines.append(f"client_secret  {secret}   (shown once: store it now)")
+        return "\n".join([*lines, f"grant_types    {', '.join(data['grant_types'])}"])
+
+    _emit(as_json, data, text)
+
+
+@main.command("unlock-user")
+@click.option("--email", required=True)
+def unlock_user(email: str) -> None:
+    """Clear a user's failed-login counters (after 100 consecutive failures it stays locked)."""
+    with _app_context():
+        user = services.users.find_by_email(email)
+        if user is None:
+            raise click.ClickException(f"No user with email {email}.")
+        services.login.unlock(user)
+    click.echo(f"Unlocked {email}.")
+
+
+@main.group("keys")
+def keys_group() -> None:
+    """Token signing keys."""
+
+
+def _key_row(key: Any) -> dict[str, Any]:
+    ends = services.keyring.retention_ends(key)
+    return {
+        "kid": key.kid, "alg": key.alg, "created_at": key.created_at.isoformat(timespec="seconds"),
+        "status": "active" if key.retired_at is None else "retired",
+        "published_until": None if ends is None else ends.isoformat(timespec="seconds"),
+    }
+
+
+def _key_table(rows: list[dict[str, Any]]) -> str:
+    lines = [f"{'kid':<45} {'alg':<6} {'status':<8} {'created':<26} published until"]
+    for r in rows:
+        lines.append(f"{r['kid']:<45} {r['alg']:<6} {r['status']:<8} {r['created_at']:<26} "
+                     f"{r['published_until'] or '-'}")
+    return "\n".join(lines)
+
+
+@keys_group.command("list")
+@click.option("--json", "as_json", is_flag=True)
+def keys_list(as_json: bool) -> None:
+    """List signing keys, newest first."""
+    with _app_context():
+        services.keyring.active_key()
+        rows = [_key_row(k) for k in services.keyring.all_keys()]
+    _emit(as_json, {"keys": rows}, lambda: _key_table(rows))
+
+
+@keys_group.command("rotate")
+@click.option("--json", "as_json", is_flag=True)
+def keys_rotate(as_json: bool) -> None:
+    """Make a new key active; retired keys stay published until their tokens expire."""
+    with _app_context():
+        row = _key_row(services.keyring.rotate())
+    _emit(as_json, row, lambda: f"New active key {row['kid']} ({row['alg']}).")
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535))
+@click.option("--workers", default=os.cpu_count() or 1, show_default="number of cores",
+              type=click.IntRange(1, 64))
+@click.option("--threads", default=4, show_default=True, type=click.IntRange(1, 256),
+              help="Threads per worker.")
+def serve(host: str, port: int, workers: int, threads: int) -> None:
+    """Run the production server."""
+    settings = _settings()
+    if settings.uses_memory_store and workers > 1:
+        raise click.ClickException(
+            "PROTEKT_REDIS_URL=memory:// keeps counters and tokens inside one process; with "
+            f"--workers {workers} each worker would keep its own, and limits would not hold. "
+            "Use Redis, or --workers 1."
+        )
+    _prepare(settings, migrate=False)
+    os.environ.setdefault("PROTEKT_HASH_CONCURRENCY", str(max(1, (os.cpu_count() or 1) // workers)))
+    run(host, port, workers, threads, settings.log_level)
+
+
+def _prepare(settings: Settings, migrate: bool) -> None:
+    """Check (or apply) the schema and make the first signing key before workers fork."""
+    with _app_context(settings):
+        if migrate:
+            upgrade(db.engine)
+        elif not is_current(db.engine):
+            raise click.ClickException(
+                "The database schema is not up to date: run `protekt db upgrade` first."
+            )
+        services.keyring.active_key()
+        db.engine.dispose()
+
+
+@main.command()
+@click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535))
+def demo(port: int) -> None:
+    """Quick start: fresh SQLite database, a demo client and user, server on 127.0.0.1."""
+    workdir = Path(tempfile.mkdtemp(prefix="protekt-demo-"))
+    redis_url = os.environ.get("PROTEKT_REDIS_URL") or Settings.redis_url
+    try:
+        open_store(redis_url, "protekt-demo").ping()
+        store_line = f"Redis at {redis_url}"
+    except StoreUnavailable:
+        store_line = f"in-process store (memory://): no Redis answered at {redis_url}"
+        redis_url = "memory://"
+    os.environ.update({
+        "PROTEKT_ISSUER": f"http://127.0.0.1:{port}",
+        "PROTEKT_DATABASE_URL": f"sqlite:///{workdir / 'protekt.db'}",
+        "PROTEKT_REDIS_URL": redis_url,
+        "PROTEKT_REDIS_PREFIX": f"protekt-demo-{secrets.token_hex(4)}",
+        "PROTEKT_ENCRYPTION_KEY": base64.urlsafe_b64encode(os.urandom(32)).decode(),
+    })
+    settings = _settings()
+    password = secrets.token_urlsafe(12)
+    with _app_context(settings):
+        upgrade(db.engine)
+        services.users.create(DEMO_EMAIL, password, email_verified=True)
+        client, secret = services.clients.create(
+            "Demo app", grant_types=[PASSWORD, REFRESH_TOKEN, CLIENT_CREDENTIALS]
+        )
+        client_id = client.client_id
+    _prepare(settings, migrate=False)
+    click.echo(_demo_banner(settings.issuer, workdir, store_line,
+                            client_id=client_id, secret=secret or "", password=password))
+    run("127.0.0.1", port, 1, 4, settings.log_level)
+
+
+def _demo_banner(issuer: str, workdir: Path, store: str, *, client_id: str, secret: str,
+                 password: str) -> str:
+    return f"""
+Protekt demo server: {issuer}
+  database  {workdir / 'protekt.db'} (fresh)
+  store     {store}
+  user      {DEMO_EMAIL}
+  client    Demo app (password, refresh_token, client_credentials)
+
+Paste into another shell to follow the README's walk-through:
+
+export PROTEKT={issuer}
+export CLIENT_ID={client_id}
+export CLIENT_SECRET={secret}
+export DEMO_EMAIL={DEMO_EMAIL}
+export DEMO_PASSWORD={password}
+"""

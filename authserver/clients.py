@@ -1,0 +1,88 @@
+"""The client registry: OAuth clients (RFC 6749 §2) and the grant types they may use."""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Iterable
+
+from sqlalchemy.orm import Session
+
+from authserver.audit import AuditLog
+from authserver.errors import InvalidRequest
+from authserver.models import Client, hash_client_secret
+from authserver.scopes import parse_scope
+
+PASSWORD = "password"  # noqa: S105 (a grant type name)
+REFRESH_TOKEN = "refresh_token"  # noqa: S105
+CLIENT_CREDENTIALS = "client_credentials"
+
+GRANT_TYPES: tuple[str, ...] = (PASSWORD, REFRESH_TOKEN, CLIENT_CREDENTIALS)
+DEFAULT_GRANT_TYPES: tuple[str, ...] = (PASSWORD, REFRESH_TOKEN)
+
+
+class ClientRegistry:
+    """Clients in the database. Secrets are shown once, at creation, and stored as SHA-256."""
+
+    def __init__(self, session: Session, audit: AuditLog) -> None:
+        self._session = session
+        self._audit = audit
+
+    def find(self, client_id: str) -> Client | None:
+        return self._session.get(Client, client_id) if client_id else None
+
+    def create(
+        self,
+        name: str,
+        *,
+        public: bool = False,
+        grant_types: Iterable[str] | None = None,
+        scopes: Iterable[str] = (),
+        audiences: Iterable[str] = (),
+    ) -> tuple[Client, str | None]:
+        """Register a client; returns it and its secret (None for a public client)."""
+        name = name.strip()
+        if not 1 <= len(name) <= 100:
+            raise InvalidRequest("The client name must be 1 to 100 characters long.")
+        grants = _checked_grant_types(grant_types, public)
+        secret = None if public else secrets.token_urlsafe(32)  # 256 bits
+        client = Client(
+            client_id=secrets.token_urlsafe(16),
+            name=name,
+            secret_hash=None if secret is None else hash_client_secret(secret),
+            grant_types=grants,
+            scopes=_checked_scopes(scopes),
+            audiences=_checked_audiences(audiences),
+        )
+        self._session.add(client)
+        self._audit.record("client.created", client_id=client.client_id, public=public)
+        self._session.commit()
+        return client, secret
+
+
+def _checked_grant_types(grant_types: Iterable[str] | None, public: bool) -> list[str]:
+    grants = list(dict.fromkeys(grant_types or DEFAULT_GRANT_TYPES))
+    unknown = [g for g in grants if g not in GRANT_TYPES]
+    if unknown:
+        raise InvalidRequest(
+            f"Unknown grant type {unknown[0]}; known: {', '.join(GRANT_TYPES)}."
+        )
+    if public and CLIENT_CREDENTIALS in grants:
+        raise InvalidRequest(
+            "A public client cannot use client_credentials: it has no secret (RFC 6749 §4.4)."
+        )
+    return grants
+
+
+def _checked_scopes(scopes: Iterable[str]) -> list[str]:
+    joined = " ".join(scopes)
+    try:
+        return list(parse_scope(joined)) if joined else []
+    except ValueError:
+        raise InvalidRequest("Scopes must be tokens of printable ASCII without spaces.") from None
+
+
+def _checked_audiences(audiences: Iterable[str]) -> list[str]:
+    result = list(dict.fromkeys(a.strip() for a in audiences if a.strip()))
+    if any(len(a) > 255 or " " in a for a in result):
+        raise InvalidRequest("An audience is an identifier of at most 255 characters, no spaces.")
+    return result

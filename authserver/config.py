@@ -1,0 +1,246 @@
+"""Typed settings read once from ``PROTEKT_*`` variables (API.md §5).
+
+Every knob is declared once below with its default, a one-line reason and, where one exists, the
+standard it comes from. ``Settings.from_env`` parses and checks all of them at start; a bad value
+raises :class:`ConfigError` naming the variable, so the server never starts half-configured.
+``config/protekt.env.example`` lists the same variables (a test keeps the two in step).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import dataclasses
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlsplit
+
+SIGNING_ALGORITHMS = ("RS256", "ES256", "EdDSA")
+
+
+class ConfigError(ValueError):
+    """One or more settings are invalid; the message names each variable."""
+
+
+def _setting(env: str, default: Any, parse: Callable[[str], Any], doc: str, ref: str = "") -> Any:
+    return field(default=default, metadata={"env": env, "parse": parse, "doc": doc, "ref": ref})
+
+
+def _positive_int(raw: str) -> int:
+    value = int(raw)
+    if value < 1:
+        raise ValueError("must be a whole number of at least 1")
+    return value
+
+
+def _non_negative_int(raw: str) -> int:
+    value = int(raw)
+    if value < 0:
+        raise ValueError("must be a whole number of at least 0")
+    return value
+
+
+def _issuer(raw: str) -> str:
+    parts = urlsplit(raw)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError("must be an http:// or https:// URL")
+    if parts.query or parts.fragment:
+        raise ValueError("must not have a query or fragment (OIDC Discovery §3)")
+    if raw.endswith("/"):
+        raise ValueError("must not end with a slash")
+    return raw
+
+
+def _redis_url(raw: str) -> str:
+    if urlsplit(raw).scheme not in ("redis", "rediss", "memory"):
+        raise ValueError("must start with redis://, rediss:// or memory://")
+    return raw
+
+
+def _database_url(raw: str) -> str:
+    if not raw.startswith(("sqlite:", "postgresql:", "postgresql+")):
+        raise ValueError("must be a SQLAlchemy URL for SQLite or PostgreSQL")
+    return raw
+
+
+def _signing_alg(raw: str) -> str:
+    if raw not in SIGNING_ALGORITHMS:
+        raise ValueError(f"must be one of {', '.join(SIGNING_ALGORITHMS)}")
+    return raw
+
+
+def _encryption_keys(raw: str) -> tuple[bytes, ...]:
+    keys = []
+    for part in raw.split(","):
+        try:
+            key = base64.urlsafe_b64decode(part.strip() + "=" * (-len(part.strip()) % 4))
+        except (binascii.Error, ValueError):
+            raise ValueError("each key must be base64url") from None
+        if len(key) != 32:
+            raise ValueError("each key must decode to exactly 32 bytes")
+        keys.append(key)
+    return tuple(keys)
+
+
+def _log_level(raw: str) -> str:
+    level = raw.upper()
+    if level not in ("DEBUG", "INFO", "WARNING", "ERROR"):
+        raise ValueError("must be DEBUG, INFO, WARNING or ERROR")
+    return level
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Every Protekt setting, with its default and the reason for it."""
+
+    issuer: str = _setting(
+        "PROTEKT_ISSUER", "http://127.0.0.1:8000", _issuer,
+        "Issuer URL: the iss of every token and the base of every endpoint URL.",
+        "OIDC Discovery 1.0 §3, RFC 8414 §2",
+    )
+    database_url: str | None = _setting(
+        "PROTEKT_DATABASE_URL", None, _database_url,
+        "SQLAlchemy URL; empty means a SQLite file in the instance folder.",
+    )
+    redis_url: str = _setting(
+        "PROTEKT_REDIS_URL", "redis://127.0.0.1:6379/0", _redis_url,
+        "Short-lived state (counters, revoked token ids); memory:// is single-process only.",
+    )
+    redis_prefix: str = _setting(
+        "PROTEKT_REDIS_PREFIX", "protekt", str,
+        "Prefix of every key Protekt writes, so several deployments can share one Redis.",
+    )
+    encryption_keys: tuple[bytes, ...] = _setting(
+        "PROTEKT_ENCRYPTION_KEY", (), _encryption_keys,
+        "32-byte keys (base64url, comma-separated) encrypting private keys at rest; "
+        "the first encrypts, all decrypt.",
+        "NIST SP 800-57 Part 1 §5.3 (key rotation)",
+    )
+    signing_alg: str = _setting(
+        "PROTEKT_SIGNING_ALG", "RS256", _signing_alg,
+        "JWS algorithm of issued tokens; RS256 is the one every OIDC client must support.",
+        "OIDC Core §15.1, RFC 7518 §3.1",
+    )
+    access_token_ttl: int = _setting(
+        "PROTEKT_ACCESS_TOKEN_TTL", 900, _positive_int,
+        "Access token lifetime in seconds; short because a JWT cannot be recalled everywhere.",
+        "RFC 9700 §2.2.2",
+    )
+    id_token_ttl: int = _setting(
+        "PROTEKT_ID_TOKEN_TTL", 3600, _positive_int,
+        "ID token lifetime in seconds.", "OIDC Core §2",
+    )
+    refresh_token_idle_ttl: int = _setting(
+        "PROTEKT_REFRESH_TOKEN_IDLE_TTL", 15 * 86400, _positive_int,
+        "A refresh token unused this many seconds expires.", "RFC 9700 §4.14.2",
+    )
+    refresh_token_absolute_ttl: int = _setting(
+        "PROTEKT_REFRESH_TOKEN_ABSOLUTE_TTL", 30 * 86400, _positive_int,
+        "A login's refresh tokens all expire this many seconds after the login.",
+        "RFC 9700 §4.14.2",
+    )
+    argon2_memory_kib: int = _setting(
+        "PROTEKT_ARGON2_MEMORY_KIB", 19456, _positive_int,
+        "argon2id memory cost (19 MiB).", "OWASP Password Storage Cheat Sheet; RFC 9106 §4",
+    )
+    argon2_time_cost: int = _setting(
+        "PROTEKT_ARGON2_TIME_COST", 2, _positive_int,
+        "argon2id iterations.", "OWASP Password Storage Cheat Sheet",
+    )
+    argon2_parallelism: int = _setting(
+        "PROTEKT_ARGON2_PARALLELISM", 1, _positive_int,
+        "argon2id lanes.", "OWASP Password Storage Cheat Sheet",
+    )
+    hash_concurrency: int = _setting(
+        "PROTEKT_HASH_CONCURRENCY", 0, _non_negative_int,
+        "Password hashes run at once per process; 0 means the process's share of the cores.",
+    )
+    login_account_failures: int = _setting(
+        "PROTEKT_LOGIN_ACCOUNT_FAILURES", 10, _positive_int,
+        "Failed passwords allowed per account name in one window before 429.",
+        "NIST SP 800-63B §5.2.2",
+    )
+    login_account_window: int = _setting(
+        "PROTEKT_LOGIN_ACCOUNT_WINDOW", 900, _positive_int,
+        "Length in seconds of the per-account failure window.", "NIST SP 800-63B §5.2.2",
+    )
+    login_max_consecutive_failures: int = _setting(
+        "PROTEKT_LOGIN_MAX_CONSECUTIVE_FAILURES", 100, _positive_int,
+        "Consecutive failures that lock an account until an operator unlocks it (at most 100).",
+        "NIST SP 800-63B §5.2.2",
+    )
+    login_ip_failures: int = _setting(
+        "PROTEKT_LOGIN_IP_FAILURES", 100, _positive_int,
+        "Failed passwords allowed per client IP in one window before 429.",
+        "NIST SP 800-63B §5.2.2",
+    )
+    login_ip_window: int = _setting(
+        "PROTEKT_LOGIN_IP_WINDOW", 900, _positive_int,
+        "Length in seconds of the per-IP failure window.",
+    )
+    trusted_proxies: int = _setting(
+        "PROTEKT_TRUSTED_PROXIES", 0, _non_negative_int,
+        "Reverse proxies in front of Protekt whose X-Forwarded-For/-Proto are believed.",
+    )
+    keys_refresh_interval: int = _setting(
+        "PROTEKT_KEYS_REFRESH_INTERVAL", 30, _positive_int,
+        "Seconds between checks for keys rotated by another process.",
+    )
+    log_level: str = _setting(
+        "PROTEKT_LOG_LEVEL", "INFO", _log_level, "Log level of the server.",
+    )
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str]) -> Settings:
+        """Parse every ``PROTEKT_*`` variable; raise ConfigError naming each bad one."""
+        values: dict[str, Any] = {}
+        errors: list[str] = []
+        for spec in dataclasses.fields(cls):
+            raw = environ.get(spec.metadata["env"], "").strip()
+            if not raw:
+                continue
+            try:
+                values[spec.name] = spec.metadata["parse"](raw)
+            except ValueError as exc:
+                errors.append(f"{spec.metadata['env']}: {exc} (got {raw[:60]!r})")
+        settings = cls(**values)
+        errors.extend(settings._consistency_errors())
+        if errors:
+            raise ConfigError("invalid configuration:\n  " + "\n  ".join(errors))
+        return settings
+
+    def _consistency_errors(self) -> list[str]:
+        errors = []
+        if not self.encryption_keys:
+            errors.append(
+                "PROTEKT_ENCRYPTION_KEY: required; generate one with python3 -c "
+                "'import base64,os; print(base64.urlsafe_b64encode(os.urandom(32)).decode())'"
+            )
+        if self.login_max_consecutive_failures > 100:
+            errors.append(
+                "PROTEKT_LOGIN_MAX_CONSECUTIVE_FAILURES: at most 100 (NIST SP 800-63B §5.2.2)"
+            )
+        if self.refresh_token_idle_ttl > self.refresh_token_absolute_ttl:
+            errors.append(
+                "PROTEKT_REFRESH_TOKEN_IDLE_TTL: must not exceed PROTEKT_REFRESH_TOKEN_ABSOLUTE_TTL"
+            )
+        return errors
+
+    @property
+    def uses_memory_store(self) -> bool:
+        return self.redis_url.startswith("memory:")
+
+    @property
+    def max_token_ttl(self) -> int:
+        """Longest lifetime of a signed token: how long a retired key must stay published."""
+        return max(self.access_token_ttl, self.id_token_ttl)
+
+
+def describe() -> list[tuple[str, str, str, str]]:
+    """(variable, default, meaning, reference) for every setting, for docs and the env example."""
+    rows = []
+    for spec in dataclasses.fields(Settings):
+        default = "" if spec.default in (None, ()) else str(spec.default)
+        rows.append((spec.metadata["env"], default, spec.metadata["doc"], spec.metadata["ref"]))
+    return rows

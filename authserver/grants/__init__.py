@@ -1,0 +1,9 @@
+"""One Authlib grant class per grant type; each is thin and calls the domain modules."""
+
+from authserver.grants.client_credentials import ClientCredentialsGrant
+from authserver.grants.password import PasswordGrant
+from authserver.grants.refresh_token import RefreshTokenGrant
+
+GRANTS = (PasswordGrant, RefreshTokenGrant, ClientCredentialsGrant)
+
+__all__ = ["GRANTS", "ClientCredentialsGrant", "PasswordGrant", "RefreshTokenGrant"]

@@ -1,0 +1,80 @@
+"""What every Protekt grant shares: client checks, parameters, scope and audience rules."""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from typing import TYPE_CHECKING, Any
+
+from authlib.consts import default_json_headers
+
+from authserver.errors import AccessDenied, InvalidRequest, InvalidScope, UnauthorizedClient
+from authserver.models import Client
+from authserver.scopes import parse_scope
+
+if TYPE_CHECKING:
+    from authserver.authorization import AuthorizationServer, ProtektRequest
+    from authserver.services import Services
+
+Response = tuple[int, dict[str, Any], list[tuple[str, str]]]
+
+
+class ProtektGrant:
+    """Mixed in before an Authlib grant class; grants call these helpers, nothing more."""
+
+    GRANT_TYPE: str
+    TOKEN_ENDPOINT_AUTH_METHODS = ["client_secret_basic", "client_secret_post", "none"]
+    request: ProtektRequest
+    server: AuthorizationServer
+    if TYPE_CHECKING:
+
+        def authenticate_token_endpoint_client(self) -> Client: ...  # from Authlib's BaseGrant
+
+    @property
+    def services(self) -> Services:
+        return self.server.services
+
+    def authenticated_client(self) -> Client:
+        """The authenticated client, if its allow-list holds this grant (RFC 6749 §5.2)."""
+        client = self.authenticate_token_endpoint_client()
+        if not client.check_grant_type(self.GRANT_TYPE):
+            raise UnauthorizedClient(f"This client may not use grant_type {self.GRANT_TYPE}.")
+        self.request.client = client
+        return client
+
+    def param(self, name: str) -> str:
+        value = self.request.form.get(name)
+        if not value:
+            raise InvalidRequest(f"Missing '{name}' parameter.")
+        return value
+
+    def requested_scope(
+        self, allowed: Collection[str], default: tuple[str, ...],
+    ) -> tuple[str, ...]:
+        """The scope asked for (or default), every token of it allowed (RFC 6749 §3.3)."""
+        raw = self.request.form.get("scope")
+        if raw is None:
+            return default
+        try:
+            scope = parse_scope(raw)
+        except ValueError:
+            raise InvalidScope(
+                "The scope is malformed: tokens separated by single spaces."
+            ) from None
+        refused = [token for token in scope if token not in allowed]
+        if refused:
+            raise InvalidScope(f"Scope '{refused[0]}' is not allowed here.")
+        return scope
+
+    def requested_audience(self, client: Client) -> tuple[str, ...]:
+        """The API asked for, if this client may have tokens for it; () means this server."""
+        audience = self.request.form.get("audience")
+        if audience is None or audience == self.services.settings.issuer:
+            return ()
+        if audience not in client.audiences:
+            raise AccessDenied(f"The client is not allowed to access audience '{audience}'.")
+        return (audience,)
+
+    @staticmethod
+    def respond(body: dict[str, Any]) -> Response:
+        """200 with Cache-Control: no-store (RFC 6749 §5.1)."""
+        return 200, body, list(default_json_headers)

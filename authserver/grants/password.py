@@ -1,0 +1,32 @@
+"""The password grant (RFC 6749 §4.3): email and password for tokens, amr ``pwd`` (RFC 8176)."""
+
+from __future__ import annotations
+
+from authlib.oauth2.rfc6749 import grants
+
+from authserver.accounts.login import LoginAttempt
+from authserver.grants.base import ProtektGrant, Response
+from authserver.models.base import utcnow
+from authserver.scopes import DEFAULT_SCOPE, USER_SCOPES
+from authserver.tokens.issuer import Authentication, TokenRequest
+
+
+class PasswordGrant(ProtektGrant, grants.ResourceOwnerPasswordCredentialsGrant):
+    """Checks parameters first, so a malformed request never costs a login attempt."""
+
+    def validate_token_request(self) -> None:
+        client = self.authenticated_client()
+        self.token_request = TokenRequest(
+            client,
+            self.requested_scope((*USER_SCOPES, *client.scopes), (DEFAULT_SCOPE,)),
+            self.requested_audience(client),
+        )
+        attempt = LoginAttempt(
+            self.param("username"), self.param("password"), client.client_id,
+            self.request.client_ip,
+        )
+        self.request.user = self.services.login.authenticate(attempt)
+
+    def create_token_response(self) -> Response:
+        authn = Authentication(self.request.user, ("pwd",), utcnow())
+        return self.respond(self.services.issuer.after_login(authn, self.token_request))

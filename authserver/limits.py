@@ -1,0 +1,77 @@
+"""Attempt limits that hold under parallel requests (NIST SP 800-63B §5.2.2).
+
+An attempt is counted *before* it is checked: the counter is incremented atomically in the store,
+and only a request whose count is within the limit goes on to verify anything. Parallel requests
+therefore cannot slip past a limit between a read and a write. A successful attempt is forgiven
+afterwards (windowed counters step back; consecutive-failure counters reset).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from authserver.errors import TooManyAttempts
+from authserver.store import Namespace
+
+
+@dataclass(frozen=True)
+class Limit:
+    """At most ``attempts`` per key: per ``window`` seconds, or, with no window, consecutively."""
+
+    name: str
+    attempts: int
+    window: int | None
+    description: str
+
+    @property
+    def consecutive(self) -> bool:
+        return self.window is None
+
+
+class LimitReached(TooManyAttempts):
+    """A limit refused this attempt; ``newly`` names the limits this very attempt crossed."""
+
+    def __init__(self, limit: Limit, retry_after: int, newly: tuple[str, ...]) -> None:
+        super().__init__(limit.description, retry_after=retry_after)
+        self.newly = newly
+
+
+Hit = tuple[Limit, str]
+
+
+class AttemptLimiter:
+    """Counts attempts per (limit, key) in the store; one round trip per step."""
+
+    def __init__(self, counters: Namespace) -> None:
+        self._counters = counters
+
+    def reserve(self, hits: Sequence[Hit]) -> None:
+        """Count one attempt against every hit; raise LimitReached if any is over its limit."""
+        counts = self._counters.increment([(self._key(h), h[0].window) for h in hits])
+        over = [(limit, count) for (limit, _), count in zip(hits, counts, strict=True)
+                if count.value > limit.attempts]
+        if not over:
+            return
+        limit, count = max(over, key=lambda pair: pair[1].expires_in or pair[0].attempts)
+        retry_after = int(count.expires_in) if count.expires_in else (limit.window or 3600)
+        newly = tuple(lim.name for lim, c in over if c.value == lim.attempts + 1)
+        raise LimitReached(limit, retry_after, newly)
+
+    def forgive(self, hits: Sequence[Hit]) -> None:
+        """Undo a successful attempt: windowed counts step back, consecutive counts reset."""
+        windowed = [(self._key(h), h[0].window) for h in hits if not h[0].consecutive]
+        if windowed:
+            self._counters.increment(windowed, by=-1)
+        consecutive = [self._key(h) for h in hits if h[0].consecutive]
+        if consecutive:
+            self._counters.delete(*consecutive)
+
+    def clear(self, hits: Sequence[Hit]) -> None:
+        """Drop the counters outright (an operator unlocking an account)."""
+        self._counters.delete(*(self._key(h) for h in hits))
+
+    @staticmethod
+    def _key(hit: Hit) -> str:
+        limit, key = hit
+        return f"{limit.name}:{key}"

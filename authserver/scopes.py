@@ -1,0 +1,30 @@
+"""Scopes Protekt itself understands (RFC 6749 §3.3).
+
+User scopes may be asked for by any grant that authenticates a user. A client's own ``scopes``
+list adds scopes of other APIs (and, for client_credentials, is all it may ask for).
+"""
+
+from __future__ import annotations
+
+import re
+
+OPENID = "openid"  # OIDC Core §3.1.2.1: asks for an ID token
+EMAIL = "email"  # OIDC Core §5.4
+
+USER_SCOPES: tuple[str, ...] = (OPENID, EMAIL)
+DEFAULT_SCOPE = OPENID  # API.md §2: the password grant's default
+
+# RFC 6749 §3.3: scope-token = 1*( %x21 / %x23-5B / %x5D-7E )
+_SCOPE_TOKEN = re.compile(r"^[\x21\x23-\x5b\x5d-\x7e]+$")
+
+
+def parse_scope(raw: str) -> tuple[str, ...]:
+    """Split a scope string into its tokens, in order, without repeats; ValueError if malformed."""
+    tokens = raw.split(" ")
+    if any(not _SCOPE_TOKEN.match(token) for token in tokens):
+        raise ValueError("scope must be space-separated tokens of printable ASCII")
+    return tuple(dict.fromkeys(tokens))
+
+
+def format_scope(scope: tuple[str, ...]) -> str:
+    return " ".join(scope)

@@ -1,0 +1,81 @@
+"""The domain services of one app, built once in create_app and shared by views, grants and CLI."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import timedelta
+
+from sqlalchemy.orm import Session
+
+from authserver.accounts.login import LoginLimits, PasswordLogin
+from authserver.accounts.passwords import PasswordHasher
+from authserver.accounts.users import UserDirectory
+from authserver.audit import AuditLog
+from authserver.clients import ClientRegistry
+from authserver.config import Settings
+from authserver.encryption import Encryptor
+from authserver.limits import AttemptLimiter
+from authserver.store import Store, open_store
+from authserver.tokens.access import AccessTokens
+from authserver.tokens.issuer import TokenIssuer
+from authserver.tokens.keys import KeyRing
+from authserver.tokens.refresh import RefreshTokens
+from authserver.tokens.revocation import Revocation
+
+
+@dataclass(frozen=True)
+class Services:
+    settings: Settings
+    session: Session
+    store: Store
+    keyring: KeyRing
+    hasher: PasswordHasher
+    users: UserDirectory
+    clients: ClientRegistry
+    login: PasswordLogin
+    refresh_tokens: RefreshTokens
+    access_tokens: AccessTokens
+    issuer: TokenIssuer
+    revocation: Revocation
+
+
+def build_services(
+    settings: Settings, session: Session, new_session: Callable[[], Session],
+) -> Services:
+    """Wire the domain modules together. ``session`` is the request-scoped session."""
+    store = open_store(settings.redis_url, settings.redis_prefix)
+    audit = AuditLog(session)
+    hasher = PasswordHasher(
+        settings.argon2_memory_kib, settings.argon2_time_cost, settings.argon2_parallelism,
+        settings.hash_concurrency or max(1, os.cpu_count() or 1),
+    )
+    keyring = KeyRing(
+        new_session, Encryptor(settings.encryption_keys), settings.signing_alg,
+        timedelta(seconds=settings.max_token_ttl), settings.keys_refresh_interval,
+    )
+    users = UserDirectory(session, hasher, audit)
+    login = PasswordLogin(
+        session=session, users=users, hasher=hasher,
+        limiter=AttemptLimiter(store.namespace("limits")),
+        limits=LoginLimits.from_settings(settings), audit=audit,
+    )
+    refresh_tokens = RefreshTokens(
+        session, audit, settings.refresh_token_idle_ttl, settings.refresh_token_absolute_ttl
+    )
+    access_tokens = AccessTokens(keyring, store.namespace("revoked-jti"), settings.issuer)
+    return Services(
+        settings=settings,
+        session=session,
+        store=store,
+        keyring=keyring,
+        hasher=hasher,
+        users=users,
+        clients=ClientRegistry(session, audit),
+        login=login,
+        refresh_tokens=refresh_tokens,
+        access_tokens=access_tokens,
+        issuer=TokenIssuer(session, keyring, refresh_tokens, settings),
+        revocation=Revocation(session, refresh_tokens, access_tokens, audit),
+    )

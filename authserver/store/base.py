@@ -1,0 +1,86 @@
+"""The store interface shared by the Redis and in-process implementations."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from authserver.errors import TemporarilyUnavailable
+
+
+class StoreUnavailable(TemporarilyUnavailable):
+    """The store cannot be reached; requests that need it fail closed with 503."""
+
+
+@dataclass(frozen=True)
+class Count:
+    """A counter's value after an increment, and the seconds until it resets (None: never)."""
+
+    value: int
+    expires_in: float | None
+
+
+class Store(ABC):
+    """Records with a TTL, consumed atomically, and counters incremented atomically.
+
+    Keys are full keys here; :meth:`namespace` hands out the prefixed view callers use.
+    """
+
+    def __init__(self, prefix: str) -> None:
+        self.prefix = prefix
+
+    def namespace(self, name: str) -> Namespace:
+        return Namespace(self, f"{self.prefix}:{name}:")
+
+    @abstractmethod
+    def put(self, key: str, value: bytes, ttl: float) -> None:
+        """Store value under key for ttl seconds, replacing any previous value."""
+
+    @abstractmethod
+    def get(self, key: str) -> bytes | None:
+        """The value, or None when missing or expired."""
+
+    @abstractmethod
+    def consume(self, key: str) -> bytes | None:
+        """Return the value and delete it in one atomic step: of parallel callers, one wins."""
+
+    @abstractmethod
+    def increment(self, counters: Sequence[tuple[str, float | None]], by: int = 1) -> list[Count]:
+        """Add ``by`` to each (key, ttl) counter atomically, in one round trip.
+
+        A counter created by this call expires ttl seconds later (a fixed window; None: never);
+        later increments keep that expiry. A negative ``by`` never creates a counter nor takes one
+        below zero.
+        """
+
+    @abstractmethod
+    def delete(self, *keys: str) -> None:
+        """Remove keys; missing keys are ignored."""
+
+    @abstractmethod
+    def ping(self) -> None:
+        """Raise StoreUnavailable unless the store answers."""
+
+
+class Namespace:
+    """The part of a store under one key prefix: what a single concern is handed."""
+
+    def __init__(self, store: Store, prefix: str) -> None:
+        self._store = store
+        self._prefix = prefix
+
+    def put(self, key: str, value: bytes, ttl: float) -> None:
+        self._store.put(self._prefix + key, value, ttl)
+
+    def get(self, key: str) -> bytes | None:
+        return self._store.get(self._prefix + key)
+
+    def consume(self, key: str) -> bytes | None:
+        return self._store.consume(self._prefix + key)
+
+    def increment(self, counters: Sequence[tuple[str, float | None]], by: int = 1) -> list[Count]:
+        return self._store.increment([(self._prefix + k, ttl) for k, ttl in counters], by)
+
+    def delete(self, *keys: str) -> None:
+        self._store.delete(*(self._prefix + k for k in keys))

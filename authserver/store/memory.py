@@ -1,0 +1,86 @@
+"""In-process implementation of the store (``memory://``): one process only.
+
+Atomicity comes from one lock around every operation. It holds nothing across processes, which is
+why ``protekt serve`` refuses ``memory://`` with more than one worker.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Sequence
+
+from authserver.store.base import Count, Store
+
+_SWEEP_EVERY = 1000  # writes between sweeps of expired entries
+
+
+class MemoryStore(Store):
+    """Dictionary of (value, monotonic expiry) under a lock."""
+
+    def __init__(self, prefix: str) -> None:
+        super().__init__(prefix)
+        self._data: dict[str, tuple[bytes | int, float | None]] = {}
+        self._lock = threading.Lock()
+        self._writes = 0
+
+    def _live(self, key: str, now: float) -> tuple[bytes | int, float | None] | None:
+        entry = self._data.get(key)
+        if entry is not None and entry[1] is not None and entry[1] <= now:
+            del self._data[key]
+            return None
+        return entry
+
+    def _wrote(self, now: float) -> None:
+        self._writes += 1
+        if self._writes % _SWEEP_EVERY == 0:
+            expired = [k for k, (_, exp) in self._data.items() if exp is not None and exp <= now]
+            for key in expired:
+                del self._data[key]
+
+    def put(self, key: str, value: bytes, ttl: float) -> None:
+        now = time.monotonic()
+        with self._lock:
+            self._data[key] = (bytes(value), now + ttl)
+            self._wrote(now)
+
+    def get(self, key: str) -> bytes | None:
+        with self._lock:
+            entry = self._live(key, time.monotonic())
+        return entry[0] if entry is not None and isinstance(entry[0], bytes) else None
+
+    def consume(self, key: str) -> bytes | None:
+        with self._lock:
+            entry = self._live(key, time.monotonic())
+            if entry is None or not isinstance(entry[0], bytes):
+                return None
+            del self._data[key]
+        return entry[0]
+
+    def increment(self, counters: Sequence[tuple[str, float | None]], by: int = 1) -> list[Count]:
+        now = time.monotonic()
+        with self._lock:
+            counts = [self._increment_one(key, ttl, by, now) for key, ttl in counters]
+            self._wrote(now)
+        return counts
+
+    def _increment_one(self, key: str, ttl: float | None, by: int, now: float) -> Count:
+        entry = self._live(key, now)
+        if entry is None and by < 0:
+            return Count(0, None)
+        value, expires = (0, None) if entry is None else entry
+        if not isinstance(value, int):
+            raise TypeError(f"{key} does not hold a counter")
+        if expires is None and ttl is not None:
+            expires = now + ttl
+        value = max(0, value + by)
+        self._data[key] = (value, expires)
+        return Count(value, None if expires is None else expires - now)
+
+    def delete(self, *keys: str) -> None:
+        with self._lock:
+            for key in keys:
+                self._data.pop(key, None)
+
+    def ping(self) -> None:
+        return None

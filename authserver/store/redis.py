@@ -1,0 +1,98 @@
+"""Redis implementation of the store (redis-py; atomic steps are GETDEL or one Lua script)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from functools import wraps
+from typing import Any, TypeVar
+
+import redis
+from redis.backoff import NoBackoff
+from redis.retry import Retry
+
+from authserver.store.base import Count, Store, StoreUnavailable
+
+T = TypeVar("T")
+
+# KEYS: counters. ARGV[1]: increment; ARGV[i + 1]: TTL in ms for KEYS[i], 0 for none.
+# The TTL is set only when the counter has none yet, so a window runs from its first hit.
+_INCREMENT = """
+local by = tonumber(ARGV[1])
+local result = {}
+for i, key in ipairs(KEYS) do
+  local value = 0
+  if by >= 0 or redis.call('EXISTS', key) == 1 then
+    value = redis.call('INCRBY', key, by)
+    if value < 0 then
+      redis.call('SET', key, 0, 'KEEPTTL')
+      value = 0
+    end
+    local ttl = tonumber(ARGV[i + 1])
+    if ttl > 0 and redis.call('PTTL', key) == -1 then
+      redis.call('PEXPIRE', key, ttl)
+    end
+  end
+  result[#result + 1] = value
+  result[#result + 1] = redis.call('PTTL', key)
+end
+return result
+"""
+
+
+def _unavailable_on_redis_error(method: Callable[..., T]) -> Callable[..., T]:
+    """Turn any Redis failure into StoreUnavailable: callers fail closed (503)."""
+
+    @wraps(method)
+    def wrapper(*args: Any, **kwargs: Any) -> T:
+        try:
+            return method(*args, **kwargs)
+        except redis.RedisError as exc:
+            raise StoreUnavailable(detail=f"redis: {type(exc).__name__}: {exc}") from exc
+
+    return wrapper
+
+
+class RedisStore(Store):
+    """Store on a Redis server; connections pooled, short timeouts so an outage answers fast."""
+
+    def __init__(self, url: str, prefix: str) -> None:
+        super().__init__(prefix)
+        self._redis = redis.Redis.from_url(
+            url,
+            socket_timeout=2,
+            socket_connect_timeout=1,
+            health_check_interval=30,
+            retry=Retry(NoBackoff(), 1),
+        )
+        self._increment = self._redis.register_script(_INCREMENT)
+
+    @_unavailable_on_redis_error
+    def put(self, key: str, value: bytes, ttl: float) -> None:
+        self._redis.set(key, value, px=max(1, int(ttl * 1000)))
+
+    @_unavailable_on_redis_error
+    def get(self, key: str) -> bytes | None:
+        return self._redis.get(key)
+
+    @_unavailable_on_redis_error
+    def consume(self, key: str) -> bytes | None:
+        return self._redis.getdel(key)
+
+    @_unavailable_on_redis_error
+    def increment(self, counters: Sequence[tuple[str, float | None]], by: int = 1) -> list[Count]:
+        keys = [key for key, _ in counters]
+        ttls = [0 if ttl is None else max(1, int(ttl * 1000)) for _, ttl in counters]
+        flat = self._increment(keys=keys, args=[by, *ttls])
+        return [
+            Count(int(value), None if pttl < 0 else pttl / 1000)
+            for value, pttl in zip(flat[::2], flat[1::2], strict=True)
+        ]
+
+    @_unavailable_on_redis_error
+    def delete(self, *keys: str) -> None:
+        if keys:
+            self._redis.delete(*keys)
+
+    @_unavailable_on_redis_error
+    def ping(self) -> None:
+        self._redis.ping()

@@ -1,0 +1,67 @@
+"""Verifying and revoking JWT access tokens (RFC 9068 §4, RFC 7009).
+
+Verification allows only the algorithms of our own published keys, so ``alg: none`` and HS256
+keyed with a public key (RFC 8725 §2.1, §3.1) cannot pass; it checks ``typ``, ``iss``, ``aud``,
+``exp`` and the revocation list. A revoked token's ``jti`` sits in the store until the token would
+have expired anyway.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from joserfc import jwt
+from joserfc.errors import JoseError
+from joserfc.jwk import KeySet
+
+from authserver.errors import InvalidToken
+from authserver.store import Namespace
+from authserver.tokens.keys import KeyRing
+
+ACCESS_TOKEN_TYP = "at+jwt"  # noqa: S105 (RFC 9068 §2.1 header value)
+_REQUIRED = ("iss", "sub", "aud", "exp", "iat", "jti", "client_id")
+
+
+class AccessTokens:
+    """Checks access tokens this server issued."""
+
+    def __init__(self, keyring: KeyRing, revoked: Namespace, issuer: str) -> None:
+        self._keyring = keyring
+        self._revoked = revoked
+        self._issuer = issuer
+
+    def verify(self, token: str, audience: str) -> dict[str, Any]:
+        """The token's claims, or InvalidToken."""
+        claims = self.decode(token)
+        if claims is None:
+            raise InvalidToken()
+        aud = claims["aud"] if isinstance(claims["aud"], list) else [claims["aud"]]
+        if audience not in aud:
+            raise InvalidToken("The access token is not meant for this API (aud).")
+        if self._revoked.get(claims["jti"]) is not None:
+            raise InvalidToken("The access token has been revoked.")
+        return claims
+
+    def decode(self, token: str) -> dict[str, Any] | None:
+        """Signature, typ, iss and exp checked; None if any fails (audience not checked)."""
+        published = self._keyring.published()
+        try:
+            decoded = jwt.decode(token, KeySet([k.private for k in published]),
+                                 algorithms=sorted({k.alg for k in published}))
+        except (JoseError, ValueError, TypeError):
+            return None
+        header, claims = decoded.header, decoded.claims
+        if str(header.get("typ", "")).lower() not in (ACCESS_TOKEN_TYP, "application/at+jwt"):
+            return None
+        if any(name not in claims for name in _REQUIRED) or claims["iss"] != self._issuer:
+            return None
+        if not isinstance(claims["exp"], int) or claims["exp"] <= time.time():
+            return None
+        return claims
+
+    def revoke(self, claims: dict[str, Any]) -> None:
+        """Refuse this token from now until it expires."""
+        remaining = claims["exp"] - time.time()
+        if remaining > 0:
+            self._revoked.put(claims["jti"], b"1", remaining)

@@ -1,0 +1,143 @@
+"""Minting the token response (RFC 6749 §5.1): JWT access token, ID token, refresh token.
+
+Access tokens follow RFC 9068 (header ``typ: at+jwt``); ID tokens follow OIDC Core §2; ``amr``
+values come from RFC 8176. Each response is one unit of work: the refresh-token rows and the audit
+events it carries are committed together, or not at all. Tokens are signed before the unit writes
+anything, because signing may create the first key in a session of its own, and SQLite admits one
+writer at a time.
+"""
+
+from __future__ import annotations
+
+import secrets
+import time
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from authserver.clients import REFRESH_TOKEN
+from authserver.config import Settings
+from authserver.models import Client, RefreshToken, User
+from authserver.scopes import OPENID, format_scope
+from authserver.tokens.access import ACCESS_TOKEN_TYP
+from authserver.tokens.keys import KeyRing
+from authserver.tokens.refresh import RefreshTokens
+
+
+@dataclass(frozen=True)
+class Authentication:
+    """Who authenticated, how (RFC 8176 ``amr`` values) and when."""
+
+    user: User
+    amr: tuple[str, ...]
+    auth_time: datetime
+
+
+@dataclass(frozen=True)
+class TokenRequest:
+    """What the client asked for and was allowed: scope and audience (API identifiers)."""
+
+    client: Client
+    scope: tuple[str, ...]
+    audience: tuple[str, ...] = ()
+
+
+class TokenIssuer:
+    """Builds token responses and commits what they create."""
+
+    def __init__(
+        self, session: Session, keyring: KeyRing, refresh_tokens: RefreshTokens, settings: Settings,
+    ) -> None:
+        self._session = session
+        self._keyring = keyring
+        self._refresh_tokens = refresh_tokens
+        self._settings = settings
+
+    def after_login(self, authn: Authentication, request: TokenRequest) -> dict[str, Any]:
+        """Tokens for a completed login; a new refresh-token family if the client may refresh."""
+        body = self._user_tokens(authn, request)
+        if request.client.check_grant_type(REFRESH_TOKEN):
+            body["refresh_token"] = self._refresh_tokens.start_family(
+                user_id=authn.user.id, client_id=request.client.client_id,
+                scope=format_scope(request.scope), audience=list(request.audience),
+                amr=list(authn.amr), auth_time=authn.auth_time,
+            )
+        self._session.commit()
+        return body
+
+    def after_refresh(
+        self, record: RefreshToken, request: TokenRequest, ip: str | None,
+    ) -> dict[str, Any]:
+        """Tokens for a refresh: the login's amr and auth_time carry over; the token rotates."""
+        family = record.family
+        user = self._session.get_one(User, family.user_id)
+        authn = Authentication(user, tuple(family.amr), family.auth_time)
+        body = self._user_tokens(authn, request)
+        body["refresh_token"] = self._refresh_tokens.rotate(record, ip)
+        self._session.commit()
+        return body
+
+    def for_client(self, request: TokenRequest) -> dict[str, Any]:
+        """An access token for the client itself (RFC 6749 §4.4; RFC 9068 §2.2: sub = client)."""
+        now = int(time.time())
+        claims = self._access_claims(request, request.client.client_id, now)
+        return self._body(self._keyring.sign(claims, ACCESS_TOKEN_TYP), request.scope)
+
+    def _user_tokens(self, authn: Authentication, request: TokenRequest) -> dict[str, Any]:
+        now = int(time.time())
+        auth_time = int(authn.auth_time.timestamp())
+        claims = {
+            **self._access_claims(request, authn.user.id, now),
+            "auth_time": auth_time,
+            "amr": list(authn.amr),
+        }
+        body = self._body(self._keyring.sign(claims, ACCESS_TOKEN_TYP), request.scope)
+        if OPENID in request.scope:
+            body["id_token"] = self._id_token(authn, request.client, now, auth_time)
+        return body
+
+    def _access_claims(self, request: TokenRequest, subject: str, now: int) -> dict[str, Any]:
+        audience = self._audience(request)
+        return {
+            "iss": self._settings.issuer,
+            "sub": subject,
+            "aud": audience[0] if len(audience) == 1 else list(audience),
+            "client_id": request.client.client_id,
+            "scope": format_scope(request.scope),
+            "iat": now,
+            "exp": now + self._settings.access_token_ttl,
+            "jti": secrets.token_urlsafe(16),
+        }
+
+    def _audience(self, request: TokenRequest) -> tuple[str, ...]:
+        """The APIs asked for; the issuer's own API (userinfo) too when the scope holds openid."""
+        own = self._settings.issuer
+        if not request.audience:
+            return (own,)
+        if OPENID in request.scope and own not in request.audience:
+            return (*request.audience, own)
+        return request.audience
+
+    def _id_token(self, authn: Authentication, client: Client, now: int, auth_time: int) -> str:
+        claims = {
+            "iss": self._settings.issuer,
+            "sub": authn.user.id,
+            "aud": client.client_id,
+            "iat": now,
+            "exp": now + self._settings.id_token_ttl,
+            "auth_time": auth_time,
+            "amr": list(authn.amr),
+            "email": authn.user.email,
+            "email_verified": authn.user.email_verified,
+        }
+        return self._keyring.sign(claims, "JWT")
+
+    def _body(self, access_token: str, scope: tuple[str, ...]) -> dict[str, Any]:
+        return {
+            "access_token": access_token,
+            "token_type": "Bearer",
+            "expires_in": self._settings.access_token_ttl,
+            "scope": format_scope(scope),
+        }

@@ -1,0 +1,117 @@
+"""Refresh tokens: opaque, stored as SHA-256, rotated on every use (RFC 9700 §4.14.2).
+
+Each login starts a *family*. Using a token rotates it: it is marked used and a new token of the
+same family is issued, in one transaction. Presenting a used token again means it was copied: the
+whole family is revoked, so neither the thief nor the victim can go on refreshing. Tokens expire
+after ``refresh_token_idle_ttl`` unused and, whatever happens, at the family's absolute expiry.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from datetime import datetime, timedelta
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from authserver.audit import AuditLog
+from authserver.errors import InvalidGrant
+from authserver.models import Client, RefreshToken, RefreshTokenFamily
+from authserver.models.base import utcnow
+
+
+def _digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+class RefreshTokens:
+    """Refresh-token families in the database. Callers commit (the token response is the unit)."""
+
+    def __init__(self, session: Session, audit: AuditLog, idle_ttl: int, absolute_ttl: int) -> None:
+        self._session = session
+        self._audit = audit
+        self._idle = timedelta(seconds=idle_ttl)
+        self._absolute = timedelta(seconds=absolute_ttl)
+
+    def start_family(
+        self, *, user_id: str, client_id: str, scope: str, audience: list[str], amr: list[str],
+        auth_time: datetime,
+    ) -> str:
+        """Start a family for a fresh login; returns its first token."""
+        now = utcnow()
+        family = RefreshTokenFamily(
+            user_id=user_id, client_id=client_id, scope=scope, audience=audience, amr=amr,
+            auth_time=auth_time, created_at=now, expires_at=now + self._absolute,
+        )
+        self._session.add(family)
+        self._session.flush()
+        return self._add_token(family, now)
+
+    def redeemable(self, token: str, client: Client, ip: str | None) -> RefreshToken:
+        """The token's record if this client may use it now; InvalidGrant otherwise.
+
+        A token used before revokes its family (committed at once) before the refusal.
+        """
+        record = self._session.scalar(
+            select(RefreshToken).where(RefreshToken.token_hash == _digest(token))
+        )
+        if record is None or record.family.client_id != client.client_id:
+            raise InvalidGrant("The refresh token is invalid.")
+        if record.rotated_at is not None:
+            self._revoke_family(record.family, "reuse", ip)
+            raise InvalidGrant(
+                "The refresh token was already used; every token of this login is now revoked."
+            )
+        now = utcnow()
+        if record.family.revoked_at is not None:
+            raise InvalidGrant("The refresh token has been revoked.")
+        if record.expires_at <= now or record.family.expires_at <= now:
+            raise InvalidGrant("The refresh token has expired; log in again.")
+        return record
+
+    def rotate(self, record: RefreshToken, ip: str | None) -> str:
+        """Mark record used and return its successor, atomically: of parallel uses, one wins."""
+        now = utcnow()
+        claimed = self._session.execute(
+            update(RefreshToken)
+            .where(RefreshToken.token_hash == record.token_hash, RefreshToken.rotated_at.is_(None))
+            .values(rotated_at=now)
+            .execution_options(synchronize_session=False)
+        )
+        if claimed.rowcount != 1:  # another request rotated it first: that is reuse too
+            self._session.rollback()
+            self._revoke_family(record.family, "reuse", ip)
+            raise InvalidGrant(
+                "The refresh token was already used; every token of this login is now revoked."
+            )
+        return self._add_token(record.family, now)
+
+    def revoke(self, token: str, client: Client, ip: str | None) -> bool:
+        """Revoke the token's family if it belongs to client (RFC 7009 §2.1); False if not found."""
+        record = self._session.scalar(
+            select(RefreshToken).where(RefreshToken.token_hash == _digest(token))
+        )
+        if record is None or record.family.client_id != client.client_id:
+            return False
+        if record.family.revoked_at is None:
+            self._revoke_family(record.family, "revocation", ip)
+        return True
+
+    def _add_token(self, family: RefreshTokenFamily, now: datetime) -> str:
+        token = secrets.token_urlsafe(32)  # 256 bits
+        self._session.add(RefreshToken(
+            token_hash=_digest(token), family_id=family.id, created_at=now,
+            expires_at=min(now + self._idle, family.expires_at),
+        ))
+        return token
+
+    def _revoke_family(self, family: RefreshTokenFamily, reason: str, ip: str | None) -> None:
+        self._session.execute(
+            update(RefreshTokenFamily)
+            .where(RefreshTokenFamily.id == family.id, RefreshTokenFamily.revoked_at.is_(None))
+            .values(revoked_at=utcnow())
+        )
+        self._audit.record("refresh_token.family_revoked", user_id=family.user_id,
+                           client_id=family.client_id, ip=ip, reason=reason)
+        self._session.commit()

@@ -1,0 +1,34 @@
+"""Revoking a token a client holds (RFC 7009 §2.1): a refresh token's family or an access token."""
+
+from __future__ import annotations
+
+from sqlalchemy.orm import Session
+
+from authserver.audit import AuditLog
+from authserver.models import Client
+from authserver.tokens.access import AccessTokens
+from authserver.tokens.refresh import RefreshTokens
+
+
+class Revocation:
+    """Finds what the token is and revokes it, if it belongs to the client; silent otherwise."""
+
+    def __init__(
+        self, session: Session, refresh_tokens: RefreshTokens, access_tokens: AccessTokens,
+        audit: AuditLog,
+    ) -> None:
+        self._session = session
+        self._refresh_tokens = refresh_tokens
+        self._access_tokens = access_tokens
+        self._audit = audit
+
+    def revoke(self, token: str, client: Client, ip: str | None) -> None:
+        if self._refresh_tokens.revoke(token, client, ip):
+            return
+        claims = self._access_tokens.decode(token)
+        if claims is None or claims["client_id"] != client.client_id:
+            return
+        self._access_tokens.revoke(claims)
+        self._audit.record("access_token.revoked", user_id=claims["sub"],
+                           client_id=client.client_id, ip=ip)
+        self._session.commit()

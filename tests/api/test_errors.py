@@ -1,0 +1,79 @@
+"""Errors answered in one place: JSON bodies, no internals, 503 when a dependency is down."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+from flask import Flask
+
+from tests.conftest import POSTGRES_URL, RegisteredClient, assert_error, password_login
+from tests.support import TcpProxy, free_port
+
+
+def test_unknown_path_is_json_404(client: Any) -> None:
+    assert_error(client.get("/nowhere"), "not_found", 404)
+
+
+def test_an_unexpected_exception_is_a_generic_500_and_a_logged_trace(
+    app: Flask, caplog: pytest.LogCaptureFixture,
+) -> None:
+    @app.get("/explode")
+    def explode() -> None:
+        raise RuntimeError("secret internal detail")
+
+    with caplog.at_level(logging.ERROR, logger="authserver.errors"):
+        response = app.test_client().get("/explode")
+    body = assert_error(response, "server_error", 500)
+    assert "secret internal detail" not in response.get_data(as_text=True)
+    assert body["error_description"] == "The server could not complete the request."
+    assert "secret internal detail" in caplog.text  # the operator still learns what happened
+
+
+def test_liveness_touches_nothing(client: Any) -> None:
+    assert client.get("/health").get_json() == {"status": "ok"}
+
+
+def test_readiness_checks_database_and_redis(client: Any) -> None:
+    assert client.get("/health/ready").get_json() == {"status": "ok"}
+
+
+def _assert_unavailable_and_no_token(response: Any) -> None:
+    body = assert_error(response, "temporarily_unavailable", 503)
+    assert "access_token" not in body
+    assert int(response.headers["Retry-After"]) > 0
+
+
+def test_redis_down_fails_closed(make_app: Callable[..., Flask], user: Any,
+                                 web_app: RegisteredClient) -> None:
+    app = make_app(PROTEKT_REDIS_URL=f"redis://127.0.0.1:{free_port()}/0")
+    client = app.test_client()
+    _assert_unavailable_and_no_token(password_login(client, web_app))
+    _assert_unavailable_and_no_token(client.get("/health/ready"))
+
+
+@pytest.fixture
+def proxied_postgres(postgres_url: str) -> Iterator[tuple[TcpProxy, str]]:
+    """PostgreSQL reached through a proxy the test can cut: an outage without stopping it."""
+    proxy = TcpProxy("127.0.0.1", int(POSTGRES_URL.split(":")[-1].split("/")[0]))
+    proxy.start()
+    yield proxy, postgres_url.replace("127.0.0.1:5432", f"127.0.0.1:{proxy.port}")
+    proxy.cut()
+
+
+@pytest.mark.parametrize("database_url", ["postgres"], indirect=True)
+def test_database_down_fails_closed_and_recovers(
+    make_app: Callable[..., Flask], user: Any, web_app: RegisteredClient,
+    proxied_postgres: tuple[TcpProxy, str],
+) -> None:
+    proxy, url = proxied_postgres
+    app = make_app(PROTEKT_DATABASE_URL=url)
+    client = app.test_client()
+    assert password_login(client, web_app).status_code == 200
+    proxy.cut()
+    _assert_unavailable_and_no_token(password_login(client, web_app))
+    _assert_unavailable_and_no_token(client.get("/health/ready"))
+    proxy.start()
+    assert password_login(client, web_app).status_code == 200

@@ -1,0 +1,128 @@
+"""The refresh_token grant: rotation, reuse revokes the family, scope narrowing, lifetimes."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import select, update
+
+from authserver.extensions import db
+from authserver.models import AuditEvent, RefreshToken, RefreshTokenFamily
+from authserver.models.base import utcnow
+from tests.conftest import RegisteredClient, assert_error, password_login, token, unverified
+
+
+def refresh(client: FlaskClient, app_client: RegisteredClient, refresh_token: str,
+            **extra: str) -> Any:
+    return token(client, {"grant_type": "refresh_token", "refresh_token": refresh_token, **extra},
+                 auth=app_client.basic)
+
+
+@pytest.fixture
+def login(client: FlaskClient, user: Any, web_app: RegisteredClient) -> dict[str, Any]:
+    return password_login(client, web_app, scope="openid email").get_json()
+
+
+def test_refresh_rotates_and_keeps_what_the_login_granted(
+    client: FlaskClient, web_app: RegisteredClient, login: dict[str, Any],
+) -> None:
+    body = refresh(client, web_app, login["refresh_token"]).get_json()
+    assert body["refresh_token"] != login["refresh_token"]
+    assert body["scope"] == "openid email" and "id_token" in body
+    _, first = unverified(login["access_token"])
+    _, second = unverified(body["access_token"])
+    assert second["auth_time"] == first["auth_time"]
+    assert second["amr"] == ["pwd"] and second["sub"] == first["sub"]
+    assert second["jti"] != first["jti"]
+
+
+def test_the_rotated_token_goes_on_working(client: FlaskClient, web_app: RegisteredClient,
+                                           login: dict[str, Any]) -> None:
+    current = login["refresh_token"]
+    for _ in range(3):
+        response = refresh(client, web_app, current)
+        assert response.status_code == 200
+        current = response.get_json()["refresh_token"]
+
+
+def test_reuse_of_a_rotated_token_revokes_the_whole_family(
+    app: Flask, client: FlaskClient, web_app: RegisteredClient, login: dict[str, Any],
+) -> None:
+    successor = refresh(client, web_app, login["refresh_token"]).get_json()["refresh_token"]
+    reused = refresh(client, web_app, login["refresh_token"])
+    body = assert_error(reused, "invalid_grant", 400)
+    assert "revoked" in body["error_description"]
+    assert_error(refresh(client, web_app, successor), "invalid_grant", 400)
+    with app.app_context():
+        event = db.session.scalar(select(AuditEvent).where(
+            AuditEvent.type == "refresh_token.family_revoked"))
+        assert event is not None and event.detail == {"reason": "reuse"}
+
+
+def test_a_narrower_scope_may_be_asked_for(client: FlaskClient, web_app: RegisteredClient,
+                                           login: dict[str, Any]) -> None:
+    narrow = refresh(client, web_app, login["refresh_token"], scope="email").get_json()
+    assert narrow["scope"] == "email" and "id_token" not in narrow
+    full = refresh(client, web_app, narrow["refresh_token"]).get_json()
+    assert full["scope"] == "openid email"  # the grant itself did not shrink
+
+
+def test_a_wider_scope_is_invalid_scope_and_costs_nothing(
+    client: FlaskClient, make_client: Any, user: Any,
+) -> None:
+    api = make_client(scopes=["read:orders"])
+    login = password_login(client, api).get_json()
+    widened = refresh(client, api, login["refresh_token"], scope="openid read:orders")
+    assert_error(widened, "invalid_scope", 400)
+    assert refresh(client, api, login["refresh_token"]).status_code == 200
+
+
+def test_another_clients_token_is_invalid_grant_and_costs_its_owner_nothing(
+    client: FlaskClient, web_app: RegisteredClient, make_client: Any, login: dict[str, Any],
+) -> None:
+    other = make_client(name="Other app")
+    assert_error(refresh(client, other, login["refresh_token"]), "invalid_grant", 400)
+    assert refresh(client, web_app, login["refresh_token"]).status_code == 200
+
+
+def test_an_unknown_token_is_invalid_grant(client: FlaskClient,
+                                           web_app: RegisteredClient) -> None:
+    assert_error(refresh(client, web_app, "not-a-token"), "invalid_grant", 400)
+
+
+@pytest.mark.parametrize("lifetime", ["idle", "absolute"])
+def test_an_expired_token_is_invalid_grant(app: Flask, client: FlaskClient,
+                                           web_app: RegisteredClient, login: dict[str, Any],
+                                           lifetime: str) -> None:
+    past = utcnow() - timedelta(seconds=1)
+    model = RefreshToken if lifetime == "idle" else RefreshTokenFamily
+    with app.app_context():
+        db.session.execute(update(model).values(expires_at=past))
+        db.session.commit()
+    body = assert_error(refresh(client, web_app, login["refresh_token"]), "invalid_grant", 400)
+    assert "expired" in body["error_description"]
+
+
+def test_a_new_token_never_outlives_its_family(app: Flask, client: FlaskClient,
+                                               web_app: RegisteredClient,
+                                               login: dict[str, Any]) -> None:
+    soon = utcnow() + timedelta(minutes=5)
+    with app.app_context():
+        db.session.execute(update(RefreshTokenFamily).values(expires_at=soon))
+        db.session.commit()
+    refresh(client, web_app, login["refresh_token"])
+    with app.app_context():
+        newest = db.session.scalar(select(RefreshToken).where(RefreshToken.rotated_at.is_(None)))
+        assert newest is not None and newest.expires_at <= soon
+
+
+def test_refresh_is_unauthorized_for_a_client_without_the_grant(
+    client: FlaskClient, make_client: Any, user: Any, login: dict[str, Any],
+) -> None:
+    password_only = make_client(grant_types=["password"])
+    response = refresh(client, password_only, login["refresh_token"])
+    assert_error(response, "unauthorized_client", 400)

@@ -1,0 +1,167 @@
+"""One contract, two implementations: Redis (a real redis-server) and the in-process store."""
+
+from __future__ import annotations
+
+import secrets
+import threading
+import time
+from collections.abc import Callable, Iterator
+
+import pytest
+import redis
+
+from authserver.store import MemoryStore, RedisStore, Store, StoreUnavailable, open_store
+from tests.support import free_port
+
+
+@pytest.fixture(params=["redis", "memory"])
+def store(request: pytest.FixtureRequest) -> Iterator[Store]:
+    prefix = f"protekt-test-{secrets.token_hex(6)}"
+    if request.param == "memory":
+        yield open_store("memory://", prefix)
+        return
+    url = request.getfixturevalue("redis_url")
+    yield open_store(url, prefix)
+    raw = redis.Redis.from_url(url)
+    for key in raw.scan_iter(match=f"{prefix}:*"):
+        raw.delete(key)
+
+
+def run_parallel(count: int, work: Callable[[], object]) -> list[object]:
+    """Run work in count threads released at the same instant."""
+    barrier = threading.Barrier(count)
+    results: list[object] = [None] * count
+
+    def worker(index: int) -> None:
+        barrier.wait()
+        results[index] = work()
+
+    threads = [threading.Thread(target=worker, args=(i,)) for i in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return results
+
+
+def test_open_store_picks_the_implementation_from_the_url() -> None:
+    assert isinstance(open_store("memory://", "p"), MemoryStore)
+    assert isinstance(open_store("redis://127.0.0.1:6379/0", "p"), RedisStore)
+
+
+def test_put_then_get_returns_the_value(store: Store) -> None:
+    ns = store.namespace("t")
+    ns.put("k", b"value", ttl=30)
+    assert ns.get("k") == b"value"
+    assert ns.get("missing") is None
+
+
+def test_put_replaces_the_previous_value(store: Store) -> None:
+    ns = store.namespace("t")
+    ns.put("k", b"one", ttl=30)
+    ns.put("k", b"two", ttl=30)
+    assert ns.get("k") == b"two"
+
+
+def test_values_expire_after_their_ttl(store: Store) -> None:
+    ns = store.namespace("t")
+    ns.put("k", b"value", ttl=0.2)
+    time.sleep(0.35)
+    assert ns.get("k") is None
+    assert ns.consume("k") is None
+
+
+def test_consume_returns_the_value_once(store: Store) -> None:
+    ns = store.namespace("t")
+    ns.put("k", b"value", ttl=30)
+    assert ns.consume("k") == b"value"
+    assert ns.consume("k") is None
+    assert ns.get("k") is None
+
+
+def test_parallel_consumers_get_the_value_exactly_once(store: Store) -> None:
+    ns = store.namespace("t")
+    ns.put("ticket", b"secret", ttl=30)
+    results = run_parallel(30, lambda: ns.consume("ticket"))
+    assert results.count(b"secret") == 1
+    assert results.count(None) == 29
+
+
+def test_namespaces_do_not_see_each_other(store: Store) -> None:
+    store.namespace("a").put("k", b"in a", ttl=30)
+    assert store.namespace("b").get("k") is None
+    assert store.namespace("a").get("k") == b"in a"
+
+
+def test_increment_counts_and_reports_the_window(store: Store) -> None:
+    ns = store.namespace("t")
+    first, = ns.increment([("c", 60)])
+    second, = ns.increment([("c", 60)])
+    assert (first.value, second.value) == (1, 2)
+    assert second.expires_in is not None and 58 < second.expires_in <= 60
+
+
+def test_increment_keeps_the_window_of_the_first_hit(store: Store) -> None:
+    ns = store.namespace("t")
+    ns.increment([("c", 0.4)])
+    time.sleep(0.2)
+    ns.increment([("c", 0.4)])  # must not extend the window
+    time.sleep(0.3)
+    count, = ns.increment([("c", 0.4)])
+    assert count.value == 1
+
+
+def test_increment_without_ttl_never_expires(store: Store) -> None:
+    ns = store.namespace("t")
+    ns.increment([("c", None)])
+    count, = ns.increment([("c", None)])
+    assert count == type(count)(2, None)
+
+
+def test_increment_several_counters_in_one_call(store: Store) -> None:
+    ns = store.namespace("t")
+    ns.increment([("a", 60)])
+    counts = ns.increment([("a", 60), ("b", None)])
+    assert [c.value for c in counts] == [2, 1]
+    assert counts[1].expires_in is None
+
+
+def test_negative_increment_never_creates_nor_goes_below_zero(store: Store) -> None:
+    ns = store.namespace("t")
+    missing, = ns.increment([("absent", 60)], by=-1)
+    assert missing.value == 0
+    assert ns.increment([("absent", 60)])[0].value == 1  # it was not created at -1
+    ns.increment([("absent", 60)], by=-5)
+    assert ns.increment([("absent", 60)])[0].value == 1
+
+
+def test_parallel_increments_are_all_counted(store: Store) -> None:
+    ns = store.namespace("t")
+    results = run_parallel(40, lambda: ns.increment([("c", 60)])[0].value)
+    assert sorted(results) == list(range(1, 41))
+
+
+def test_delete_removes_keys_and_ignores_missing_ones(store: Store) -> None:
+    ns = store.namespace("t")
+    ns.put("a", b"1", ttl=30)
+    ns.increment([("b", None)])
+    ns.delete("a", "b", "never-there")
+    assert ns.get("a") is None
+    assert ns.increment([("b", None)])[0].value == 1
+
+
+def test_ping_answers(store: Store) -> None:
+    store.ping()
+
+
+def test_every_operation_fails_closed_when_redis_is_unreachable() -> None:
+    ns = open_store(f"redis://127.0.0.1:{free_port()}/0", "p").namespace("t")
+    operations: list[Callable[[], object]] = [
+        lambda: ns.put("k", b"v", ttl=1), lambda: ns.get("k"), lambda: ns.consume("k"),
+        lambda: ns.increment([("k", 1)]), lambda: ns.delete("k"),
+    ]
+    for operation in operations:
+        with pytest.raises(StoreUnavailable) as caught:
+            operation()
+        assert caught.value.status_code == 503
+        assert "redis" in caught.value.detail

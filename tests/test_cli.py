@@ -1,0 +1,97 @@
+"""The ``protekt`` command (API.md §5)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from click.testing import CliRunner, Result
+
+from authserver.cli import main
+from tests.support import protekt
+
+
+@pytest.fixture
+def run(env: dict[str, str]) -> Any:
+    def invoke(*args: str, **extra_env: str) -> Result:
+        return CliRunner().invoke(main, list(args), env={**env, **extra_env},
+                                  catch_exceptions=False)
+
+    return invoke
+
+
+def test_db_upgrade(run: Any) -> None:
+    result = run("db", "upgrade")
+    assert result.exit_code == 0 and "up to date" in result.output
+
+
+def test_create_user_prints_id_and_email_as_json(run: Any) -> None:
+    result = run("create-user", "--email", "Bob@Example.org", "--password", "correct horse",
+                 "--json")
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.output)
+    assert set(data) == {"id", "email"} and data["email"] == "Bob@Example.org"
+
+
+def test_create_user_refuses_a_duplicate_with_a_clear_message(run: Any) -> None:
+    run("create-user", "--email", "bob@example.org", "--password", "correct horse")
+    result = run("create-user", "--email", "BOB@example.org", "--password", "correct horse")
+    assert result.exit_code != 0 and "already exists" in result.output
+
+
+def test_create_client_defaults_and_secret_shown_once(run: Any) -> None:
+    data = json.loads(run("create-client", "--name", "Web", "--json").output)
+    assert data["grant_types"] == ["password", "refresh_token"]
+    assert len(data["client_secret"]) >= 43  # 256 bits, base64url
+    text = run("create-client", "--name", "Web 2").output
+    assert "client_secret" in text and "shown once" in text
+
+
+def test_create_public_client_has_no_secret(run: Any) -> None:
+    data = json.loads(run("create-client", "--name", "SPA", "--public", "--json").output)
+    assert "client_secret" not in data
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["--grant-types", "password,magic"], "Unknown grant type magic"),
+    (["--public", "--grant-types", "client_credentials"], "public client"),
+])
+def test_create_client_refuses_bad_input(run: Any, args: list[str], message: str) -> None:
+    result = run("create-client", "--name", "X", *args)
+    assert result.exit_code != 0 and message in result.output
+
+
+def test_keys_list_and_rotate(run: Any) -> None:
+    before = json.loads(run("keys", "list", "--json").output)["keys"]
+    assert before[0]["status"] == "active"
+    rotated = json.loads(run("keys", "rotate", "--json").output)
+    after = json.loads(run("keys", "list", "--json").output)["keys"]
+    assert after[0]["kid"] == rotated["kid"] and after[0]["status"] == "active"
+    old = next(k for k in after if k["kid"] == before[0]["kid"])
+    assert old["status"] == "retired" and old["published_until"]
+
+
+def test_unlock_user(run: Any) -> None:
+    run("create-user", "--email", "bob@example.org", "--password", "correct horse")
+    result = run("unlock-user", "--email", "bob@example.org")
+    assert result.exit_code == 0 and "Unlocked" in result.output
+    assert run("unlock-user", "--email", "nobody@example.org").exit_code != 0
+
+
+def test_a_bad_setting_stops_the_command_naming_the_variable(env: dict[str, str]) -> None:
+    result = protekt({**env, "PROTEKT_SIGNING_ALG": "HS256"}, "serve")
+    assert result.returncode != 0
+    assert "PROTEKT_SIGNING_ALG" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_serve_refuses_memory_store_with_several_workers(env: dict[str, str]) -> None:
+    result = protekt({**env, "PROTEKT_REDIS_URL": "memory://"}, "serve", "--workers", "2")
+    assert result.returncode != 0
+    assert "memory://" in result.stderr and "--workers 1" in result.stderr
+
+
+def test_serve_refuses_an_unmigrated_database(env: dict[str, str], tmp_path: Any) -> None:
+    fresh = {**env, "PROTEKT_DATABASE_URL": f"sqlite:///{tmp_path / 'new.db'}"}
+    result = protekt(fresh, "serve", "--workers", "1")
+    assert result.returncode != 0 and "protekt db upgrade" in result.stderr
