@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import secrets
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -53,9 +54,9 @@ def redis_url() -> str:
     return REDIS_URL
 
 
-@pytest.fixture(scope="session")
-def postgres_url() -> Iterator[str]:
-    """A schema of this test session's own in the PostgreSQL test database, migrated."""
+@contextmanager
+def postgres_schema() -> Iterator[str]:
+    """A migrated schema of the caller's own in the PostgreSQL test database; dropped after."""
     schema = f"protekt_test_{secrets.token_hex(4)}"
     admin = sa.create_engine(POSTGRES_URL, connect_args={"connect_timeout": 3})
     try:
@@ -67,10 +68,18 @@ def postgres_url() -> Iterator[str]:
     engine = sa.create_engine(url)
     upgrade(engine)
     engine.dispose()
-    yield url
-    with admin.begin() as conn:
-        conn.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
-    admin.dispose()
+    try:
+        yield url
+    finally:
+        with admin.begin() as conn:
+            conn.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    with postgres_schema() as url:
+        yield url
 
 
 @pytest.fixture(scope="session")
