@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# The whole test suite, on a fresh machine as on ours: makes .venv, installs the Debian packages
+# the tests use when missing (as root), starts Redis and PostgreSQL when they are not running,
+# lints, then runs pytest. Extra arguments go to pytest (e.g. ./scripts/test.sh -k refresh).
+set -euo pipefail
+source "$(dirname "$0")/lib.sh"
+cd "$ROOT"
+
+ensure_venv test
+ensure_redis
+ensure_postgres
+
+say "ruff"
+"$VENV/bin/ruff" check .
+say "pytest"
+exec "$VENV/bin/pytest" "$@"
