@@ -48,9 +48,10 @@ class PasswordHasher:
         With no stored hash (unknown user) a dummy hash is verified instead, so the answer takes
         the same time either way and does not reveal whether the account exists.
         """
+        candidate = stored_hash or self._dummy_hash  # made (once) before taking a slot
         with self._slots:
             try:
-                matched = self._argon2.verify(stored_hash or self._dummy_hash, password)
+                matched = self._argon2.verify(candidate, password)
             except (VerificationError, InvalidHashError):
                 matched = False
         return matched and stored_hash is not None

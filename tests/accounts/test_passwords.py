@@ -68,6 +68,14 @@ def test_an_unknown_user_costs_one_real_verification_and_never_matches() -> None
     assert len(verified) == 1 and verified[0].startswith("$argon2id$")
 
 
+def test_an_unknown_user_is_verified_with_a_single_hashing_slot() -> None:
+    """`protekt serve` on 2 cores with 2 workers gives each process one slot."""
+    hasher = fast(concurrency=1)
+    done = threading.Event()
+    threading.Thread(target=lambda: (hasher.verify(None, "pw"), done.set()), daemon=True).start()
+    assert done.wait(timeout=10), "verify(None, ...) deadlocked on its own semaphore"
+
+
 def test_needs_rehash_when_parameters_change() -> None:
     old = fast().hash("pw")
     assert fast().needs_rehash(old) is False

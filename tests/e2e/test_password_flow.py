@@ -12,7 +12,7 @@ import jwt
 import pytest
 import requests
 
-from tests.e2e.conftest import Deployment
+from tests.e2e.conftest import PASSWORD, Deployment
 from tests.support import wait_until
 
 pytestmark = pytest.mark.e2e
@@ -97,3 +97,13 @@ def test_parallel_wrong_passwords_never_exceed_the_account_limit(
     assert codes.count(400) == 5 and codes.count(429) == 25
     assert all(int(r.headers["Retry-After"]) > 0 for r in responses if r.status_code == 429)
     assert strict.login().status_code == 429  # the right password gets the same answer
+
+
+def test_unknown_user_and_wrong_password_get_the_same_answer(deployment: Deployment) -> None:
+    """Over the production server, whose processes each hash with a single slot on 2 cores."""
+    wrong = deployment.login(password="wrong password")
+    unknown = deployment.token(grant_type="password", username="nobody@example.org",
+                               password=PASSWORD)
+    assert wrong.status_code == unknown.status_code == 400
+    assert wrong.json() == unknown.json() == {"error": "invalid_grant",
+                                              "error_description": "Wrong email or password."}

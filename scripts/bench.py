@@ -1,0 +1,332 @@
+#!/usr/bin/env python3
+"""Benchmark of the production server on loopback (not a test: it asserts nothing).
+
+Starts ``protekt serve`` (or granian on ``authserver.wsgi:app``, to compare the two) with
+PostgreSQL and Redis, drives it with concurrent keep-alive clients in separate processes, and
+prints requests/s and p50/p99 latency for the password, refresh-token and client-credentials
+grants and for the JWKS -- beside baselines measured in the same run: argon2id hashes per second
+(one thread, and one per core, which shows the GIL is released) and a trivial endpoint of the same
+server (``GET /health``).
+
+    .venv/bin/python scripts/bench.py                   # gunicorn, 10 s per scenario
+    .venv/bin/python scripts/bench.py --server both     # gunicorn, then granian
+
+The login limits are raised for the run (the wrong-password scenario would trip them at once);
+everything else uses the defaults, argon2id m=19 MiB, t=2, p=1 included.
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import json
+import multiprocessing
+import os
+import secrets
+import subprocess
+import sys
+import threading
+import time
+from base64 import b64encode
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlencode
+
+import argon2
+import sqlalchemy as sa
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from tests.support import TEST_ENCRYPTION_KEY, free_port, protekt, wait_until  # noqa: E402
+
+POSTGRES_URL = os.environ.get(
+    "PROTEKT_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+)
+REDIS_URL = os.environ.get("PROTEKT_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+EMAIL, PASSWORD = "bench@example.org", "correct horse battery staple"
+CORES = os.cpu_count() or 1
+
+
+@dataclass(frozen=True)
+class Result:
+    requests: int
+    seconds: float
+    latencies_ms: list[float]
+    errors: int
+
+    @property
+    def rps(self) -> float:
+        return self.requests / self.seconds
+
+    def percentile(self, p: float) -> float:
+        ordered = sorted(self.latencies_ms)
+        return ordered[min(len(ordered) - 1, int(p / 100 * len(ordered)))] if ordered else 0.0
+
+
+# --- load generation ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Target:
+    port: int
+    client_id: str
+    client_secret: str
+
+    @property
+    def basic(self) -> str:
+        return "Basic " + b64encode(f"{self.client_id}:{self.client_secret}".encode()).decode()
+
+
+LOGIN = {"grant_type": "password", "username": EMAIL, "password": PASSWORD}
+FIXED_REQUESTS: dict[str, tuple[str, str, dict[str, str] | None]] = {
+    "health": ("GET", "/health", None),
+    "jwks": ("GET", "/.well-known/jwks.json", None),
+    "password": ("POST", "/oauth/token", LOGIN),
+    "wrong-password": ("POST", "/oauth/token", {**LOGIN, "password": "wrong password"}),
+    "unknown-user": ("POST", "/oauth/token", {**LOGIN, "username": "nobody@example.org"}),
+    "client-credentials": ("POST", "/oauth/token", {"grant_type": "client_credentials"}),
+}
+EXPECTED_STATUS = {"wrong-password": 400, "unknown-user": 400}
+
+
+def _send(conn: http.client.HTTPConnection, target: Target, method: str, path: str,
+          form: dict[str, str] | None) -> tuple[int, bytes]:
+    headers = {"Authorization": target.basic}
+    body = None
+    if form is not None:
+        body = urlencode(form)
+        headers["Content-Type"] = "application/x-www-form-urlencoded"
+    conn.request(method, path, body=body, headers=headers)
+    response = conn.getresponse()
+    return response.status, response.read()
+
+
+def _client_thread(scenario: str, target: Target, stop: Callable[[int], bool],
+                   out: list[float], errors: list[int]) -> None:
+    """One keep-alive connection; a refresh chain of its own follows each rotated token."""
+    conn = http.client.HTTPConnection("127.0.0.1", target.port, timeout=30)
+    refresh_token = ""
+    if scenario == "refresh":
+        refresh_token = json.loads(_send(conn, target, "POST", "/oauth/token", LOGIN)[1])[
+            "refresh_token"]
+    sent = 0
+    while not stop(sent):
+        method, path, form = FIXED_REQUESTS.get(scenario) or (
+            "POST", "/oauth/token", {"grant_type": "refresh_token", "refresh_token": refresh_token})
+        started = time.perf_counter()
+        status, body = _send(conn, target, method, path, form)
+        out.append((time.perf_counter() - started) * 1000)
+        sent += 1
+        if status != EXPECTED_STATUS.get(scenario, 200):
+            errors.append(status)
+        elif scenario == "refresh":
+            refresh_token = json.loads(body)["refresh_token"]
+
+
+def _load_process(args: tuple[str, Target, int, float, int | None]) -> tuple[list[float], int]:
+    scenario, target, threads, seconds, limit = args
+    deadline = time.perf_counter() + seconds
+
+    def stop(sent: int) -> bool:
+        return time.perf_counter() >= deadline or (limit is not None and sent >= limit)
+
+    latencies: list[float] = []
+    errors: list[int] = []
+    workers = [threading.Thread(target=_client_thread,
+                                args=(scenario, target, stop, latencies, errors))
+               for _ in range(threads)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join()
+    return latencies, len(errors)
+
+
+def drive(scenario: str, target: Target, concurrency: int, seconds: float,
+          limit: int | None = None) -> Result:
+    """Run scenario with `concurrency` connections spread over one process per core, for
+    `seconds` or until each connection has sent `limit` requests."""
+    processes = min(CORES, concurrency)
+    shares = [concurrency // processes + (i < concurrency % processes) for i in range(processes)]
+    started = time.perf_counter()
+    with multiprocessing.Pool(processes) as pool:
+        parts = pool.map(_load_process, [(scenario, target, n, seconds, limit) for n in shares])
+    elapsed = time.perf_counter() - started
+    latencies = [ms for part, _ in parts for ms in part]
+    return Result(len(latencies), min(elapsed, seconds + 0.5), latencies, sum(e for _, e in parts))
+
+
+# --- baselines ---------------------------------------------------------------------------------
+
+
+def argon2_rate(threads: int, seconds: float = 3.0) -> float:
+    """argon2id hashes per second with the server's default parameters."""
+    hasher = argon2.PasswordHasher(time_cost=2, memory_cost=19456, parallelism=1)
+    counts = [0] * threads
+    deadline = time.perf_counter() + seconds
+
+    def work(index: int) -> None:
+        while time.perf_counter() < deadline:
+            hasher.hash(PASSWORD)
+            counts[index] += 1
+
+    pool = [threading.Thread(target=work, args=(i,)) for i in range(threads)]
+    for thread in pool:
+        thread.start()
+    for thread in pool:
+        thread.join()
+    return sum(counts) / seconds
+
+
+# --- the server under test ---------------------------------------------------------------------
+
+
+@contextmanager
+def database() -> Iterator[str]:
+    schema = f"protekt_bench_{secrets.token_hex(4)}"
+    admin = sa.create_engine(POSTGRES_URL)
+    with admin.begin() as conn:
+        conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
+    try:
+        yield f"{POSTGRES_URL}?options=-csearch_path%3D{schema}"
+    finally:
+        with admin.begin() as conn:
+            conn.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
+
+
+def prepare(env: dict[str, str]) -> Target:
+    for args in (("db", "upgrade"), ("create-user", "--email", EMAIL, "--password", PASSWORD)):
+        result = protekt(env, *args)
+        if result.returncode:
+            raise SystemExit(result.stderr)
+    made = protekt(env, "create-client", "--name", "bench", "--json",
+                   "--grant-types", "password,refresh_token,client_credentials")
+    client = json.loads(made.stdout)
+    return Target(int(env["PROTEKT_ISSUER"].rsplit(":", 1)[1]), client["client_id"],
+                  client["client_secret"])
+
+
+def server_command(server: str, port: int, workers: int, threads: int) -> list[str]:
+    bin_dir = Path(sys.executable).parent
+    if server == "gunicorn":
+        return [str(bin_dir / "protekt"), "serve", "--port", str(port), "--workers",
+                str(workers), "--threads", str(threads)]
+    return [str(bin_dir / "granian"), "--interface", "wsgi", "--host", "127.0.0.1", "--port",
+            str(port), "--workers", str(workers), "--blocking-threads", str(threads),
+            "--no-access-log", "authserver.wsgi:app"]
+
+
+@contextmanager
+def running(command: list[str], env: dict[str, str], port: int) -> Iterator[None]:
+    process = subprocess.Popen(command, env={**os.environ, **env}, stdout=subprocess.DEVNULL,
+                               stderr=subprocess.DEVNULL, cwd=ROOT)
+
+    def ready() -> bool:
+        try:
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=1)
+            conn.request("GET", "/health")
+            return conn.getresponse().status == 200
+        except OSError:
+            return False
+
+    try:
+        wait_until(ready, timeout=30, interval=0.2)
+        yield
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+
+
+# --- report ------------------------------------------------------------------------------------
+
+THROUGHPUT: list[tuple[str, str]] = [
+    ("password", "POST /oauth/token password"),
+    ("refresh", "POST /oauth/token refresh_token"),
+    ("client-credentials", "POST /oauth/token client_credentials"),
+    ("jwks", "GET /.well-known/jwks.json"),
+]
+TIMING_SAMPLES = 90  # below the 100 consecutive failures that lock an account
+
+
+def line(label: str, result: Result, ratio: str = "") -> str:
+    errors = f"  ({result.errors} unexpected answers)" if result.errors else ""
+    return (f"  {label:<42} {result.rps:8.1f}/s  p50 {result.percentile(50):7.1f} ms  "
+            f"p99 {result.percentile(99):7.1f} ms  {ratio}{errors}")
+
+
+def bench_server(server: str, args: argparse.Namespace, hashes: float) -> None:
+    with database() as url:
+        port = free_port()
+        env = {
+            "PROTEKT_DATABASE_URL": url, "PROTEKT_REDIS_URL": REDIS_URL,
+            "PROTEKT_REDIS_PREFIX": f"protekt-bench-{secrets.token_hex(4)}",
+            "PROTEKT_ENCRYPTION_KEY": TEST_ENCRYPTION_KEY,
+            "PROTEKT_ISSUER": f"http://127.0.0.1:{port}",
+            "PROTEKT_LOGIN_ACCOUNT_FAILURES": "1000", "PROTEKT_LOGIN_IP_FAILURES": "1000",
+            "PROTEKT_HASH_CONCURRENCY": str(max(1, CORES // args.workers)),
+        }
+        target = prepare(env)
+        print(f"\n{server}: {args.workers} workers x {args.threads} threads, "
+              f"{args.concurrency} connections, {args.seconds:.0f} s per scenario")
+        with running(server_command(server, port, args.workers, args.threads), env, port):
+            drive("health", target, 2, 1.0)  # warm-up: keys loaded, pools filled
+            health = drive("health", target, args.concurrency, args.seconds)
+            print(line("GET /health (trivial endpoint: baseline)", health))
+            results = {name: drive(name, target, args.concurrency, args.seconds)
+                       for name, _ in THROUGHPUT}
+            for name, label in THROUGHPUT:
+                baseline, of = (hashes, "argon2 ceiling") if name == "password" else (
+                    health.rps, "/health")
+                print(line(label, results[name], f"{results[name].rps / baseline:6.1%} of {of}"))
+            loaded = under_load(target, args)
+            print(line("GET /.well-known/jwks.json during logins", loaded,
+                       f"{loaded.rps / results['jwks'].rps:6.1%} of idle JWKS"))
+            print_timing(target)
+
+
+def print_timing(target: Target) -> None:
+    """Unknown user vs wrong password, one at a time: the answers should take the same time."""
+    wrong = drive("wrong-password", target, 1, 120, limit=TIMING_SAMPLES)
+    unknown = drive("unknown-user", target, 1, 120, limit=TIMING_SAMPLES)
+    print(f"  timing, {TIMING_SAMPLES} sequential attempts each:")
+    print(line("  wrong password", wrong))
+    print(line("  unknown user", unknown,
+               f"p50 ratio {unknown.percentile(50) / wrong.percentile(50):.2f}"))
+
+
+def under_load(target: Target, args: argparse.Namespace) -> Result:
+    """JWKS latency while password logins saturate the hashers: does hashing block others?"""
+    background = multiprocessing.Process(
+        target=drive, args=("password", target, args.concurrency, args.seconds + 1))
+    background.start()
+    time.sleep(0.5)
+    result = drive("jwks", target, 2, args.seconds)
+    background.join()
+    return result
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--server", choices=["gunicorn", "granian", "both"], default="gunicorn")
+    parser.add_argument("--workers", type=int, default=CORES)
+    parser.add_argument("--threads", type=int, default=4)
+    parser.add_argument("--concurrency", type=int, default=16)
+    parser.add_argument("--seconds", type=float, default=10.0)
+    args = parser.parse_args()
+
+    print(f"Protekt benchmark on {CORES} cores, PostgreSQL + Redis on loopback")
+    single, per_core = argon2_rate(1), argon2_rate(CORES)
+    print("baseline")
+    print(f"  argon2id m=19456,t=2,p=1, 1 thread          {single:8.1f} hashes/s")
+    print(f"  argon2id, {CORES} threads                         {per_core:8.1f} hashes/s"
+          f"  ({per_core / single:.2f}x: the GIL is released while hashing)")
+    servers = ["gunicorn", "granian"] if args.server == "both" else [args.server]
+    for server in servers:
+        bench_server(server, args, per_core)
+
+
+if __name__ == "__main__":
+    main()
