@@ -171,8 +171,9 @@ def keys_rotate(as_json: bool) -> None:
 @click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535))
 @click.option("--workers", default=os.cpu_count() or 1, show_default="number of cores",
               type=click.IntRange(1, 64))
-@click.option("--threads", default=4, show_default=True, type=click.IntRange(1, 256),
-              help="Threads per worker.")
+@click.option("--threads", default=16, show_default=True, type=click.IntRange(1, 256),
+              help="Threads per worker: enough that requests waiting for a password hash "
+                   "leave threads free for the others (see scripts/bench.py).")
 def serve(host: str, port: int, workers: int, threads: int) -> None:
     """Run the production server."""
     settings = _settings()
@@ -231,7 +232,7 @@ def demo(port: int) -> None:
     _prepare(settings, migrate=False)
     click.echo(_demo_banner(settings.issuer, workdir, store_line,
                             client_id=client_id, secret=secret or "", password=password))
-    run("127.0.0.1", port, 1, 4, settings.log_level)
+    run("127.0.0.1", port, 1, 16, settings.log_level)
 
 
 def _demo_banner(issuer: str, workdir: Path, store: str, *, client_id: str, secret: str,

@@ -1,45 +1,45 @@
-"""The production server: gunicorn with threaded workers, each building its own app.
+"""The production server: granian, serving the WSGI app from several processes.
 
-Each worker process calls ``create_app()`` after the fork, so it opens its own database pool and
-parses the signing keys once. Threads serve concurrent requests; argon2 releases the GIL, and the
-password hasher bounds concurrent hashes to the process's share of the cores.
+Each worker process calls ``create_app()`` itself (granian's factory mode), so it opens its own
+database pool and parses the signing keys once. Blocking threads serve concurrent requests;
+argon2 releases the GIL, and the password hasher bounds concurrent hashes to the process's share
+of the cores, so threads beyond that keep other requests moving during a login storm.
+
+Granian was chosen over gunicorn (gthread) by measurement: ``scripts/bench.py --server both``
+(figures in the README).
 """
 
 from __future__ import annotations
 
-from typing import Any
+import logging
 
-from gunicorn.app.base import BaseApplication
+from granian import Granian
+from granian.constants import Interfaces
+from granian.log import LogLevels
 
-from authserver import create_app
 
+class _ThreadCountWarning(logging.Filter):
+    """Drops granian's warning about more threads than 2 x cores + 1. Here most threads wait on
+    the password hasher's semaphore, not the interpreter, and fewer threads than concurrent
+    logins stall every other request (JWKS p50 from 0.3 ms to 100 ms in scripts/bench.py)."""
 
-class _Gunicorn(BaseApplication):  # type: ignore[misc]
-    def __init__(self, options: dict[str, Any]) -> None:
-        self._options = options
-        super().__init__()
-
-    def load_config(self) -> None:
-        for key, value in self._options.items():
-            self.cfg.set(key, value)
-        if "control_socket_disable" in self.cfg.settings:  # gunicorn >= 25: one socket per home
-            self.cfg.set("control_socket_disable", True)  # would collide between servers
-
-    def load(self) -> Any:
-        return create_app()
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "Python threads" not in record.getMessage()
 
 
 def run(host: str, port: int, workers: int, threads: int, log_level: str) -> None:
-    """Serve until interrupted."""
-    _Gunicorn({
-        "bind": f"{host}:{port}",
-        "workers": workers,
-        "worker_class": "gthread",
-        "threads": threads,
-        "timeout": 30,
-        "graceful_timeout": 10,
-        "keepalive": 5,
-        "errorlog": "-",
-        "loglevel": log_level.lower(),
-        "proc_name": "protekt",
-    }).run()
+    """Serve until interrupted (SIGINT or SIGTERM stops gracefully)."""
+    logging.getLogger("_granian").addFilter(_ThreadCountWarning())
+    Granian(
+        target="authserver:create_app",
+        factory=True,
+        interface=Interfaces.WSGI,
+        websockets=False,
+        address=host,
+        port=port,
+        workers=workers,
+        blocking_threads=threads,
+        log_level=LogLevels(log_level.lower()),
+        log_access=False,
+        respawn_failed_workers=True,
+    ).serve()
