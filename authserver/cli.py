@@ -18,6 +18,7 @@ from flask import Flask
 from authserver import create_app
 from authserver.clients import CLIENT_CREDENTIALS, PASSWORD, REFRESH_TOKEN
 from authserver.config import ConfigError, Settings
+from authserver.encryption import DecryptionError
 from authserver.errors import ProtektError
 from authserver.extensions import db, services
 from authserver.migrate import is_current, upgrade
@@ -43,6 +44,8 @@ def _app_context(settings: Settings | None = None) -> Iterator[Flask]:
             yield app
         except ProtektError as exc:
             raise click.ClickException(exc.description) from None
+        except DecryptionError as exc:
+            raise click.ClickException(str(exc)) from None
 
 
 def _emit(as_json: bool, data: dict[str, Any], text: Callable[[], str]) -> None:

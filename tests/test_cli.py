@@ -85,6 +85,16 @@ def test_a_bad_setting_stops_the_command_naming_the_variable(env: dict[str, str]
     assert "PROTEKT_SIGNING_ALG" in result.stderr and "Traceback" not in result.stderr
 
 
+def test_a_wrong_encryption_key_stops_the_server_with_a_clear_message(
+    run: Any, env: dict[str, str],
+) -> None:
+    run("keys", "list")  # a key sealed with the test key exists
+    other = {**env, "PROTEKT_ENCRYPTION_KEY": "B" * 43}
+    result = protekt(other, "serve", "--workers", "1")
+    assert result.returncode != 0 and "Traceback" not in result.stderr
+    assert "PROTEKT_ENCRYPTION_KEY must list the key it was sealed with" in result.stderr
+
+
 def test_serve_refuses_memory_store_with_several_workers(env: dict[str, str]) -> None:
     result = protekt({**env, "PROTEKT_REDIS_URL": "memory://"}, "serve", "--workers", "2")
     assert result.returncode != 0

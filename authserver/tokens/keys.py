@@ -25,7 +25,7 @@ from joserfc.errors import SecurityWarning
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from authserver.encryption import Encryptor
+from authserver.encryption import DecryptionError, Encryptor
 from authserver.models import SigningKey
 from authserver.models.base import utcnow
 
@@ -149,7 +149,13 @@ class KeyRing:
         self._checked_at = time.monotonic()
 
     def _parse(self, row: SigningKey) -> LoadedKey:
-        pem = self._encryptor.decrypt(row.private_key, purpose=f"signing-key:{row.kid}")
+        try:
+            pem = self._encryptor.decrypt(row.private_key, purpose=f"signing-key:{row.kid}")
+        except DecryptionError as exc:
+            raise DecryptionError(
+                f"signing key {row.kid} cannot be decrypted: {exc}. PROTEKT_ENCRYPTION_KEY must "
+                "list the key it was sealed with (the first key encrypts, all keys decrypt)."
+            ) from None
         private = jwk.import_key(pem, row.public_jwk["kty"], parameters={"kid": row.kid})
         return LoadedKey(row.kid, row.alg, private, row.public_jwk, row.created_at, row.retired_at)
 
