@@ -154,7 +154,7 @@ class Settings:
     )
     hash_concurrency: int = _setting(
         "PROTEKT_HASH_CONCURRENCY", 0, _non_negative_int,
-        "Password hashes run at once per process; 0 means the process's share of the cores.",
+        "Password hashes run at once per process; 0: cores / workers under `protekt serve`.",
     )
     login_account_failures: int = _setting(
         "PROTEKT_LOGIN_ACCOUNT_FAILURES", 10, _positive_int,
