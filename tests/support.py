@@ -12,11 +12,13 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
+from typing import Any, TypeVar
 
 import requests
 
+T = TypeVar("T")
 BIN = Path(sys.executable).parent
 TEST_ENCRYPTION_KEY = base64.urlsafe_b64encode(b"protekt-test-encryption-key-0032").decode()
 
@@ -25,6 +27,23 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
+
+
+def run_parallel(count: int, work: Callable[[], T]) -> list[T]:
+    """Run work in count threads released at the same instant."""
+    barrier = threading.Barrier(count)
+    results: list[Any] = [None] * count
+
+    def worker(index: int) -> None:
+        barrier.wait()
+        results[index] = work()
+
+    threads = [threading.Thread(target=worker, args=(i,)) for i in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return results
 
 
 def wait_until(predicate, timeout: float = 20.0, interval: float = 0.05) -> None:

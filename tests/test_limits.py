@@ -8,7 +8,7 @@ import pytest
 
 from authserver.limits import AttemptLimiter, Limit, LimitReached
 from authserver.store import open_store
-from tests.store.test_contract import run_parallel
+from tests.support import run_parallel
 
 WINDOW = Limit("w", attempts=3, window=60, description="slow down")
 CONSECUTIVE = Limit("c", attempts=5, window=None, description="locked")

@@ -3,7 +3,6 @@ found by discovery, key rotation, userinfo, and limits that hold under parallel 
 
 from __future__ import annotations
 
-import threading
 import time
 from collections.abc import Callable
 from typing import Any
@@ -13,7 +12,7 @@ import pytest
 import requests
 
 from tests.e2e.conftest import PASSWORD, Deployment
-from tests.support import wait_until
+from tests.support import run_parallel, wait_until
 
 pytestmark = pytest.mark.e2e
 
@@ -57,27 +56,11 @@ def test_after_rotation_new_tokens_carry_the_new_kid_and_old_ones_still_verify(
     assert resource_server_verify(deployment, old_token)["sub"]
 
 
-def _parallel(count: int, work: Callable[[], requests.Response]) -> list[requests.Response]:
-    barrier = threading.Barrier(count)
-    results: list[Any] = [None] * count
-
-    def run(index: int) -> None:
-        barrier.wait()
-        results[index] = work()
-
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(count)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    return results
-
-
 def test_parallel_use_of_one_refresh_token_yields_one_token_response(
     deployment: Deployment,
 ) -> None:
     refresh_token = deployment.login().json()["refresh_token"]
-    responses = _parallel(20, lambda: deployment.token(grant_type="refresh_token",
+    responses = run_parallel(20, lambda: deployment.token(grant_type="refresh_token",
                                                        refresh_token=refresh_token))
     winners = [r for r in responses if r.status_code == 200]
     assert len(winners) == 1
@@ -92,7 +75,7 @@ def test_parallel_wrong_passwords_never_exceed_the_account_limit(
     make_deployment: Callable[..., Deployment],
 ) -> None:
     strict = make_deployment(PROTEKT_LOGIN_ACCOUNT_FAILURES="5")
-    responses = _parallel(30, lambda: strict.login(password="wrong password"))
+    responses = run_parallel(30, lambda: strict.login(password="wrong password"))
     codes = sorted(r.status_code for r in responses)
     assert codes.count(400) == 5 and codes.count(429) == 25
     assert all(int(r.headers["Retry-After"]) > 0 for r in responses if r.status_code == 429)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import secrets
-import threading
 import time
 from collections.abc import Callable, Iterator
 
@@ -11,7 +10,7 @@ import pytest
 import redis
 
 from authserver.store import MemoryStore, RedisStore, Store, StoreUnavailable, open_store
-from tests.support import free_port
+from tests.support import free_port, run_parallel
 
 
 @pytest.fixture(params=["redis", "memory"])
@@ -25,23 +24,6 @@ def store(request: pytest.FixtureRequest) -> Iterator[Store]:
     raw = redis.Redis.from_url(url)
     for key in raw.scan_iter(match=f"{prefix}:*"):
         raw.delete(key)
-
-
-def run_parallel(count: int, work: Callable[[], object]) -> list[object]:
-    """Run work in count threads released at the same instant."""
-    barrier = threading.Barrier(count)
-    results: list[object] = [None] * count
-
-    def worker(index: int) -> None:
-        barrier.wait()
-        results[index] = work()
-
-    threads = [threading.Thread(target=worker, args=(i,)) for i in range(count)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    return results
 
 
 def test_open_store_picks_the_implementation_from_the_url() -> None:
