@@ -9,6 +9,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import TYPE_CHECKING, Any
 
 from authlib.integrations.flask_oauth2 import AuthorizationServer as FlaskAuthorizationServer
@@ -28,16 +29,31 @@ if TYPE_CHECKING:
     from authserver.services import Services
 
 
+def _unique_members(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    names = [name for name, _ in pairs]
+    repeated = next((name for name in names if names.count(name) > 1), None)
+    if repeated is not None:
+        raise InvalidRequest(f"Parameter '{repeated}' is repeated; send it once.")
+    return dict(pairs)
+
+
+def _json_parameters(raw: bytes) -> dict[str, str]:
+    try:
+        data = json.loads(raw, object_pairs_hook=_unique_members)
+    except ValueError:  # malformed JSON or text that is not UTF-8
+        data = None
+    if not isinstance(data, dict):
+        raise InvalidRequest("The JSON body must be an object of parameters.")
+    for name, value in data.items():
+        if not isinstance(value, str):
+            raise InvalidRequest(f"Parameter '{name}' must be a string.")
+    return data
+
+
 def body_parameters(request: Request) -> dict[str, str]:
     """The body's parameters as strings; InvalidRequest if malformed or repeated."""
     if request.is_json:
-        data = request.get_json(silent=True)
-        if not isinstance(data, dict):
-            raise InvalidRequest("The JSON body must be an object of parameters.")
-        for name, value in data.items():
-            if not isinstance(value, str):
-                raise InvalidRequest(f"Parameter '{name}' must be a string.")
-        return data
+        return _json_parameters(request.get_data(cache=True))
     if request.mimetype not in ("application/x-www-form-urlencoded", ""):
         raise InvalidRequest(
             "Send parameters as application/x-www-form-urlencoded or application/json."

@@ -75,10 +75,20 @@ def test_repeated_parameter_is_invalid_request(client: FlaskClient, user: Any,
     assert "password" in body["error_description"]
 
 
+def test_repeated_json_member_is_invalid_request(client: FlaskClient,
+                                                 web_app: RegisteredClient) -> None:
+    payload = '{"grant_type": "password", "username": "a@example.org", "username": "b@x.org"}'
+    response = client.post("/oauth/token", data=payload, content_type="application/json",
+                           auth=web_app.basic)
+    body = assert_error(response, "invalid_request", 400)
+    assert "username" in body["error_description"]
+
+
 @pytest.mark.parametrize(("payload", "content_type"), [
     ("{not json", "application/json"),
     ('["grant_type", "password"]', "application/json"),
     ('{"grant_type": "password", "username": 12}', "application/json"),
+    (b"\xff\xfe{}", "application/json"),
     ("grant_type=password", "text/plain"),
     ("--x\r\nContent-Disposition: form-data; name=grant_type\r\n\r\npassword\r\n--x--",
      "multipart/form-data; boundary=x"),
