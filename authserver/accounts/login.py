@@ -1,15 +1,21 @@
 """Checking an email and password, with throttling (NIST SP 800-63B §5.2.2).
 
-Three limits are counted before the password is verified (see authserver.limits):
+Limits are counted before the password is verified (see authserver.limits), in two stages:
 
-* per account name (the email, hashed; counted whether or not the user exists, so the limit
-  reveals nothing): ``login_account_failures`` per ``login_account_window``;
-* per client IP: ``login_ip_failures`` per ``login_ip_window``;
-* per existing user: ``login_max_consecutive_failures`` consecutive failures (at most 100), after
-  which the account stays locked until an operator unlocks it (``protekt unlock-user``).
+1. the windows: per account name (the email, hashed, counted whether or not the user exists)
+   ``login_account_failures`` per ``login_account_window``; per client IP ``login_ip_failures``
+   per ``login_ip_window``;
+2. only for attempts the windows admit, per existing user: ``login_max_consecutive_failures``
+   consecutive failures (at most 100), after which the account stays locked until an operator
+   unlocks it (``protekt unlock-user``). Attempts refused by a window never count here, so nobody
+   can lock an account faster than the windows let them guess: 100 guesses take 2.5 hours at
+   the defaults, and every lock is audited (``login.throttled``).
 
 While any limit holds, the right password gets the same 429 as a wrong one. An unknown user and a
-wrong password get the same ``invalid_grant`` after the same argon2 work.
+wrong password get the same ``invalid_grant`` after the same argon2 work. What remains visible:
+an account locked after 100 failures answers 429 in every window, an unknown name only in windows
+it has exhausted. Keying the lock by name instead would hide that, at the price of a Redis key
+that never expires for every name ever sprayed; NIST asks the lock of accounts, not of names.
 """
 
 from __future__ import annotations
@@ -85,9 +91,12 @@ class PasswordLogin:
     def authenticate(self, attempt: LoginAttempt) -> User:
         """The user, or InvalidGrant (wrong credentials) or LimitReached (throttled)."""
         user = self._users.find_by_email(attempt.email)
-        hits = self._hits(attempt, user)
+        hits = self._window_hits(attempt)
         try:
             self._limiter.reserve(hits)
+            if user is not None:
+                hits.append((self._limits.consecutive, user.id))
+                self._limiter.reserve(hits[-1:])
         except LimitReached as refusal:
             self._record_lock(refusal, attempt, user)
             raise
@@ -117,14 +126,11 @@ class PasswordLogin:
         self._audit.record("login.unlocked", user_id=user.id)
         self._session.commit()
 
-    def _hits(self, attempt: LoginAttempt, user: User | None) -> list[Hit]:
-        hits: list[Hit] = [
+    def _window_hits(self, attempt: LoginAttempt) -> list[Hit]:
+        return [
             (self._limits.ip, attempt.ip),
             (self._limits.account, _account_key(attempt.email)),
         ]
-        if user is not None:
-            hits.append((self._limits.consecutive, user.id))
-        return hits
 
     def _record_lock(self, refusal: LimitReached, attempt: LoginAttempt, user: User | None) -> None:
         """Audit the attempt that engaged a limit (not every refused attempt after it)."""

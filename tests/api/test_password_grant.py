@@ -185,6 +185,21 @@ def test_the_ip_limit_spans_accounts(strict_app: Flask, web_app: RegisteredClien
     assert other_ip.status_code == 400
 
 
+def test_attempts_refused_by_a_window_do_not_count_toward_the_lock(
+    make_app: Callable[..., Flask], user: Any, web_app: RegisteredClient,
+) -> None:
+    """Else anyone could lock an account for good with 101 quick requests."""
+    app = make_app(PROTEKT_LOGIN_ACCOUNT_FAILURES="3", PROTEKT_LOGIN_ACCOUNT_WINDOW="1",
+                   PROTEKT_LOGIN_MAX_CONSECUTIVE_FAILURES="4")
+    client = app.test_client()
+    for _ in range(3):
+        assert _fail(client, web_app).status_code == 400
+    for _ in range(20):
+        assert _fail(client, web_app).status_code == 429  # refused by the window
+    time.sleep(1.1)  # the window ends; 3 failures in a row so far, the lock is at 4
+    assert password_login(client, web_app).status_code == 200
+
+
 def test_consecutive_failures_lock_the_account_until_an_operator_unlocks_it(
     make_app: Callable[..., Flask], user: Any, web_app: RegisteredClient,
 ) -> None:
