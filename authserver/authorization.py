@@ -3,7 +3,9 @@
 * Parameters come from the request body only, as ``application/x-www-form-urlencoded`` or
   ``application/json`` (API.md); a repeated parameter is refused (RFC 6749 §3.1, §3.2), and so is
   using two client-authentication methods at once (RFC 6749 §2.3).
-* Client-authentication failures are always ``401 invalid_client`` with a challenge.
+* Client-authentication failures are always ``401 invalid_client`` with a challenge; a request
+  with an HTTP Basic header is authenticated by it alone (no fall-back to ``none``).
+* No token while the store is unreachable (API.md §2: ``503``, never a token), whatever the grant.
 * Errors are rendered by the one renderer in ``authserver.api.errors``.
 """
 
@@ -17,6 +19,7 @@ from authlib.oauth2 import OAuth2Error
 from authlib.oauth2.rfc6749 import OAuth2Request
 from authlib.oauth2.rfc6749.errors import InvalidClientError, UnsupportedGrantTypeError
 from authlib.oauth2.rfc6749.requests import BasicOAuth2Payload
+from authlib.oauth2.rfc6749.util import extract_basic_authorization
 from flask import Flask, Request, Response
 from flask import request as flask_request
 
@@ -30,17 +33,18 @@ if TYPE_CHECKING:
 
 
 def _unique_members(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    names = [name for name, _ in pairs]
-    repeated = next((name for name in names if names.count(name) > 1), None)
-    if repeated is not None:
-        raise InvalidRequest(f"Parameter '{repeated}' is repeated; send it once.")
-    return dict(pairs)
+    members: dict[str, Any] = {}
+    for name, value in pairs:
+        if name in members:
+            raise InvalidRequest(f"Parameter '{name}' is repeated; send it once.")
+        members[name] = value
+    return members
 
 
 def _json_parameters(raw: bytes) -> dict[str, str]:
     try:
         data = json.loads(raw, object_pairs_hook=_unique_members)
-    except ValueError:  # malformed JSON or text that is not UTF-8
+    except (ValueError, RecursionError):  # malformed, not UTF-8, or nested past all reason
         data = None
     if not isinstance(data, dict):
         raise InvalidRequest("The JSON body must be an object of parameters.")
@@ -72,10 +76,14 @@ class ProtektRequest(OAuth2Request):
         self._params = body_parameters(request)
         self.payload = BasicOAuth2Payload(self._params)
         self.client_ip: str = request.remote_addr or ""
-        basic = request.headers.get("Authorization", "").lower().startswith("basic ")
-        if basic and "client_secret" in self._params:
+        self.basic_client_id = extract_basic_authorization(request.headers)[0]
+        if self.basic_client_id is not None and (
+            "client_secret" in self._params
+            or self._params.get("client_id", self.basic_client_id) != self.basic_client_id
+        ):
             raise InvalidRequest(
-                "Use one client authentication method: HTTP Basic or client_secret, not both."
+                "Use one client authentication method: HTTP Basic, or client_id and "
+                "client_secret in the body, not both."
             )
 
     @property
@@ -111,10 +119,18 @@ class AuthorizationServer(FlaskAuthorizationServer):
                 f"grant_type {grant_type} is not supported; supported: {supported}."
             ) from None
 
+    def create_token_response(self, request: Any = None) -> Response:
+        self.services.store.ping()  # StoreUnavailable: 503 before any grant runs
+        return super().create_token_response(request)
+
     def create_oauth2_request(self, request: Any) -> ProtektRequest:
         return ProtektRequest(flask_request)
 
-    def authenticate_client(self, request: Any, methods: list[str], endpoint: str = "token") -> Any:
+    def authenticate_client(
+        self, request: ProtektRequest, methods: list[str], endpoint: str = "token",
+    ) -> Any:
+        if request.basic_client_id is not None:
+            methods = [m for m in methods if m == "client_secret_basic"]
         try:
             return super().authenticate_client(request, methods, endpoint)
         except InvalidClientError:

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from flask import Flask
 
-from tests.conftest import POSTGRES_URL, RegisteredClient, assert_error, password_login
+from tests.conftest import POSTGRES_URL, RegisteredClient, assert_error, password_login, token
 from tests.support import TcpProxy, free_port
 
 
@@ -46,12 +46,20 @@ def _assert_unavailable_and_no_token(response: Any) -> None:
     assert int(response.headers["Retry-After"]) > 0
 
 
-def test_redis_down_fails_closed(make_app: Callable[..., Flask], user: Any,
-                                 web_app: RegisteredClient) -> None:
-    app = make_app(PROTEKT_REDIS_URL=f"redis://127.0.0.1:{free_port()}/0")
-    client = app.test_client()
-    _assert_unavailable_and_no_token(password_login(client, web_app))
-    _assert_unavailable_and_no_token(client.get("/health/ready"))
+def test_redis_down_fails_closed_for_every_grant(
+    client: Any, make_app: Callable[..., Flask], user: Any, make_client: Any,
+) -> None:
+    machine = make_client(grant_types=["password", "refresh_token", "client_credentials"])
+    refresh_token = password_login(client, machine).get_json()["refresh_token"]
+    down = make_app(PROTEKT_REDIS_URL=f"redis://127.0.0.1:{free_port()}/0").test_client()
+    for data in ({"grant_type": "password", "username": "ann@example.org",
+                  "password": "correct horse battery"},
+                 {"grant_type": "refresh_token", "refresh_token": refresh_token},
+                 {"grant_type": "client_credentials"}):
+        _assert_unavailable_and_no_token(token(down, data, auth=machine.basic))
+    _assert_unavailable_and_no_token(down.get("/health/ready"))
+    assert token(client, {"grant_type": "refresh_token", "refresh_token": refresh_token},
+                 auth=machine.basic).status_code == 200  # nothing was spent meanwhile
 
 
 @pytest.fixture

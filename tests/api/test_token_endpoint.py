@@ -89,6 +89,7 @@ def test_repeated_json_member_is_invalid_request(client: FlaskClient,
     ('["grant_type", "password"]', "application/json"),
     ('{"grant_type": "password", "username": 12}', "application/json"),
     (b"\xff\xfe{}", "application/json"),
+    ("[" * 30_000, "application/json"),
     ("grant_type=password", "text/plain"),
     ("--x\r\nContent-Disposition: form-data; name=grant_type\r\n\r\npassword\r\n--x--",
      "multipart/form-data; boundary=x"),
@@ -106,6 +107,25 @@ def test_two_client_authentication_methods_at_once_is_invalid_request(
     response = token(client, {**PASSWORD, "client_secret": web_app.client_secret or ""},
                      auth=web_app.basic)
     assert_error(response, "invalid_request", 400)
+
+
+def test_basic_with_another_client_id_in_the_body_is_invalid_request(
+    client: FlaskClient, user: Any, web_app: RegisteredClient, make_client: Any,
+) -> None:
+    other = make_client(name="Other app")
+    response = token(client, {**PASSWORD, "client_id": other.client_id}, auth=web_app.basic)
+    assert_error(response, "invalid_request", 400)
+    same = token(client, {**PASSWORD, "client_id": web_app.client_id}, auth=web_app.basic)
+    assert same.status_code == 200  # naming the same client twice is harmless
+
+
+def test_failed_basic_credentials_never_fall_back_to_a_public_client(
+    client: FlaskClient, user: Any, make_client: Any,
+) -> None:
+    public = make_client(public=True)
+    response = client.post("/oauth/token", data={**PASSWORD, "client_id": public.client_id},
+                           headers=_basic(public.client_id, "guessed"))
+    assert_error(response, "invalid_client", 401)
 
 
 def _basic(client_id: str, secret: str) -> dict[str, str]:
