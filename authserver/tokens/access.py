@@ -14,11 +14,13 @@ from typing import Any
 from joserfc import jwt
 from joserfc.errors import JoseError
 from joserfc.jwk import KeySet
+from joserfc.jws import extract_compact
 
 from authserver.errors import InvalidToken
 from authserver.store import Namespace
 from authserver.tokens.keys import KeyRing
 
+CLOCK_SKEW = 60  # seconds of disagreement between our own processes' clocks
 ACCESS_TOKEN_TYP = "at+jwt"  # noqa: S105 (RFC 9068 §2.1 header value)
 _REQUIRED = ("iss", "sub", "aud", "exp", "iat", "jti", "client_id")
 
@@ -44,11 +46,12 @@ class AccessTokens:
         return claims
 
     def decode(self, token: str) -> dict[str, Any] | None:
-        """Signature, typ, iss and exp checked; None if any fails (audience not checked)."""
-        published = self._keyring.published()
+        """Signature, typ, iss and times checked; None if any fails (audience not checked)."""
         try:
-            decoded = jwt.decode(token, KeySet([k.private for k in published]),
-                                 algorithms=sorted({k.alg for k in published}))
+            kid = str(extract_compact(token.encode()).protected.get("kid", ""))
+            keys = self._keyring.verification_keys(kid)
+            decoded = jwt.decode(token, KeySet([k.private for k in keys]),
+                                 algorithms=sorted({k.alg for k in keys}))
         except (JoseError, ValueError, TypeError):
             return None
         header, claims = decoded.header, decoded.claims
@@ -56,12 +59,19 @@ class AccessTokens:
             return None
         if any(name not in claims for name in _REQUIRED) or claims["iss"] != self._issuer:
             return None
-        if not isinstance(claims["exp"], int) or claims["exp"] <= time.time():
-            return None
-        return claims
+        return claims if _current(claims, time.time()) else None
 
     def revoke(self, claims: dict[str, Any]) -> None:
         """Refuse this token from now until it expires."""
         remaining = claims["exp"] - time.time()
         if remaining > 0:
             self._revoked.put(claims["jti"], b"1", remaining)
+
+
+def _current(claims: dict[str, Any], now: float) -> bool:
+    """Not expired, not issued in the future, already valid (RFC 7519 §4.1.4-4.1.6)."""
+    times = [claims["exp"], claims["iat"], claims.get("nbf", claims["iat"])]
+    if not all(isinstance(t, int) for t in times):
+        return False
+    exp, iat, nbf = times
+    return exp > now and iat <= now + CLOCK_SKEW and nbf <= now + CLOCK_SKEW

@@ -33,6 +33,7 @@ from authserver.models.base import utcnow
 warnings.filterwarnings("ignore", message="EdDSA is deprecated", category=SecurityWarning)
 
 CLOCK_SKEW = timedelta(seconds=60)
+UNKNOWN_KID_RECHECK = 1.0  # seconds: how often a kid we do not know may trigger a reload
 
 
 def _generate(alg: str) -> jwk.Key:
@@ -80,6 +81,7 @@ class KeyRing:
         self._refresh_interval = refresh_interval
         self._keys: dict[str, LoadedKey] = {}
         self._checked_at = float("-inf")
+        self._unknown_kid_checked_at = float("-inf")
         self._lock = threading.Lock()
 
     def sign(self, claims: dict[str, Any], typ: str) -> str:
@@ -102,6 +104,16 @@ class KeyRing:
         self._refresh_if_due()
         horizon = utcnow() - self._retention
         return [k for k in self._keys.values() if k.retired_at is None or k.retired_at > horizon]
+
+    def verification_keys(self, kid: str) -> list[LoadedKey]:
+        """The published keys, reloaded first (at most once a second) when kid is not among
+        them: another process may have rotated and signed with a key this one has not seen."""
+        now = time.monotonic()
+        if kid not in self._keys and now - self._unknown_kid_checked_at >= UNKNOWN_KID_RECHECK:
+            self._unknown_kid_checked_at = now
+            with self._lock:
+                self._load_all()
+        return self.published()
 
     def jwks(self) -> dict[str, list[dict[str, Any]]]:
         """The JWK Set document: public members only (RFC 7517 §5)."""
@@ -172,10 +184,11 @@ class KeyRing:
             session.add(SigningKey(kid=kid, alg=self._alg, public_jwk=public,
                                    private_key=sealed, created_at=now))
             session.commit()
-        self._keys = {kid_: _with_retired(k, k.retired_at or now) for kid_, k in self._keys.items()}
-        self._keys[kid] = LoadedKey(kid, self._alg, private, public, now, None)
+        created = LoadedKey(kid, self._alg, private, public, now, None)
+        retired = {k.kid: _with_retired(k, k.retired_at or now) for k in self._keys.values()}
+        self._keys = {**retired, kid: created}  # readers never see a half-built dict
         self._checked_at = time.monotonic()
-        return self._keys[kid]
+        return created
 
 
 def _with_retired(key: LoadedKey, retired_at: datetime | None) -> LoadedKey:

@@ -140,6 +140,7 @@ def _tamper(token_value: str) -> str:
 
 @pytest.mark.parametrize("attack", ["alg none", "hs256 with public key", "tampered payload",
                                     "id token as access token", "expired", "wrong issuer",
+                                    "not yet valid", "issued in the future",
                                     "garbage", "unknown kid"])
 def test_forged_or_misused_tokens_are_refused(app: Flask, client: FlaskClient, user: Any,
                                               web_app: RegisteredClient, attack: str) -> None:
@@ -152,6 +153,8 @@ def test_forged_or_misused_tokens_are_refused(app: Flask, client: FlaskClient, u
         "id token as access token": lambda: body["id_token"],
         "expired": lambda: _sign(app, {**claims, "exp": int(time.time()) - 1}),
         "wrong issuer": lambda: _sign(app, {**claims, "iss": "https://evil.example.com"}),
+        "not yet valid": lambda: _sign(app, {**claims, "nbf": int(time.time()) + 3600}),
+        "issued in the future": lambda: _sign(app, {**claims, "iat": int(time.time()) + 3600}),
         "garbage": lambda: "not.a.jwt",
         "unknown kid": lambda: _forge({**header, "kid": "nope"}, claims, b"sig"),
     }[attack]()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
@@ -81,6 +82,25 @@ def test_another_process_sees_a_rotation_within_the_refresh_interval(
         assert services.keyring.active_key().kid == before  # cached within the interval
         services.keyring._checked_at -= 1.0
         assert services.keyring.active_key().kid == rotated
+
+
+def test_a_token_signed_by_a_key_this_process_has_not_loaded_yet_verifies(
+    make_app: Callable[..., Flask],
+) -> None:
+    """Worker A rotates and signs; worker B, within its refresh interval, must still accept."""
+    worker_b = make_app(PROTEKT_KEYS_REFRESH_INTERVAL="3600")
+    worker_a = make_app()
+    with worker_b.app_context():
+        services.keyring.active_key()
+    with worker_a.app_context():
+        services.keyring.rotate()
+        now = int(time.time())
+        signed = services.keyring.sign({
+            "iss": services.settings.issuer, "sub": "u", "aud": services.settings.issuer,
+            "client_id": "c", "scope": "openid", "iat": now, "exp": now + 60, "jti": "j",
+        }, "at+jwt")
+    with worker_b.app_context():
+        assert services.access_tokens.decode(signed) is not None
 
 
 def test_changing_the_algorithm_retires_keys_of_the_old_one(make_app: Callable[..., Flask]) -> None:
