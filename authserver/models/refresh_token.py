@@ -28,6 +28,8 @@ class RefreshTokenFamily(Base):
     # Absolute lifetime: no token of the family outlives this.
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Last exchange of one of its tokens; writing it locks the family row during a rotation.
+    refreshed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class RefreshToken(Base):

@@ -71,8 +71,22 @@ class RefreshTokens:
         return record
 
     def rotate(self, record: RefreshToken, ip: str | None) -> str:
-        """Mark record used and return its successor, atomically: of parallel uses, one wins."""
+        """Mark record used and return its successor, atomically: of parallel uses, one wins.
+
+        The family row is claimed first (a conditional UPDATE locks it), so a revocation that
+        commits after redeemable() looked is seen here, and one that comes later waits.
+        """
         now = utcnow()
+        live = self._session.execute(
+            update(RefreshTokenFamily)
+            .where(RefreshTokenFamily.id == record.family_id,
+                   RefreshTokenFamily.revoked_at.is_(None))
+            .values(refreshed_at=now)
+            .execution_options(synchronize_session=False)
+        )
+        if live.rowcount != 1:
+            self._session.rollback()
+            raise InvalidGrant("The refresh token has been revoked.")
         claimed = self._session.execute(
             update(RefreshToken)
             .where(RefreshToken.token_hash == record.token_hash, RefreshToken.rotated_at.is_(None))

@@ -79,6 +79,7 @@ def upgrade() -> None:
         sa.Column("created_at", authserver.models.base.UTCDateTime(), nullable=False),
         sa.Column("expires_at", authserver.models.base.UTCDateTime(), nullable=False),
         sa.Column("revoked_at", authserver.models.base.UTCDateTime(), nullable=True),
+        sa.Column("refreshed_at", authserver.models.base.UTCDateTime(), nullable=True),
         sa.ForeignKeyConstraint(
             ["client_id"],
             ["clients.client_id"],

@@ -10,7 +10,9 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select, update
 
-from authserver.extensions import db
+from authserver.errors import InvalidGrant
+from authserver.extensions import db, services
+from authserver.tokens.issuer import TokenRequest
 from authserver.models import AuditEvent, RefreshToken, RefreshTokenFamily
 from authserver.models.base import utcnow
 from tests.conftest import RegisteredClient, assert_error, password_login, token, unverified
@@ -61,6 +63,21 @@ def test_reuse_of_a_rotated_token_revokes_the_whole_family(
         event = db.session.scalar(select(AuditEvent).where(
             AuditEvent.type == "refresh_token.family_revoked"))
         assert event is not None and event.detail == {"reason": "reuse"}
+
+
+def test_a_revocation_between_the_check_and_the_rotation_wins(
+    app: Flask, web_app: RegisteredClient, login: dict[str, Any],
+) -> None:
+    """Another request revokes the family after this one checked the token: no tokens."""
+    with app.app_context():
+        client = services.clients.find(web_app.client_id)
+        assert client is not None
+        record = services.refresh_tokens.redeemable(login["refresh_token"], client, None)
+        with db.engine.begin() as elsewhere:  # a concurrent revocation, committed
+            elsewhere.execute(update(RefreshTokenFamily).values(revoked_at=utcnow()))
+        request = TokenRequest(client, ("openid",), ())
+        with pytest.raises(InvalidGrant, match="revoked"):
+            services.issuer.after_refresh(record, request, None)
 
 
 def test_a_narrower_scope_may_be_asked_for(client: FlaskClient, web_app: RegisteredClient,
