@@ -12,9 +12,9 @@ from sqlalchemy import select, update
 
 from authserver.errors import InvalidGrant
 from authserver.extensions import db, services
-from authserver.tokens.issuer import TokenRequest
 from authserver.models import AuditEvent, RefreshToken, RefreshTokenFamily
 from authserver.models.base import utcnow
+from authserver.tokens.issuer import TokenRequest
 from tests.conftest import RegisteredClient, assert_error, password_login, token, unverified
 
 
