@@ -35,9 +35,6 @@ class Client(Base):
     def is_public(self) -> bool:
         return self.secret_hash is None
 
-    def get_client_id(self) -> str:
-        return self.client_id
-
     def check_client_secret(self, client_secret: str) -> bool:
         """Constant-time comparison of digests (RFC 6749 §10.1 asks secrets be protected)."""
         if self.secret_hash is None:
