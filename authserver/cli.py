@@ -186,17 +186,15 @@ def serve(host: str, port: int, workers: int, threads: int) -> None:
             f"--workers {workers} each worker would keep its own, and limits would not hold. "
             "Use Redis, or --workers 1."
         )
-    _prepare(settings, migrate=False)
+    _prepare(settings)
     os.environ.setdefault("PROTEKT_HASH_CONCURRENCY", str(max(1, (os.cpu_count() or 1) // workers)))
     run(host, port, workers, threads, settings.log_level)
 
 
-def _prepare(settings: Settings, migrate: bool) -> None:
-    """Check (or apply) the schema and make the first signing key before workers fork."""
+def _prepare(settings: Settings) -> None:
+    """Check the schema and make the first signing key before workers fork."""
     with _app_context(settings):
-        if migrate:
-            upgrade(db.engine)
-        elif not is_current(db.engine):
+        if not is_current(db.engine):
             raise click.ClickException(
                 "The database schema is not up to date: run `protekt db upgrade` first."
             )
@@ -232,7 +230,7 @@ def demo(port: int) -> None:
             "Demo app", grant_types=[PASSWORD, REFRESH_TOKEN, CLIENT_CREDENTIALS]
         )
         client_id = client.client_id
-    _prepare(settings, migrate=False)
+    _prepare(settings)
     click.echo(_demo_banner(settings.issuer, workdir, store_line,
                             client_id=client_id, secret=secret or "", password=password))
     run("127.0.0.1", port, 1, 16, settings.log_level)
