@@ -18,9 +18,8 @@ from joserfc.jws import extract_compact
 
 from authserver.errors import InvalidToken
 from authserver.store import Namespace
-from authserver.tokens.keys import KeyRing
+from authserver.tokens.keys import CLOCK_SKEW, KeyRing
 
-CLOCK_SKEW = 60  # seconds of disagreement between our own processes' clocks
 ACCESS_TOKEN_TYP = "at+jwt"  # noqa: S105 (RFC 9068 §2.1 header value)
 _REQUIRED = ("iss", "sub", "aud", "exp", "iat", "jti", "client_id")
 
@@ -74,4 +73,5 @@ def _current(claims: dict[str, Any], now: float) -> bool:
     if not all(isinstance(t, int) for t in times):
         return False
     exp, iat, nbf = times
-    return exp > now and iat <= now + CLOCK_SKEW and nbf <= now + CLOCK_SKEW
+    latest = now + CLOCK_SKEW.total_seconds()
+    return exp > now and iat <= latest and nbf <= latest
