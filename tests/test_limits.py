@@ -12,6 +12,7 @@ from tests.support import run_parallel
 
 WINDOW = Limit("w", attempts=3, window=60, description="slow down")
 CONSECUTIVE = Limit("c", attempts=5, window=None, description="locked")
+BUCKET = Limit("b", attempts=3, window=None, description="wait", drain_every=60)
 
 
 @pytest.fixture(params=["redis", "memory"])
@@ -78,3 +79,46 @@ def test_clear_unlocks(limiter: AttemptLimiter) -> None:
         limiter.reserve([(CONSECUTIVE, "k")])
     limiter.clear([(CONSECUTIVE, "k")])
     limiter.reserve([(CONSECUTIVE, "k")])
+
+
+def test_a_bucket_refuses_past_its_burst_and_reports_the_lock_once(
+    limiter: AttemptLimiter,
+) -> None:
+    for _ in range(3):
+        limiter.reserve([(BUCKET, "k")])
+    with pytest.raises(LimitReached) as refused:
+        limiter.reserve([(BUCKET, "k")])
+    assert 55 <= refused.value.retry_after <= 61
+    assert refused.value.newly == ("b",)
+    with pytest.raises(LimitReached) as again:
+        limiter.reserve([(BUCKET, "k")])
+    assert again.value.newly == ()
+
+
+def test_a_forgiven_attempt_gives_its_unit_back_to_the_bucket(limiter: AttemptLimiter) -> None:
+    for _ in range(10):
+        limiter.reserve([(BUCKET, "k")])
+        limiter.forgive([(BUCKET, "k")])
+
+
+def test_a_full_bucket_counts_nothing_else(limiter: AttemptLimiter) -> None:
+    for _ in range(3):
+        limiter.reserve([(BUCKET, "k"), (CONSECUTIVE, "k")])
+    for _ in range(5):
+        with pytest.raises(LimitReached):
+            limiter.reserve([(BUCKET, "k"), (CONSECUTIVE, "k")])
+    limiter.clear([(BUCKET, "k")])
+    limiter.reserve([(BUCKET, "k"), (CONSECUTIVE, "k")])  # the fourth consecutive attempt
+
+
+def test_parallel_attempts_never_take_more_than_the_burst(limiter: AttemptLimiter) -> None:
+    def attempt() -> tuple[bool, tuple[str, ...]]:
+        try:
+            limiter.reserve([(BUCKET, "k")])
+        except LimitReached as refused:
+            return False, refused.newly
+        return True, ()
+
+    results = run_parallel(30, attempt)
+    assert [ok for ok, _ in results].count(True) == 3
+    assert [newly for _, newly in results].count(("b",)) == 1

@@ -9,7 +9,7 @@ it can reach nothing else.
 
 from __future__ import annotations
 
-from authserver.store.base import Count, Namespace, Store, StoreUnavailable
+from authserver.store.base import BucketLevel, Count, Namespace, Store, StoreUnavailable
 from authserver.store.memory import MemoryStore
 from authserver.store.redis import RedisStore
 
@@ -21,4 +21,4 @@ def open_store(url: str, prefix: str) -> Store:
     return RedisStore(url, prefix)
 
 
-__all__ = ["Count", "Namespace", "Store", "StoreUnavailable", "open_store"]
+__all__ = ["BucketLevel", "Count", "Namespace", "Store", "StoreUnavailable", "open_store"]

@@ -21,6 +21,14 @@ class Count:
     expires_in: float | None
 
 
+@dataclass(frozen=True)
+class BucketLevel:
+    """Whether a bucket took what was poured in, and if not, the seconds until it would."""
+
+    accepted: bool
+    retry_after: float
+
+
 class Store(ABC):
     """Records with a TTL, consumed atomically, and counters incremented atomically.
 
@@ -42,6 +50,13 @@ class Store(ABC):
         """The value, or None when missing or expired."""
 
     @abstractmethod
+    def put_if_absent(self, key: str, value: bytes, ttl: float) -> bool:
+        """Store value for ttl seconds only if key holds nothing; True if it was stored.
+
+        Of parallel callers exactly one gets True: a short lease (Redis ``SET NX PX``).
+        """
+
+    @abstractmethod
     def consume(self, key: str) -> bytes | None:
         """Return the value and delete it in one atomic step: of parallel callers, one wins."""
 
@@ -52,6 +67,17 @@ class Store(ABC):
         A counter created by this call expires ttl seconds later (a fixed window; None: never);
         later increments keep that expiry. A negative ``by`` never creates a counter nor takes one
         below zero.
+        """
+
+    @abstractmethod
+    def pour(self, key: str, amount: int, capacity: int, drain_every: float) -> BucketLevel:
+        """Pour ``amount`` into a leaky bucket that drains one unit every ``drain_every`` seconds.
+
+        Atomic: the bucket takes a positive amount only if it then holds at most ``capacity``;
+        otherwise nothing changes and ``retry_after`` says when it would. A negative amount takes
+        units out (never below empty). A missing key is an empty bucket; the key expires once the
+        bucket has drained. This is a token bucket of ``capacity`` refilled one per ``drain_every``
+        seconds, seen from the other side.
         """
 
     @abstractmethod
@@ -76,8 +102,14 @@ class Namespace:
     def get(self, key: str) -> bytes | None:
         return self._store.get(self._prefix + key)
 
+    def put_if_absent(self, key: str, value: bytes, ttl: float) -> bool:
+        return self._store.put_if_absent(self._prefix + key, value, ttl)
+
     def consume(self, key: str) -> bytes | None:
         return self._store.consume(self._prefix + key)
+
+    def pour(self, key: str, amount: int, capacity: int, drain_every: float) -> BucketLevel:
+        return self._store.pour(self._prefix + key, amount, capacity, drain_every)
 
     def increment(self, counters: Sequence[tuple[str, float | None]], by: int = 1) -> list[Count]:
         return self._store.increment([(self._prefix + k, ttl) for k, ttl in counters], by)

@@ -9,10 +9,17 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Sequence
+from dataclasses import dataclass
 
-from authserver.store.base import Count, Store
+from authserver.store.base import BucketLevel, Count, Store
 
 _SWEEP_EVERY = 1000  # writes between sweeps of expired entries
+
+
+@dataclass(frozen=True)
+class _Bucket:
+    level: float
+    at: float
 
 
 class MemoryStore(Store):
@@ -20,11 +27,11 @@ class MemoryStore(Store):
 
     def __init__(self, prefix: str) -> None:
         super().__init__(prefix)
-        self._data: dict[str, tuple[bytes | int, float | None]] = {}
+        self._data: dict[str, tuple[bytes | int | _Bucket, float | None]] = {}
         self._lock = threading.Lock()
         self._writes = 0
 
-    def _live(self, key: str, now: float) -> tuple[bytes | int, float | None] | None:
+    def _live(self, key: str, now: float) -> tuple[bytes | int | _Bucket, float | None] | None:
         entry = self._data.get(key)
         if entry is not None and entry[1] is not None and entry[1] <= now:
             del self._data[key]
@@ -48,6 +55,15 @@ class MemoryStore(Store):
         with self._lock:
             entry = self._live(key, time.monotonic())
         return entry[0] if entry is not None and isinstance(entry[0], bytes) else None
+
+    def put_if_absent(self, key: str, value: bytes, ttl: float) -> bool:
+        now = time.monotonic()
+        with self._lock:
+            if self._live(key, now) is not None:
+                return False
+            self._data[key] = (bytes(value), now + ttl)
+            self._wrote(now)
+        return True
 
     def consume(self, key: str) -> bytes | None:
         with self._lock:
@@ -76,6 +92,21 @@ class MemoryStore(Store):
         value = max(0, value + by)
         self._data[key] = (value, expires)
         return Count(value, None if expires is None else expires - now)
+
+    def pour(self, key: str, amount: int, capacity: int, drain_every: float) -> BucketLevel:
+        now = time.monotonic()
+        with self._lock:
+            entry = self._live(key, now)
+            bucket = entry[0] if entry is not None else _Bucket(0.0, now)
+            if not isinstance(bucket, _Bucket):
+                raise TypeError(f"{key} does not hold a bucket")
+            level = max(0.0, bucket.level - (now - bucket.at) / drain_every)
+            after = max(0.0, level + amount)
+            if amount > 0 and after > capacity:
+                return BucketLevel(False, (after - capacity) * drain_every)
+            self._data[key] = (_Bucket(after, now), now + after * drain_every)
+            self._wrote(now)
+        return BucketLevel(True, 0.0)
 
     def delete(self, *keys: str) -> None:
         with self._lock:

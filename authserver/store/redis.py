@@ -10,7 +10,7 @@ import redis
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
-from authserver.store.base import Count, Store, StoreUnavailable
+from authserver.store.base import BucketLevel, Count, Store, StoreUnavailable
 
 T = TypeVar("T")
 
@@ -36,6 +36,32 @@ for i, key in ipairs(KEYS) do
   result[#result + 1] = redis.call('PTTL', key)
 end
 return result
+"""
+
+
+# KEYS[1]: bucket hash {level, at}. ARGV: amount, capacity, drain interval in ms.
+# Time is the Redis server's, so every worker sees one clock. Returns {accepted, retry ms}.
+_POUR = """
+local amount = tonumber(ARGV[1])
+local capacity = tonumber(ARGV[2])
+local drain = tonumber(ARGV[3])
+local clock = redis.call('TIME')
+local now = tonumber(clock[1]) * 1000 + math.floor(tonumber(clock[2]) / 1000)
+local state = redis.call('HMGET', KEYS[1], 'level', 'at')
+local level = tonumber(state[1]) or 0
+local at = tonumber(state[2]) or now
+level = math.max(0, level - math.max(0, now - at) / drain)
+local after = math.max(0, level + amount)
+if amount > 0 and after > capacity then
+  return {0, math.ceil((after - capacity) * drain)}
+end
+if after == 0 then
+  redis.call('DEL', KEYS[1])
+else
+  redis.call('HSET', KEYS[1], 'level', tostring(after), 'at', now)
+  redis.call('PEXPIRE', KEYS[1], math.ceil(after * drain))
+end
+return {1, 0}
 """
 
 
@@ -65,6 +91,7 @@ class RedisStore(Store):
             retry=Retry(NoBackoff(), 1),
         )
         self._increment = self._redis.register_script(_INCREMENT)
+        self._pour = self._redis.register_script(_POUR)
 
     @_unavailable_on_redis_error
     def put(self, key: str, value: bytes, ttl: float) -> None:
@@ -73,6 +100,10 @@ class RedisStore(Store):
     @_unavailable_on_redis_error
     def get(self, key: str) -> bytes | None:
         return self._redis.get(key)
+
+    @_unavailable_on_redis_error
+    def put_if_absent(self, key: str, value: bytes, ttl: float) -> bool:
+        return bool(self._redis.set(key, value, px=max(1, int(ttl * 1000)), nx=True))
 
     @_unavailable_on_redis_error
     def consume(self, key: str) -> bytes | None:
@@ -87,6 +118,12 @@ class RedisStore(Store):
             Count(int(value), None if pttl < 0 else pttl / 1000)
             for value, pttl in zip(flat[::2], flat[1::2], strict=True)
         ]
+
+    @_unavailable_on_redis_error
+    def pour(self, key: str, amount: int, capacity: int, drain_every: float) -> BucketLevel:
+        drain_ms = max(1, int(drain_every * 1000))
+        accepted, retry_ms = self._pour(keys=[key], args=[amount, capacity, drain_ms])
+        return BucketLevel(bool(accepted), int(retry_ms) / 1000)
 
     @_unavailable_on_redis_error
     def delete(self, *keys: str) -> None:

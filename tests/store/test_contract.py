@@ -132,6 +132,53 @@ def test_delete_removes_keys_and_ignores_missing_ones(store: Store) -> None:
     assert ns.increment([("b", None)])[0].value == 1
 
 
+def test_put_if_absent_stores_only_once_until_the_value_expires(store: Store) -> None:
+    ns = store.namespace("t")
+    assert ns.put_if_absent("lease", b"first", ttl=0.2)
+    assert not ns.put_if_absent("lease", b"second", ttl=0.2)
+    assert ns.get("lease") == b"first"
+    time.sleep(0.35)
+    assert ns.put_if_absent("lease", b"third", ttl=30)
+
+
+def test_put_if_absent_has_one_winner_among_parallel_callers(store: Store) -> None:
+    ns = store.namespace("t")
+    results = run_parallel(30, lambda: ns.put_if_absent("lease", b"x", ttl=30))
+    assert results.count(True) == 1
+
+
+def test_a_bucket_takes_up_to_its_capacity_then_refuses(store: Store) -> None:
+    ns = store.namespace("t")
+    assert all(ns.pour("b", 1, capacity=3, drain_every=60).accepted for _ in range(3))
+    refused = ns.pour("b", 1, capacity=3, drain_every=60)
+    assert not refused.accepted
+    assert 59 < refused.retry_after <= 60  # one unit drains in a minute
+
+
+def test_a_bucket_drains_over_time(store: Store) -> None:
+    ns = store.namespace("t")
+    for _ in range(2):
+        ns.pour("b", 1, capacity=2, drain_every=0.2)
+    assert not ns.pour("b", 1, capacity=2, drain_every=0.2).accepted
+    time.sleep(0.25)
+    assert ns.pour("b", 1, capacity=2, drain_every=0.2).accepted
+    assert not ns.pour("b", 1, capacity=2, drain_every=0.2).accepted
+
+
+def test_taking_out_of_a_bucket_makes_room_and_never_goes_below_empty(store: Store) -> None:
+    ns = store.namespace("t")
+    ns.pour("b", 1, capacity=1, drain_every=60)
+    assert ns.pour("b", -5, capacity=1, drain_every=60).accepted
+    assert ns.pour("b", 1, capacity=1, drain_every=60).accepted
+    assert not ns.pour("b", 1, capacity=1, drain_every=60).accepted
+
+
+def test_a_bucket_admits_exactly_its_capacity_under_parallel_pours(store: Store) -> None:
+    ns = store.namespace("t")
+    results = run_parallel(40, lambda: ns.pour("b", 1, capacity=10, drain_every=600).accepted)
+    assert results.count(True) == 10
+
+
 def test_ping_answers(store: Store) -> None:
     store.ping()
 
@@ -141,6 +188,7 @@ def test_every_operation_fails_closed_when_redis_is_unreachable() -> None:
     operations: list[Callable[[], object]] = [
         lambda: ns.put("k", b"v", ttl=1), lambda: ns.get("k"), lambda: ns.consume("k"),
         lambda: ns.increment([("k", 1)]), lambda: ns.delete("k"),
+        lambda: ns.put_if_absent("k", b"v", ttl=1), lambda: ns.pour("k", 1, 10, 1),
     ]
     for operation in operations:
         with pytest.raises(StoreUnavailable) as caught:
