@@ -41,13 +41,19 @@ def _unique_members(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     return members
 
 
-def _json_parameters(raw: bytes) -> dict[str, str]:
+def json_object(raw: bytes) -> dict[str, Any]:
+    """A JSON body that must be an object without repeated members; InvalidRequest otherwise."""
     try:
         data = json.loads(raw, object_pairs_hook=_unique_members)
     except (ValueError, RecursionError):  # malformed, not UTF-8, or nested past all reason
         data = None
     if not isinstance(data, dict):
         raise InvalidRequest("The JSON body must be an object of parameters.")
+    return data
+
+
+def _json_parameters(raw: bytes) -> dict[str, str]:
+    data = json_object(raw)
     for name, value in data.items():
         if not isinstance(value, str):
             raise InvalidRequest(f"Parameter '{name}' must be a string.")

@@ -16,8 +16,23 @@ PASSWORD = "password"  # noqa: S105 (a grant type name)
 REFRESH_TOKEN = "refresh_token"  # noqa: S105
 CLIENT_CREDENTIALS = "client_credentials"
 
-GRANT_TYPES: tuple[str, ...] = (PASSWORD, REFRESH_TOKEN, CLIENT_CREDENTIALS)
-DEFAULT_GRANT_TYPES: tuple[str, ...] = (PASSWORD, REFRESH_TOKEN)
+# API.md §2: Protekt's MFA grant URIs; Auth0's are accepted as aliases, short names in the CLI.
+MFA_OTP = "http://protekt.dev/oauth/grant-type/mfa-otp"
+MFA_OOB = "http://protekt.dev/oauth/grant-type/mfa-oob"
+MFA_RECOVERY_CODE = "http://protekt.dev/oauth/grant-type/mfa-recovery-code"
+MFA_GRANT_TYPES: tuple[str, ...] = (MFA_OTP, MFA_OOB, MFA_RECOVERY_CODE)
+AUTH0_ALIASES = {
+    grant.replace("http://protekt.dev/", "http://auth0.com/"): grant for grant in MFA_GRANT_TYPES
+}
+SHORT_NAMES = {grant.rsplit("/", 1)[1]: grant for grant in MFA_GRANT_TYPES}
+
+GRANT_TYPES: tuple[str, ...] = (PASSWORD, REFRESH_TOKEN, CLIENT_CREDENTIALS, *MFA_GRANT_TYPES)
+DEFAULT_GRANT_TYPES: tuple[str, ...] = (PASSWORD, REFRESH_TOKEN, *MFA_GRANT_TYPES)
+
+
+def canonical_grant_type(name: str) -> str:
+    """The Protekt URI for a short name (``mfa-otp``) or an Auth0 alias; other names unchanged."""
+    return SHORT_NAMES.get(name) or AUTH0_ALIASES.get(name) or name
 
 
 class ClientRegistry:
@@ -60,11 +75,13 @@ class ClientRegistry:
 
 
 def _checked_grant_types(grant_types: Iterable[str] | None, public: bool) -> list[str]:
-    grants = list(dict.fromkeys(grant_types or DEFAULT_GRANT_TYPES))
+    named = grant_types or DEFAULT_GRANT_TYPES
+    grants = list(dict.fromkeys(canonical_grant_type(g) for g in named))
     unknown = [g for g in grants if g not in GRANT_TYPES]
     if unknown:
         raise InvalidRequest(
-            f"Unknown grant type {unknown[0]}; known: {', '.join(GRANT_TYPES)}."
+            f"Unknown grant type {unknown[0]}; known: {', '.join(GRANT_TYPES)} "
+            f"(or {', '.join(SHORT_NAMES)})."
         )
     if public and CLIENT_CREDENTIALS in grants:
         raise InvalidRequest(

@@ -63,6 +63,32 @@ class InvalidGrant(ProtektError):
     description = "The credentials are invalid."
 
 
+class ExpiredToken(ProtektError):
+    """The mfa_token (or an oob_code) has expired (API.md §2, as Auth0 answers)."""
+
+    error = "expired_token"
+    status_code = 400
+    description = "The mfa_token has expired. Log in again to get a new one."
+
+
+class MfaRequired(ProtektError):
+    """A second factor is needed first (API.md §2, §3; NIST SP 800-63B §6.1.2.1).
+
+    At the token endpoint the body also carries the mfa_token and what the user can do with it.
+    """
+
+    error = "mfa_required"
+    status_code = 403
+    description = "Multifactor authentication required"
+
+    def __init__(self, description: str | None = None, **members: object) -> None:
+        super().__init__(description)
+        self.members = members
+
+    def get_body(self) -> list[tuple[str, object]]:
+        return [*super().get_body(), *self.members.items()]
+
+
 class UnsupportedGrantType(ProtektError):
     """The grant_type is not one this server knows (RFC 6749 §5.2)."""
 

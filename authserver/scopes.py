@@ -11,7 +11,12 @@ import re
 OPENID = "openid"  # OIDC Core §3.1.2.1: asks for an ID token
 EMAIL = "email"  # OIDC Core §5.4
 
-USER_SCOPES: tuple[str, ...] = (OPENID, EMAIL)
+# API.md §3: access tokens that manage the user's own factors at /mfa/*.
+ENROLL = "enroll"
+READ_AUTHENTICATORS = "read:authenticators"
+REMOVE_AUTHENTICATORS = "remove:authenticators"
+
+USER_SCOPES: tuple[str, ...] = (OPENID, EMAIL, ENROLL, READ_AUTHENTICATORS, REMOVE_AUTHENTICATORS)
 DEFAULT_SCOPE = OPENID  # API.md §2: the password grant's default
 
 # RFC 6749 §3.3: scope-token = 1*( %x21 / %x23-5B / %x5D-7E )

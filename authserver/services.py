@@ -17,12 +17,58 @@ from authserver.clients import ClientRegistry
 from authserver.config import Settings
 from authserver.encryption import Encryptor
 from authserver.limits import AttemptLimiter
+from authserver.mfa.authenticators import Authenticators
+from authserver.mfa.enrollment import MfaAccount
+from authserver.mfa.factors import MfaChallenges, OtpFactor, RecoveryCodeFactor
+from authserver.mfa.policy import MfaPolicy
+from authserver.mfa.recovery import RecoveryCodes
+from authserver.mfa.settings import MfaSettingsStore
+from authserver.mfa.tickets import MfaTickets
+from authserver.mfa.verification import MfaVerifier
 from authserver.store import Store, open_store
 from authserver.tokens.access import AccessTokens
 from authserver.tokens.issuer import TokenIssuer
 from authserver.tokens.keys import KeyRing
 from authserver.tokens.refresh import RefreshTokens
 from authserver.tokens.revocation import Revocation
+
+
+@dataclass(frozen=True)
+class MfaServices:
+    settings: MfaSettingsStore
+    authenticators: Authenticators
+    recovery_codes: RecoveryCodes
+    tickets: MfaTickets
+    policy: MfaPolicy
+    verifier: MfaVerifier
+    account: MfaAccount
+    challenges: MfaChallenges
+    otp: OtpFactor
+    recovery_code: RecoveryCodeFactor
+
+
+def build_mfa(
+    session: Session, store: Store, users: UserDirectory, encryptor: Encryptor, audit: AuditLog,
+) -> MfaServices:
+    settings = MfaSettingsStore(session, audit)
+    authenticators = Authenticators(session, encryptor)
+    recovery_codes = RecoveryCodes(session)
+    tickets = MfaTickets(store.namespace("mfa-token"))
+    otp = OtpFactor(authenticators)
+    return MfaServices(
+        settings=settings,
+        authenticators=authenticators,
+        recovery_codes=recovery_codes,
+        tickets=tickets,
+        policy=MfaPolicy(session, settings, authenticators, recovery=recovery_codes,
+                         tickets=tickets, audit=audit),
+        verifier=MfaVerifier(session, users, tickets, AttemptLimiter(store.namespace("limits")),
+                             audit),
+        account=MfaAccount(session, settings, authenticators, recovery_codes, audit),
+        challenges=MfaChallenges(session, settings, tickets, {otp.name: otp}, audit),
+        otp=otp,
+        recovery_code=RecoveryCodeFactor(recovery_codes),
+    )
 
 
 @dataclass(frozen=True)
@@ -39,6 +85,7 @@ class Services:
     access_tokens: AccessTokens
     issuer: TokenIssuer
     revocation: Revocation
+    mfa: MfaServices
 
 
 def build_services(
@@ -51,8 +98,9 @@ def build_services(
         settings.argon2_memory_kib, settings.argon2_time_cost, settings.argon2_parallelism,
         settings.hash_concurrency or max(1, os.cpu_count() or 1),
     )
+    encryptor = Encryptor(settings.encryption_keys)
     keyring = KeyRing(
-        new_session, Encryptor(settings.encryption_keys), settings.signing_alg,
+        new_session, encryptor, settings.signing_alg,
         timedelta(seconds=settings.max_token_ttl), settings.keys_refresh_interval,
     )
     users = UserDirectory(session, hasher, audit)
@@ -78,4 +126,5 @@ def build_services(
         access_tokens=access_tokens,
         issuer=TokenIssuer(session, keyring, refresh_tokens, settings),
         revocation=Revocation(session, refresh_tokens, access_tokens, audit),
+        mfa=build_mfa(session, store, users, encryptor, audit),
     )

@@ -7,6 +7,8 @@ source "$(dirname "$0")/lib.sh"
 cd "$ROOT"
 
 ensure_venv test
+# oathtool plays the user's authenticator app; zbarimg reads the enrollment QR codes.
+ensure_packages oathtool:oathtool zbarimg:zbar-tools
 ensure_redis
 ensure_postgres
 

@@ -42,7 +42,11 @@ def test_create_user_refuses_a_duplicate_with_a_clear_message(run: Any) -> None:
 
 def test_create_client_defaults_and_secret_shown_once(run: Any) -> None:
     data = json.loads(run("create-client", "--name", "Web", "--json").output)
-    assert data["grant_types"] == ["password", "refresh_token"]
+    assert data["grant_types"] == [
+        "password", "refresh_token", "http://protekt.dev/oauth/grant-type/mfa-otp",
+        "http://protekt.dev/oauth/grant-type/mfa-oob",
+        "http://protekt.dev/oauth/grant-type/mfa-recovery-code",
+    ]
     assert len(data["client_secret"]) >= 43  # 256 bits, base64url
     text = run("create-client", "--name", "Web 2").output
     assert "client_secret" in text and "shown once" in text

@@ -7,6 +7,7 @@ from typing import Any
 from flask import Blueprint, Response, jsonify, request
 
 from authserver.api.bearer import bearer_token
+from authserver.clients import AUTH0_ALIASES
 from authserver.errors import InsufficientScope, InvalidToken
 from authserver.extensions import services
 from authserver.grants import GRANTS
@@ -29,7 +30,7 @@ def provider_metadata() -> dict[str, Any]:
         "userinfo_endpoint": f"{issuer}/userinfo",
         "jwks_uri": f"{issuer}/.well-known/jwks.json",
         "revocation_endpoint": f"{issuer}/oauth/revoke",
-        "grant_types_supported": [grant.GRANT_TYPE for grant in GRANTS],
+        "grant_types_supported": grant_types_supported(),
         # No authorization endpoint (yet): tokens come from the token endpoint only.
         "response_types_supported": [],
         "subject_types_supported": ["public"],
@@ -38,7 +39,16 @@ def provider_metadata() -> dict[str, Any]:
         "revocation_endpoint_auth_methods_supported": AUTH_METHODS,
         "scopes_supported": list(USER_SCOPES),
         "claims_supported": CLAIMS,
+        "mfa_challenge_endpoint": f"{issuer}/mfa/challenge",
+        "mfa_associate_endpoint": f"{issuer}/mfa/associate",
+        "mfa_authenticators_endpoint": f"{issuer}/mfa/authenticators",
     }
+
+
+def grant_types_supported() -> list[str]:
+    """Every grant type the token endpoint answers, Auth0's MFA aliases included."""
+    names = [grant.GRANT_TYPE for grant in GRANTS]
+    return names + [alias for alias, grant in AUTH0_ALIASES.items() if grant in names]
 
 
 def _cacheable(body: dict[str, Any], max_age: int) -> Response:

@@ -1,4 +1,8 @@
-"""The password grant (RFC 6749 §4.3): email and password for tokens, amr ``pwd`` (RFC 8176)."""
+"""The password grant (RFC 6749 §4.3): email and password for tokens, amr ``pwd`` (RFC 8176).
+
+When the account needs a second factor the answer is ``403 mfa_required`` with an mfa_token
+(API.md §2), never tokens.
+"""
 
 from __future__ import annotations
 
@@ -26,6 +30,9 @@ class PasswordGrant(ProtektGrant, grants.ResourceOwnerPasswordCredentialsGrant):
             self.request.client_ip,
         )
         self.request.user = self.services.login.authenticate(attempt)
+        self.services.mfa.policy.after_password(
+            self.request.user, self.token_request, self.request.client_ip
+        )
 
     def create_token_response(self) -> Response:
         authn = Authentication(self.request.user, ("pwd",), utcnow())

@@ -17,7 +17,9 @@ class RefreshTokenGrant(ProtektGrant, grants.RefreshTokenGrant):
         self.record = self.services.refresh_tokens.redeemable(
             self.param("refresh_token"), client, self.request.client_ip
         )
-        granted = parse_scope(self.record.family.scope)
+        family = self.record.family
+        self.services.mfa.policy.check_refresh(family.user_id, family.amr)
+        granted = parse_scope(family.scope)
         self.token_request = TokenRequest(
             client, self.requested_scope(granted, granted), tuple(self.record.family.audience)
         )

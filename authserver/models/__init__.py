@@ -1,16 +1,22 @@
 """SQLAlchemy models. Importing this package registers every table on ``Base.metadata``."""
 
 from authserver.models.audit_event import AuditEvent
+from authserver.models.authenticator import Authenticator
 from authserver.models.base import Base
 from authserver.models.client import Client, hash_client_secret
+from authserver.models.mfa_settings import MfaSettingsRow
+from authserver.models.recovery_code import RecoveryCode
 from authserver.models.refresh_token import RefreshToken, RefreshTokenFamily
 from authserver.models.signing_key import SigningKey
 from authserver.models.user import User
 
 __all__ = [
     "AuditEvent",
+    "Authenticator",
     "Base",
     "Client",
+    "MfaSettingsRow",
+    "RecoveryCode",
     "RefreshToken",
     "RefreshTokenFamily",
     "SigningKey",

@@ -1,0 +1,138 @@
+"""The MFA endpoints (API.md §3): associate, confirm, list, remove, recovery codes, challenge.
+
+The Bearer token is an access token (a JWT of ours) or an mfa_token (opaque); which one decides
+what the caller may do (authserver.mfa.enrollment). ``/mfa/challenge`` takes the mfa_token in the
+body with client authentication, as the token endpoint does. Every answer is ``no-store``: it may
+carry a TOTP secret or recovery codes.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, Response, jsonify, request
+
+from authserver.api.bearer import bearer_token
+from authserver.authorization import ProtektRequest, body_parameters, json_object
+from authserver.errors import ExpiredToken, InvalidGrant, InvalidRequest, InvalidToken
+from authserver.extensions import authorization, services
+from authserver.mfa.enrollment import Principal
+from authserver.mfa.settings import OTP, SMS
+
+bp = Blueprint("mfa", __name__)
+
+CLIENT_AUTH_METHODS = ["client_secret_basic", "client_secret_post", "none"]
+
+
+def _no_store(body: Any, status: int = 200) -> Response:
+    response = jsonify(body)
+    response.status_code = status
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def _principal() -> Principal:
+    """Who the Bearer token stands for: a user through an access token or an mfa_token."""
+    token = bearer_token(request)
+    ip = request.remote_addr or ""
+    if token.count(".") == 2:  # a JWS compact serialization: an access token
+        claims = services.access_tokens.verify(token, services.settings.issuer)
+        user = services.users.get(claims["sub"])
+        if user is None:
+            raise InvalidToken("This access token does not belong to a user.")
+        return Principal(user, claims["client_id"], ip, frozenset(claims["scope"].split()),
+                         tuple(claims.get("amr", ())))
+    try:
+        ticket = services.mfa.tickets.open(token)
+    except (InvalidGrant, ExpiredToken):
+        raise InvalidToken("The mfa_token is unknown, used or expired. Log in again.") from None
+    user = services.users.get(ticket.user_id)
+    if user is None:
+        raise InvalidToken("The user of this mfa_token no longer exists.")
+    return Principal(user, ticket.client_id, ip, ticket=ticket)
+
+
+def _body() -> dict[str, Any]:
+    """The JSON object or form body; list members only in JSON."""
+    if request.is_json:
+        return json_object(request.get_data(cache=True))
+    return body_parameters(request)
+
+
+def _string(body: dict[str, Any], name: str) -> str:
+    value = body.get(name)
+    if not isinstance(value, str) or not value:
+        raise InvalidRequest(f"'{name}' is required and must be a string.")
+    return value
+
+
+def _optional_string(body: dict[str, Any], name: str) -> str | None:
+    return None if body.get(name) is None else _string(body, name)
+
+
+def _factor_asked(body: dict[str, Any]) -> str:
+    """The factor of ``{"type"}`` (the guide) or ``{"authenticator_types"}`` (Auth0)."""
+    if ("type" in body) == ("authenticator_types" in body):
+        raise InvalidRequest("Send 'type' (otp or sms) or 'authenticator_types', one of them.")
+    if "type" in body:
+        kind = _string(body, "type")
+        if kind not in (OTP, SMS):
+            raise InvalidRequest("'type' must be otp or sms.")
+        return kind
+    types = body["authenticator_types"]
+    types = [types] if isinstance(types, str) else types
+    if types == [OTP]:
+        return OTP
+    if types == ["oob"] and body.get("oob_channels") in (["sms"], "sms"):
+        return SMS
+    raise InvalidRequest(
+        "'authenticator_types' must be [\"otp\"], or [\"oob\"] with 'oob_channels' [\"sms\"]."
+    )
+
+
+@bp.post("/mfa/associate")
+def associate() -> Response:
+    who = _principal()
+    body = _body()
+    factor = _factor_asked(body)
+    result = services.mfa.account.associate(who, factor, _optional_string(body, "name"))
+    return _no_store(result)
+
+
+@bp.post("/mfa/authenticators/<authenticator_id>/confirm")
+def confirm(authenticator_id: str) -> Response:
+    who = _principal()
+    code = _string(_body(), "otp")
+    return _no_store(services.mfa.account.confirm(who, authenticator_id, code))
+
+
+@bp.get("/mfa/authenticators")
+def authenticators() -> Response:
+    return _no_store(services.mfa.account.listing(_principal()))
+
+
+@bp.delete("/mfa/authenticators/<authenticator_id>")
+def remove(authenticator_id: str) -> Response:
+    services.mfa.account.remove(_principal(), authenticator_id)
+    return Response(status=204)
+
+
+@bp.post("/mfa/recovery-codes")
+def recovery_codes() -> Response:
+    codes = services.mfa.account.regenerate_recovery_codes(_principal())
+    return _no_store({"recovery_codes": codes})
+
+
+@bp.post("/mfa/challenge")
+def challenge() -> Response:
+    oauth_request = ProtektRequest(request)
+    client = authorization.authenticate_client(oauth_request, CLIENT_AUTH_METHODS, "token")
+    params = oauth_request.form
+    for name in ("mfa_token", "challenge_type"):
+        if not params.get(name):
+            raise InvalidRequest(f"Missing '{name}' parameter.")
+    result = services.mfa.challenges.challenge(
+        params["mfa_token"], client.client_id, oauth_request.client_ip,
+        params["challenge_type"], params.get("authenticator_id"),
+    )
+    return _no_store(result)

@@ -1,0 +1,95 @@
+"""The MFA grants (API.md §2): an mfa_token and a second factor's answer for tokens.
+
+``mfa-otp`` takes a code from an authenticator app, ``mfa-recovery-code`` a recovery code. Each
+is accepted under Protekt's URI and Auth0's (``http://auth0.com/oauth/grant-type/…``), so code
+written for Auth0 works unchanged. The rules (limits, single use, step replay) live in
+:mod:`authserver.mfa`; a grant names its factor and its parameter, nothing more.
+"""
+
+from __future__ import annotations
+
+from functools import partial
+from typing import ClassVar
+
+from authlib.oauth2.rfc6749.grants import BaseGrant, TokenEndpointMixin
+
+from authserver.clients import AUTH0_ALIASES, MFA_OTP, MFA_RECOVERY_CODE
+from authserver.errors import InvalidRequest
+from authserver.grants.base import ProtektGrant, Response
+from authserver.mfa import recovery, totp
+from authserver.mfa.factors import OtpFactor, RecoveryCodeFactor
+from authserver.mfa.verification import Attempt
+from authserver.models.base import utcnow
+from authserver.tokens.issuer import Authentication, TokenRequest
+
+_ALIAS_OF = {canonical: alias for alias, canonical in AUTH0_ALIASES.items()}
+
+
+class MfaGrant(ProtektGrant, BaseGrant, TokenEndpointMixin):
+    """Checks the parameters, then lets the MFA verifier decide; tokens carry the factor's amr."""
+
+    CODE_PARAMETER: ClassVar[str]
+    CODE_FORMAT: ClassVar[str]
+
+    @classmethod
+    def check_token_endpoint(cls, request: object) -> bool:
+        grant_type = request.payload.grant_type  # type: ignore[attr-defined]
+        return grant_type in (cls.GRANT_TYPE, _ALIAS_OF[cls.GRANT_TYPE])
+
+    def factor(self) -> OtpFactor | RecoveryCodeFactor:
+        raise NotImplementedError
+
+    def well_formed(self, code: str) -> bool:
+        raise NotImplementedError
+
+    def validate_token_request(self) -> None:
+        client = self.authenticated_client()
+        mfa_token, code = self.param("mfa_token"), self.param(self.CODE_PARAMETER)
+        factor = self.factor()
+        settings = self.services.mfa.settings.load()
+        if not settings.factor_enabled(factor.name):
+            raise InvalidRequest(f"The {factor.name} factor is switched off.")
+        if not self.well_formed(code):
+            raise InvalidRequest(f"'{self.CODE_PARAMETER}' must be {self.CODE_FORMAT}.")
+        attempt = Attempt(mfa_token, client.client_id, self.request.client_ip, factor.name)
+        self.user, ticket = self.services.mfa.verifier.verify(
+            attempt, settings, partial(factor.check, code)
+        )
+        self.token_request = TokenRequest(client, ticket.scope, ticket.audience)
+
+    def create_token_response(self) -> Response:
+        authn = Authentication(self.user, ("pwd", *self.factor().amr), utcnow())
+        return self.respond(self.services.issuer.after_login(authn, self.token_request))
+
+
+class MfaOtpGrant(MfaGrant):
+    """``mfa-otp``: a 6-digit code from an authenticator app (RFC 6238)."""
+
+    GRANT_TYPE = MFA_OTP
+    CODE_PARAMETER = "otp"
+    CODE_FORMAT = "the 6 digits the authenticator app shows"
+
+    def factor(self) -> OtpFactor:
+        return self.services.mfa.otp
+
+    def well_formed(self, code: str) -> bool:
+        return totp.is_well_formed(code)
+
+
+class MfaRecoveryCodeGrant(MfaGrant):
+    """``mfa-recovery-code``: one recovery code; the answer says how many are left."""
+
+    GRANT_TYPE = MFA_RECOVERY_CODE
+    CODE_PARAMETER = "recovery_code"
+    CODE_FORMAT = "a recovery code like XXXX-XXXX-XXXX-XXXX"
+
+    def factor(self) -> RecoveryCodeFactor:
+        return self.services.mfa.recovery_code
+
+    def well_formed(self, code: str) -> bool:
+        return recovery.normalize(code) is not None
+
+    def create_token_response(self) -> Response:
+        status, body, headers = super().create_token_response()
+        remaining = self.services.mfa.recovery_codes.remaining(self.user.id)
+        return status, {**body, "recovery_codes_remaining": remaining}, headers

@@ -1,0 +1,104 @@
+"""Enrolled factors in the database, and TOTP verification against them.
+
+TOTP secrets are sealed with AES-256-GCM under ``PROTEKT_ENCRYPTION_KEY`` (they must be read back,
+so they are encrypted rather than hashed; DESIGN.md habit 4), with the authenticator's id as
+associated data so a sealed secret cannot be moved to another row. An accepted code records its
+time step with one conditional UPDATE; a second request with the same or an older step changes no
+row and fails (RFC 6238 §5.2), whichever process it reaches.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable
+
+from sqlalchemy import or_, select, update
+from sqlalchemy.orm import Session
+
+from authserver.encryption import Encryptor
+from authserver.mfa import totp
+from authserver.models import Authenticator
+from authserver.models.base import new_id, utcnow
+
+OTP = "otp"  # authenticator_type of an authenticator app (API.md §3)
+OOB = "oob"  # authenticator_type of a code sent out of band (SMS)
+
+
+class Authenticators:
+    """The authenticators of users."""
+
+    def __init__(self, session: Session, encryptor: Encryptor) -> None:
+        self._session = session
+        self._encryptor = encryptor
+
+    def of_user(self, user_id: str, *, active: bool | None = None) -> list[Authenticator]:
+        query = select(Authenticator).where(Authenticator.user_id == user_id)
+        if active is not None:
+            query = query.where(Authenticator.active.is_(active))
+        return list(self._session.scalars(query.order_by(Authenticator.created_at)))
+
+    def active_types(self, user_id: str) -> set[str]:
+        return {a.type for a in self.of_user(user_id, active=True)}
+
+    def find(self, user_id: str, authenticator_id: str) -> Authenticator | None:
+        found = self._session.get(Authenticator, authenticator_id)
+        return found if found is not None and found.user_id == user_id else None
+
+    def add_otp(self, user_id: str, name: str) -> tuple[Authenticator, str]:
+        """A pending authenticator app and its new secret; the caller commits."""
+        secret = totp.new_secret()
+        authenticator = Authenticator(id=new_id(), user_id=user_id, type=OTP, name=name,
+                                      active=False)
+        authenticator.secret_ciphertext = self._encryptor.encrypt(
+            secret.encode(), self._purpose(authenticator)
+        )
+        self._session.add(authenticator)
+        return authenticator, secret
+
+    def drop_pending(self, user_id: str, authenticator_type: str) -> None:
+        """Forget unconfirmed enrollments of this type (a new one replaces them)."""
+        for pending in self.of_user(user_id, active=False):
+            if pending.type == authenticator_type:
+                self._session.delete(pending)
+
+    def accept_otp(self, candidates: Iterable[Authenticator], code: str) -> Authenticator | None:
+        """The first candidate whose code this is, its step recorded; None otherwise.
+
+        Commits: the recorded step must be visible to every other request at once.
+        """
+        now = time.time()
+        for authenticator in candidates:
+            if authenticator.type != OTP or authenticator.secret_ciphertext is None:
+                continue
+            step = totp.matching_step(self._key(authenticator), code, now)
+            if step is not None and self._record_step(authenticator, step):
+                return authenticator
+        return None
+
+    def activate(self, authenticator: Authenticator) -> None:
+        """Confirmed by a first code; the caller commits."""
+        authenticator.active = True
+        authenticator.confirmed_at = utcnow()
+
+    def _record_step(self, authenticator: Authenticator, step: int) -> bool:
+        result = self._session.execute(
+            update(Authenticator)
+            .where(Authenticator.id == authenticator.id,
+                   or_(Authenticator.last_used_step.is_(None),
+                       Authenticator.last_used_step < step))
+            .values(last_used_step=step, last_used_at=utcnow())
+            .execution_options(synchronize_session=False)
+        )
+        self._session.commit()
+        self._session.refresh(authenticator)
+        return result.rowcount == 1  # type: ignore[attr-defined]
+
+    def _key(self, authenticator: Authenticator) -> bytes:
+        assert authenticator.secret_ciphertext is not None
+        secret = self._encryptor.decrypt(authenticator.secret_ciphertext,
+                                         self._purpose(authenticator))
+        return totp.secret_key(secret.decode())
+
+    @staticmethod
+    def _purpose(authenticator: Authenticator) -> str:
+        return f"totp-secret:{authenticator.id}"

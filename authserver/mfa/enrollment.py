@@ -1,0 +1,192 @@
+"""Managing a user's own factors (API.md §3): enroll, confirm, list, remove, new recovery codes.
+
+Who may do what:
+
+* an **mfa_token** (during login) may list the user's authenticators, and may enroll only while
+  the user has no active authenticator (login enrollment under policy ``required``);
+* an **access token** needs ``enroll`` to add factors and make new recovery codes,
+  ``read:authenticators`` to list, ``remove:authenticators`` to remove;
+* once the user has an active authenticator, adding, confirming and removing factors and
+  regenerating recovery codes need an access token whose ``amr`` holds ``mfa``: changing the
+  factors takes authentication at the account's current level (NIST SP 800-63B §6.1.2.1).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from authserver.audit import AuditLog
+from authserver.errors import InsufficientScope, InvalidGrant, InvalidRequest, MfaRequired, NotFound
+from authserver.mfa import totp
+from authserver.mfa.authenticators import OTP, Authenticators
+from authserver.mfa.policy import MFA_AMR, factor_of
+from authserver.mfa.recovery import RecoveryCodes
+from authserver.mfa.settings import RECOVERY_CODE, MfaSettings, MfaSettingsStore
+from authserver.mfa.tickets import MfaTicket
+from authserver.models import Authenticator, User
+from authserver.scopes import ENROLL, READ_AUTHENTICATORS, REMOVE_AUTHENTICATORS
+
+MAX_AUTHENTICATORS = 10
+DEFAULT_NAME = "Authenticator app"
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who calls: a user through an access token (scopes, amr) or through an mfa_token."""
+
+    user: User
+    client_id: str
+    ip: str
+    scopes: frozenset[str] = frozenset()
+    amr: tuple[str, ...] = ()
+    ticket: MfaTicket | None = None
+
+
+class MfaAccount:
+    """The /mfa/* operations on the caller's own factors, with their authorization rules."""
+
+    def __init__(
+        self, session: Session, settings: MfaSettingsStore, authenticators: Authenticators,
+        recovery: RecoveryCodes, audit: AuditLog,
+    ) -> None:
+        self._session = session
+        self._settings = settings
+        self._authenticators = authenticators
+        self._recovery = recovery
+        self._audit = audit
+
+    def associate(self, who: Principal, factor: str, name: str | None) -> dict[str, Any]:
+        """Start enrolling an authenticator app: pending until a first code confirms it."""
+        settings = self._enabled_settings(factor)
+        self._authorize(who, ENROLL, changes=True, ticket_may=True)
+        if len(self._authenticators.of_user(who.user.id, active=True)) >= MAX_AUTHENTICATORS:
+            raise InvalidRequest(f"A user may have at most {MAX_AUTHENTICATORS} authenticators.")
+        self._authenticators.drop_pending(who.user.id, OTP)
+        authenticator, secret = self._authenticators.add_otp(who.user.id, _name(name))
+        uri = totp.provisioning_uri(secret, settings.totp_issuer, who.user.email)
+        body: dict[str, Any] = {
+            "id": authenticator.id, "authenticator_type": OTP, "secret": secret,
+            "barcode_uri": uri, "qr_code": totp.qr_code(uri),
+        }
+        if settings.factor_enabled(RECOVERY_CODE) and not self._recovery.has_set(who.user.id):
+            body["recovery_codes"] = self._recovery.replace_set(who.user.id)
+        self._record(who, "mfa.enrolled", authenticator_id=authenticator.id, factor=OTP,
+                     recovery_codes="recovery_codes" in body)
+        return body
+
+    def confirm(self, who: Principal, authenticator_id: str, code: str) -> dict[str, Any]:
+        """Activate a pending authenticator app with a first code from it."""
+        self._authorize(who, ENROLL, changes=True)
+        authenticator = self._find(who, authenticator_id)
+        if authenticator.active:
+            raise InvalidRequest("This authenticator is already confirmed.")
+        if not totp.is_well_formed(code):
+            raise InvalidRequest("'otp' must be the 6 digits the authenticator app shows.")
+        if self._authenticators.accept_otp([authenticator], code) is None:
+            self._record(who, "mfa.confirm.failure", authenticator_id=authenticator.id)
+            raise InvalidGrant("The code is wrong. Check the app's clock and try a fresh code.")
+        self._authenticators.activate(authenticator)
+        self._record(who, "mfa.confirmed", authenticator_id=authenticator.id, factor=OTP)
+        return {"id": authenticator.id, "authenticator_type": authenticator.type, "active": True}
+
+    def listing(self, who: Principal) -> list[dict[str, Any]]:
+        """The user's authenticators, and the recovery codes left (API.md §3)."""
+        self._authorize(who, READ_AUTHENTICATORS, changes=False, ticket_may=True)
+        items: list[dict[str, Any]] = [_describe(a) for a in self._authenticators.of_user(
+            who.user.id)]
+        if self._recovery.has_set(who.user.id):
+            items.append({"id": RECOVERY_CODE, "authenticator_type": RECOVERY_CODE,
+                          "active": True, "remaining": self._recovery.remaining(who.user.id)})
+        return items
+
+    def remove(self, who: Principal, authenticator_id: str) -> None:
+        """Delete an authenticator; removing the last active one voids the recovery codes."""
+        self._authorize(who, REMOVE_AUTHENTICATORS, changes=True)
+        authenticator = self._find(who, authenticator_id)
+        self._session.delete(authenticator)
+        self._session.flush()
+        if not self._authenticators.of_user(who.user.id, active=True):
+            self._recovery.void(who.user.id)
+        self._record(who, "mfa.removed", authenticator_id=authenticator_id,
+                     factor=factor_of(authenticator))
+
+    def regenerate_recovery_codes(self, who: Principal) -> list[str]:
+        """A new set of recovery codes; the old set stops working."""
+        self._enabled_settings(RECOVERY_CODE)
+        self._authorize(who, ENROLL, changes=True)
+        if not self._authenticators.of_user(who.user.id, active=True):
+            raise InvalidRequest(
+                "Recovery codes back up an active authenticator; enroll one first."
+            )
+        codes = self._recovery.replace_set(who.user.id)
+        self._record(who, "mfa.recovery_codes.regenerated")
+        return codes
+
+    def _enabled_settings(self, factor: str) -> MfaSettings:
+        settings = self._settings.load()
+        if not settings.enabled:
+            raise InvalidRequest("MFA is switched off for this deployment.")
+        if factor not in settings.factors:
+            raise InvalidRequest(f"The {factor} factor is switched off.")
+        return settings
+
+    def _authorize(self, who: Principal, scope: str, *, changes: bool,
+                   ticket_may: bool = False) -> None:
+        has_active = bool(self._authenticators.of_user(who.user.id, active=True))
+        if who.ticket is not None:
+            if not ticket_may:
+                raise InsufficientScope(
+                    f"An mfa_token cannot do this; use an access token with scope {scope}."
+                )
+            if changes and has_active:
+                raise MfaRequired(
+                    "The user already has an authenticator: answer the challenge first, then "
+                    "enroll with an access token whose amr holds mfa."
+                )
+            return
+        if scope not in who.scopes:
+            raise InsufficientScope(f"The access token needs the {scope} scope.")
+        if changes and has_active and MFA_AMR not in who.amr:
+            raise MfaRequired(
+                "Changing factors needs a login with MFA: log in again with your second "
+                "factor, then retry with the new access token."
+            )
+
+    def _find(self, who: Principal, authenticator_id: str) -> Authenticator:
+        authenticator = self._authenticators.find(who.user.id, authenticator_id)
+        if authenticator is None:
+            raise NotFound("No authenticator with this id for this user.")
+        return authenticator
+
+    def _record(self, who: Principal, event: str, **detail: Any) -> None:
+        self._audit.record(event, user_id=who.user.id, client_id=who.client_id, ip=who.ip,
+                           **detail)
+        self._session.commit()
+
+
+def _name(name: str | None) -> str:
+    name = (name or DEFAULT_NAME).strip()
+    if not 1 <= len(name) <= 100:
+        raise InvalidRequest("'name' must be 1 to 100 characters long.")
+    return name
+
+
+def _describe(authenticator: Authenticator) -> dict[str, Any]:
+    item: dict[str, Any] = {
+        "id": authenticator.id,
+        "authenticator_type": authenticator.type,
+        "name": authenticator.name,
+        "active": authenticator.active,
+        "created_at": _iso(authenticator.created_at),
+        "last_used_at": _iso(authenticator.last_used_at),
+    }
+    if authenticator.oob_channel:
+        item["oob_channel"] = authenticator.oob_channel
+    return item
+
+
+def _iso(moment: Any) -> str | None:
+    return None if moment is None else moment.isoformat(timespec="seconds")

@@ -1,0 +1,121 @@
+"""The second factors behind the challenge endpoint and the MFA grants.
+
+A factor knows which of a user's authenticators are its own, what a challenge does (nothing for
+an authenticator app; sending a code for SMS), how to check an answer, and which ``amr`` values
+(RFC 8176) a right answer adds. The challenge endpoint and the grants look factors up by name, so
+SMS plugs in as one more class with the same methods.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Protocol
+
+from sqlalchemy.orm import Session
+
+from authserver.audit import AuditLog
+from authserver.errors import InvalidRequest, NotFound
+from authserver.mfa.authenticators import Authenticators
+from authserver.mfa.policy import MFA_AMR, factor_of
+from authserver.mfa.recovery import RecoveryCodes
+from authserver.mfa.settings import OTP, RECOVERY_CODE, SMS, MfaSettingsStore
+from authserver.mfa.tickets import ENROLL, MfaTicket, MfaTickets
+from authserver.models import Authenticator, User
+
+
+class Factor(Protocol):
+    name: str  # as in settings and available_factors
+    amr: tuple[str, ...]  # added to the login's amr on success
+
+    def challenge(self, ticket: MfaTicket, authenticators: list[Authenticator]) -> dict[str, Any]:
+        """Start a challenge with one of these authenticators; the response body."""
+
+    def candidates(self, ticket: MfaTicket) -> list[Authenticator]:
+        """The user's authenticators of this factor that may answer for this ticket."""
+
+
+class OtpFactor:
+    """An authenticator app (RFC 6238). During login enrollment its pending app may answer,
+    and a right code then activates it."""
+
+    name = OTP
+    amr = ("otp", MFA_AMR)
+
+    def __init__(self, authenticators: Authenticators) -> None:
+        self._authenticators = authenticators
+
+    def challenge(self, ticket: MfaTicket, authenticators: list[Authenticator]) -> dict[str, Any]:
+        return {"challenge_type": "otp"}  # the code is already on the user's phone
+
+    def candidates(self, ticket: MfaTicket) -> list[Authenticator]:
+        mine = [a for a in self._authenticators.of_user(ticket.user_id) if factor_of(a) == OTP]
+        active = [a for a in mine if a.active]
+        return active if active or ticket.purpose != ENROLL else mine
+
+    def check(self, code: str, user: User, ticket: MfaTicket) -> bool:
+        accepted = self._authenticators.accept_otp(self.candidates(ticket), code)
+        if accepted is None:
+            return False
+        if not accepted.active:
+            self._authenticators.activate(accepted)
+        return True
+
+
+class RecoveryCodeFactor:
+    """A single-use recovery code (adds ``mfa`` alone: it proves no device)."""
+
+    name = RECOVERY_CODE
+    amr = (MFA_AMR,)
+
+    def __init__(self, recovery: RecoveryCodes) -> None:
+        self._recovery = recovery
+
+    def check(self, code: str, user: User, ticket: MfaTicket) -> bool:
+        return ticket.purpose != ENROLL and self._recovery.redeem(user.id, code)
+
+
+# challenge_type → factor (API.md §3: "sms" is a synonym of "oob" over SMS).
+CHALLENGE_TYPES = {"otp": OTP, "oob": SMS, "sms": SMS}
+
+
+class MfaChallenges:
+    """``POST /mfa/challenge``: check the mfa_token, pick the authenticator, start the factor."""
+
+    def __init__(
+        self, session: Session, settings: MfaSettingsStore, tickets: MfaTickets,
+        factors: dict[str, Factor], audit: AuditLog,
+    ) -> None:
+        self._session = session
+        self._settings = settings
+        self._tickets = tickets
+        self._factors = factors
+        self._audit = audit
+
+    def challenge(
+        self, mfa_token: str, client_id: str, ip: str, challenge_type: str,
+        authenticator_id: str | None,
+    ) -> dict[str, Any]:
+        ticket = self._tickets.open(mfa_token, client_id)
+        factor = self._factor(challenge_type)
+        authenticators = factor.candidates(ticket)
+        if authenticator_id is not None:
+            authenticators = [a for a in authenticators if a.id == authenticator_id]
+            if not authenticators:
+                raise NotFound(f"The user has no {factor.name} authenticator with this id.")
+        if not authenticators:
+            raise InvalidRequest(f"The user has no {factor.name} authenticator to challenge.")
+        body = factor.challenge(ticket, authenticators)
+        self._audit.record("mfa.challenge", user_id=ticket.user_id, client_id=client_id, ip=ip,
+                           factor=factor.name)
+        self._session.commit()
+        return body
+
+    def _factor(self, challenge_type: str) -> Factor:
+        name = CHALLENGE_TYPES.get(challenge_type)
+        if name is None:
+            raise InvalidRequest(
+                f"Unknown challenge_type; use one of {', '.join(CHALLENGE_TYPES)}."
+            )
+        settings = self._settings.load()
+        if not settings.factor_enabled(name) or name not in self._factors:
+            raise InvalidRequest(f"The {name} factor is switched off.")
+        return self._factors[name]

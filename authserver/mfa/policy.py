@@ -1,0 +1,97 @@
+"""When a login needs a second factor, and what the client is told (API.md §2).
+
+With MFA on, a user with an active authenticator of an enabled factor must answer a challenge;
+under policy ``required`` a user without one must enroll first (NIST SP 800-63B §4.2.1: AAL2
+needs two factors). Either way the password grant answers ``403 mfa_required`` with an
+mfa_token instead of tokens, and no other grant may hand out tokens for such a user without the
+second factor: a refresh token from a password-only login stops working once the account has MFA.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy.orm import Session
+
+from authserver.audit import AuditLog
+from authserver.errors import InvalidGrant, MfaRequired
+from authserver.mfa.authenticators import Authenticators
+from authserver.mfa.recovery import RecoveryCodes
+from authserver.mfa.settings import RECOVERY_CODE, REQUIRED, MfaSettings, MfaSettingsStore
+from authserver.mfa.tickets import CHALLENGE, ENROLL, MfaTickets
+from authserver.models import Authenticator, User
+from authserver.scopes import format_scope
+from authserver.tokens.issuer import TokenRequest
+
+MFA_AMR = "mfa"  # RFC 8176 §2
+
+
+def factor_of(authenticator: Authenticator) -> str:
+    """The factor name (settings, available_factors) of an authenticator: otp or sms."""
+    return authenticator.oob_channel or authenticator.type
+
+
+@dataclass(frozen=True)
+class Requirement:
+    """What the user must do: answer a challenge with one of ``factors``, or enroll one."""
+
+    kind: str
+    factors: tuple[str, ...]
+
+
+class MfaPolicy:
+    """Decides whether a login needs MFA, and issues the mfa_token when it does."""
+
+    def __init__(
+        self, session: Session, settings: MfaSettingsStore, authenticators: Authenticators, *,
+        recovery: RecoveryCodes, tickets: MfaTickets, audit: AuditLog,
+    ) -> None:
+        self._session = session
+        self._settings = settings
+        self._authenticators = authenticators
+        self._recovery = recovery
+        self._tickets = tickets
+        self._audit = audit
+
+    def requirement(self, user_id: str, settings: MfaSettings) -> Requirement | None:
+        """None when the password is enough."""
+        if not settings.enabled:
+            return None
+        enrolled = [
+            factor_of(a) for a in self._authenticators.of_user(user_id, active=True)
+            if settings.factor_enabled(factor_of(a))
+        ]
+        if enrolled:
+            if settings.factor_enabled(RECOVERY_CODE) and self._recovery.remaining(user_id):
+                enrolled.append(RECOVERY_CODE)
+            return Requirement(CHALLENGE, tuple(dict.fromkeys(enrolled)))
+        if settings.policy == REQUIRED:
+            return Requirement(ENROLL, tuple(f for f in settings.factors if f != RECOVERY_CODE))
+        return None
+
+    def after_password(self, user: User, request: TokenRequest, ip: str) -> None:
+        """Raise MfaRequired, with a new mfa_token, if the password is not enough."""
+        settings = self._settings.load()
+        needed = self.requirement(user.id, settings)
+        if needed is None:
+            return
+        mfa_token = self._tickets.issue(
+            user_id=user.id, client_id=request.client.client_id, scope=request.scope,
+            audience=request.audience, purpose=needed.kind, ttl=settings.mfa_token_ttl,
+        )
+        self._audit.record("mfa.required", user_id=user.id, client_id=request.client.client_id,
+                           ip=ip, requirement=needed.kind, scope=format_scope(request.scope))
+        self._session.commit()
+        raise MfaRequired(
+            mfa_token=mfa_token,
+            mfa_requirements={needed.kind: [{"type": f} for f in needed.factors]},
+            available_factors=list(needed.factors),
+        )
+
+    def check_refresh(self, user_id: str, amr: list[str]) -> None:
+        """A refresh from a login without MFA fails once the account needs MFA."""
+        if MFA_AMR not in amr and self.requirement(user_id, self._settings.load()) is not None:
+            raise InvalidGrant(
+                "This refresh token comes from a login without MFA, which the account now "
+                "needs. Log in again."
+            )

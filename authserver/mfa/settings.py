@@ -1,0 +1,120 @@
+"""The MFA settings: one object, stored in the database, edited by operators.
+
+Each knob has a default and the reason for it. The row is created on the first change; until
+then the defaults apply. The CLI (``protekt mfa settings``) edits them now, the dashboard and the
+management API later, all through :meth:`MfaSettingsStore.update`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from authserver.audit import AuditLog
+from authserver.errors import InvalidRequest
+from authserver.models import MfaSettingsRow
+
+OTP = "otp"
+SMS = "sms"  # known to the API; enabled once its delivery exists
+RECOVERY_CODE = "recovery-code"
+FACTORS: tuple[str, ...] = (OTP, RECOVERY_CODE)  # those this version can enroll and verify
+
+OPTIONAL = "optional"  # a user who enrolled is challenged (the guide's behaviour)
+REQUIRED = "required"  # every user must enroll before getting tokens
+POLICIES = (OPTIONAL, REQUIRED)
+
+
+@dataclass(frozen=True)
+class MfaSettings:
+    """What an operator chooses about MFA; the defaults are the product's recommendation."""
+
+    #: MFA on: enrolled users are challenged. Off: passwords alone log in, nobody can enroll.
+    enabled: bool = True
+    #: The factors users may enroll and use.
+    factors: tuple[str, ...] = FACTORS
+    #: ``optional`` or ``required`` (every user must enroll; NIST SP 800-63B §4.2.1 AAL2).
+    policy: str = OPTIONAL
+    #: The issuer shown by authenticator apps (Key Uri Format, "issuer" parameter).
+    totp_issuer: str = "Protekt"
+    #: Seconds an mfa_token lives (API.md §2: 10 minutes).
+    mfa_token_ttl: int = 600
+    #: Wrong codes per mfa_token before it is void (NIST SP 800-63B §5.2.2 rate limiting).
+    token_max_failures: int = 5
+    #: Failures per user across mfa_tokens before throttling: a burst of this many...
+    user_failure_burst: int = 10
+    #: ...then one more every this many seconds (10 per hour at most).
+    user_failure_drain: int = 360
+    #: Consecutive failures that lock the user's second factor (NIST SP 800-63B §5.2.2: ≤ 100).
+    user_max_consecutive_failures: int = 100
+
+    def factor_enabled(self, factor: str) -> bool:
+        return self.enabled and factor in self.factors
+
+    def as_dict(self) -> dict[str, Any]:
+        values = dataclasses.asdict(self)
+        values["factors"] = list(self.factors)
+        return values
+
+
+_BOUNDS = {
+    "mfa_token_ttl": (60, 3600),
+    "token_max_failures": (1, 10),
+    "user_failure_burst": (1, 100),
+    "user_failure_drain": (1, 86400),
+    "user_max_consecutive_failures": (1, 100),
+}
+
+
+def checked(settings: MfaSettings) -> MfaSettings:
+    """The settings, or InvalidRequest naming the first field out of bounds."""
+    unknown = [f for f in settings.factors if f not in FACTORS]
+    if unknown:
+        raise InvalidRequest(f"Unknown factor '{unknown[0]}'; known: {', '.join(FACTORS)}.")
+    if settings.policy not in POLICIES:
+        raise InvalidRequest(f"policy must be one of {', '.join(POLICIES)}.")
+    if settings.policy == REQUIRED and OTP not in settings.factors:
+        raise InvalidRequest("policy 'required' needs a factor users can enroll: enable otp.")
+    if not 1 <= len(settings.totp_issuer.strip()) <= 64 or ":" in settings.totp_issuer:
+        raise InvalidRequest("totp_issuer must be 1 to 64 characters, without ':'.")
+    for name, (low, high) in _BOUNDS.items():
+        value = getattr(settings, name)
+        if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+            raise InvalidRequest(f"{name} must be a whole number from {low} to {high}.")
+    return settings
+
+
+class MfaSettingsStore:
+    """Loads and changes the one settings row."""
+
+    ROW_ID = 1
+
+    def __init__(self, session: Session, audit: AuditLog) -> None:
+        self._session = session
+        self._audit = audit
+
+    def load(self) -> MfaSettings:
+        row = self._session.get(MfaSettingsRow, self.ROW_ID)
+        if row is None:
+            return MfaSettings()
+        values = {f.name: getattr(row, f.name) for f in dataclasses.fields(MfaSettings)}
+        values["factors"] = tuple(values["factors"])
+        return MfaSettings(**values)
+
+    def update(self, **changes: Any) -> MfaSettings:
+        """Apply changes (field names of MfaSettings), check them all, store, audit."""
+        unknown = sorted(set(changes) - {f.name for f in dataclasses.fields(MfaSettings)})
+        if unknown:
+            raise InvalidRequest(f"Unknown MFA setting '{unknown[0]}'.")
+        if "factors" in changes:
+            changes["factors"] = tuple(dict.fromkeys(changes["factors"]))
+        settings = checked(dataclasses.replace(self.load(), **changes))
+        row = self._session.get(MfaSettingsRow, self.ROW_ID) or MfaSettingsRow(id=self.ROW_ID)
+        for name, value in settings.as_dict().items():
+            setattr(row, name, value)
+        self._session.add(row)
+        self._audit.record("mfa.settings.updated", changed=sorted(changes))
+        self._session.commit()
+        return settings
