@@ -28,7 +28,7 @@ from authserver.config import Settings
 from authserver.extensions import db, services
 from authserver.migrate import upgrade
 from authserver.models import Base
-from tests.support import TEST_ENCRYPTION_KEY
+from tests.support import TEST_ENCRYPTION_KEY, TotpDevice
 
 POSTGRES_URL = os.environ.get(
     "PROTEKT_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
@@ -211,6 +211,69 @@ def password_login(client: FlaskClient, app_client: RegisteredClient, **extra: s
     data = {"grant_type": "password", "username": "ann@example.org",
             "password": "correct horse battery", **extra}
     return token(client, data, auth=app_client.basic)
+
+
+MFA_SCOPE = "openid enroll read:authenticators remove:authenticators"
+GRANT_URI = "http://protekt.dev/oauth/grant-type/"
+
+
+def bearer(token_value: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token_value}"}
+
+
+def access_token(client: FlaskClient, app_client: RegisteredClient, scope: str = MFA_SCOPE) -> str:
+    """A password-only access token (amr pwd) for the MFA endpoints."""
+    response = password_login(client, app_client, scope=scope)
+    assert response.status_code == 200, response.get_json()
+    return response.get_json()["access_token"]
+
+
+def mfa_token(client: FlaskClient, app_client: RegisteredClient, **extra: str) -> str:
+    """The mfa_token of a password login that needs a second factor."""
+    response = password_login(client, app_client, **extra)
+    assert response.status_code == 403, response.get_json()
+    return response.get_json()["mfa_token"]
+
+
+def mfa_grant(client: FlaskClient, app_client: RegisteredClient, kind: str, **params: str) -> Any:
+    """POST /oauth/token with grant_type mfa-otp, mfa-recovery-code, ..."""
+    return token(client, {"grant_type": GRANT_URI + kind, **params}, auth=app_client.basic)
+
+
+def associate(client: FlaskClient, bearer_token: str) -> tuple[dict[str, Any], TotpDevice]:
+    response = client.post("/mfa/associate", json={"type": "otp"}, headers=bearer(bearer_token))
+    assert response.status_code == 200, response.get_json()
+    body = response.get_json()
+    return body, TotpDevice(body["secret"])
+
+
+def confirm(client: FlaskClient, bearer_token: str, authenticator_id: str, code: str) -> Any:
+    return client.post(f"/mfa/authenticators/{authenticator_id}/confirm", json={"otp": code},
+                       headers=bearer(bearer_token))
+
+
+@dataclass
+class EnrolledUser:
+    """A user with one active authenticator app and a set of recovery codes."""
+
+    device: TotpDevice
+    authenticator_id: str
+    recovery_codes: list[str]
+
+
+def enroll(client: FlaskClient, app_client: RegisteredClient) -> EnrolledUser:
+    """Enroll and confirm an authenticator app through the API, with a password-only token."""
+    bearer_token = access_token(client, app_client)
+    body, device = associate(client, bearer_token)
+    confirmed = confirm(client, bearer_token, body["id"], device.next_code())
+    assert confirmed.status_code == 200, confirmed.get_json()
+    return EnrolledUser(device, body["id"], body["recovery_codes"])
+
+
+@pytest.fixture
+def mfa_user(client: FlaskClient, web_app: RegisteredClient, user: Any) -> EnrolledUser:
+    """Ann, enrolled with an authenticator app, for the web app."""
+    return enroll(client, web_app)
 
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -186,3 +186,33 @@ class ProtektServer:
             self._process.terminate()
             self._process.wait(timeout=20)
             self._process = None
+
+
+class TotpDevice:
+    """The user's authenticator app in tests: hands out codes the server has not seen yet.
+
+    The server accepts one code per 30-second step and only steps later than the last one
+    accepted (RFC 6238 §5.2), within one step of now. A code is taken from the current or the
+    next step, never the previous one, so it cannot drift out of the window on its way; after
+    two codes, the device waits for the clock.
+    """
+
+    def __init__(self, secret: str, code_at: Callable[[int], str] | None = None) -> None:
+        from authserver.mfa import totp
+
+        self.secret = secret
+        self._code_at = code_at or (lambda step: totp.hotp(totp.secret_key(secret), step))
+        self.last_step: int | None = None
+
+    def next_code(self) -> str:
+        now = time.time()
+        step = int(now // 30) if self.last_step is None else max(int(now // 30), self.last_step + 1)
+        if step > int(now // 30) + 1:
+            time.sleep((step - 1) * 30 - now + 0.05)
+        self.last_step = step
+        return self._code_at(step)
+
+    def used_code(self) -> str:
+        """The code most recently handed out (a replay)."""
+        assert self.last_step is not None
+        return self._code_at(self.last_step)

@@ -70,9 +70,14 @@ class MfaPolicy:
         return None
 
     def after_password(self, user: User, request: TokenRequest, ip: str) -> None:
-        """Raise MfaRequired, with a new mfa_token, if the password is not enough."""
-        settings = self._settings.load()
-        needed = self.requirement(user.id, settings)
+        """Raise MfaRequired, with a new mfa_token, if the password is not enough.
+
+        Reads without flushing the login's pending writes: a flush would hold SQLite's write
+        lock while the token issuer may need a session of its own (authserver.tokens.issuer).
+        """
+        with self._session.no_autoflush:
+            settings = self._settings.load()
+            needed = self.requirement(user.id, settings)
         if needed is None:
             return
         mfa_token = self._tickets.issue(
