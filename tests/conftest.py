@@ -221,9 +221,10 @@ def bearer(token_value: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token_value}"}
 
 
-def access_token(client: FlaskClient, app_client: RegisteredClient, scope: str = MFA_SCOPE) -> str:
+def access_token(client: FlaskClient, app_client: RegisteredClient, scope: str = MFA_SCOPE,
+                 **extra: str) -> str:
     """A password-only access token (amr pwd) for the MFA endpoints."""
-    response = password_login(client, app_client, scope=scope)
+    response = password_login(client, app_client, scope=scope, **extra)
     assert response.status_code == 200, response.get_json()
     return response.get_json()["access_token"]
 
@@ -261,9 +262,9 @@ class EnrolledUser:
     recovery_codes: list[str]
 
 
-def enroll(client: FlaskClient, app_client: RegisteredClient) -> EnrolledUser:
+def enroll(client: FlaskClient, app_client: RegisteredClient, **extra: str) -> EnrolledUser:
     """Enroll and confirm an authenticator app through the API, with a password-only token."""
-    bearer_token = access_token(client, app_client)
+    bearer_token = access_token(client, app_client, **extra)
     body, device = associate(client, bearer_token)
     confirmed = confirm(client, bearer_token, body["id"], device.next_code())
     assert confirmed.status_code == 200, confirmed.get_json()

@@ -18,6 +18,8 @@ from typing import Any, TypeVar
 
 import requests
 
+from authserver.mfa import totp
+
 T = TypeVar("T")
 BIN = Path(sys.executable).parent
 TEST_ENCRYPTION_KEY = base64.urlsafe_b64encode(b"protekt-test-encryption-key-0032").decode()
@@ -198,8 +200,6 @@ class TotpDevice:
     """
 
     def __init__(self, secret: str, code_at: Callable[[int], str] | None = None) -> None:
-        from authserver.mfa import totp
-
         self.secret = secret
         self._code_at = code_at or (lambda step: totp.hotp(totp.secret_key(secret), step))
         self.last_step: int | None = None

@@ -1,4 +1,5 @@
-"""The database never holds a password, client secret, refresh token or private key in the clear.
+"""The database never holds a password, client secret, refresh token, private key, TOTP secret or
+recovery code in the clear; Redis holds no mfa_token.
 
 The test reads every row of every table, as someone with a copy of the database would.
 """
@@ -8,12 +9,13 @@ from __future__ import annotations
 import base64
 from typing import Any
 
+import redis
 from flask import Flask
 from flask.testing import FlaskClient
 
 from authserver.extensions import db, services
 from authserver.models import Base
-from tests.conftest import RegisteredClient, password_login, token
+from tests.conftest import RegisteredClient, enroll, mfa_token, password_login, token
 
 
 def _every_cell(app: Flask) -> str:
@@ -42,3 +44,31 @@ def test_no_secret_is_stored_in_plain_text(app: Flask, client: FlaskClient, user
                    base64.b64encode(base64.urlsafe_b64decode(private_d + "==")).decode()[:40]):
         assert secret not in dump
     assert "$argon2id$" in dump  # the password is there, as a hash
+
+
+def test_no_totp_secret_recovery_code_or_mfa_token_is_stored_in_plain_text(
+    app: Flask, client: FlaskClient, user: Any, web_app: RegisteredClient,
+) -> None:
+    enrolled = enroll(client, web_app)
+    ticket = mfa_token(client, web_app)
+    key = base64.b32decode(enrolled.device.secret)
+    dump = _every_cell(app)
+    raw_redis = _every_redis_value(app)
+    for secret in (enrolled.device.secret, enrolled.device.secret.lower(), key.hex(),
+                   key.decode("latin-1"), ticket, *enrolled.recovery_codes,
+                   *(code.replace("-", "") for code in enrolled.recovery_codes)):
+        assert secret not in dump
+        assert secret not in raw_redis
+
+
+def _every_redis_value(app: Flask) -> str:
+    """Every key and value under this app's prefix, as someone with a Redis dump would see."""
+    with app.app_context():
+        settings = services.settings
+    raw = redis.Redis.from_url(settings.redis_url)
+    parts = []
+    for name in raw.scan_iter(match=f"{settings.redis_prefix}:*"):
+        parts.append(name.decode("latin-1"))
+        if raw.type(name) == b"string":
+            parts.append((raw.get(name) or b"").decode("latin-1"))
+    return "\n".join(parts)

@@ -203,11 +203,12 @@ SCOPE_CASES = [
 ]
 
 
-@pytest.mark.parametrize(("scope", "method", "path", "body"), SCOPE_CASES)
+@pytest.mark.parametrize("case", SCOPE_CASES)
 def test_each_operation_needs_its_scope(
     client: FlaskClient, web_app: RegisteredClient, user: Any,
-    scope: str, method: str, path: str, body: dict[str, str] | None,
+    case: tuple[str, str, str, dict[str, str] | None],
 ) -> None:
+    scope, method, path, body = case
     headers = bearer(access_token(client, web_app, scope=scope))
     response = getattr(client, method)(path, json=body, headers=headers)
     assert_error(response, "insufficient_scope", 403)

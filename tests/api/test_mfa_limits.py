@@ -1,0 +1,141 @@
+"""Attempt limits on second factors (NIST SP 800-63B §5.2.2), one request at a time.
+The parallel versions run against ``protekt serve`` in tests/e2e/test_mfa_flow.py."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Flask
+from flask.testing import FlaskClient
+
+from authserver.extensions import db, services
+from authserver.models import AuditEvent
+from tests.conftest import (
+    EnrolledUser,
+    RegisteredClient,
+    assert_error,
+    enroll,
+    mfa_grant,
+    mfa_token,
+)
+
+
+def wrong_code(enrolled: EnrolledUser) -> str:
+    """A well-formed code no step near now produces."""
+    near = {enrolled.device._code_at(enrolled.device.last_step + d) for d in range(-3, 4)}
+    return next(c for c in ("000000", "111111", "222222", "333333") if c not in near)
+
+
+def events(app: Flask, kind: str) -> list[AuditEvent]:
+    with app.app_context():
+        return list(db.session.scalars(db.select(AuditEvent).where(AuditEvent.type == kind)))
+
+
+def test_five_wrong_codes_void_the_mfa_token(
+    app: Flask, client: FlaskClient, web_app: RegisteredClient, mfa_user: EnrolledUser,
+) -> None:
+    ticket = mfa_token(client, web_app)
+    for _ in range(5):
+        assert_error(mfa_grant(client, web_app, "mfa-otp", mfa_token=ticket,
+                               otp=wrong_code(mfa_user)), "invalid_grant", 400)
+    refused = mfa_grant(client, web_app, "mfa-otp", mfa_token=ticket,
+                        otp=mfa_user.device.next_code())
+    body = assert_error(refused, "too_many_attempts", 429)
+    assert "Log in again" in body["error_description"]
+    assert int(refused.headers["Retry-After"]) >= 1
+    # the refused code was never checked; with a new mfa_token it works (the user's limit is 10)
+    fresh = mfa_grant(client, web_app, "mfa-otp", mfa_token=mfa_token(client, web_app),
+                      otp=mfa_user.device.used_code())
+    assert fresh.status_code == 200
+    assert len(events(app, "mfa.verify.failure")) == 5
+
+
+def test_the_user_limit_spans_mfa_tokens_and_refuses_the_right_code(
+    app: Flask, client: FlaskClient, web_app: RegisteredClient, mfa_user: EnrolledUser,
+) -> None:
+    for _ in range(5):  # 2 mfa_tokens x 5 = the burst of 10
+        ticket = mfa_token(client, web_app)
+        for _ in range(2):
+            mfa_grant(client, web_app, "mfa-otp", mfa_token=ticket, otp=wrong_code(mfa_user))
+    locked = mfa_grant(client, web_app, "mfa-otp", mfa_token=mfa_token(client, web_app),
+                       otp=mfa_user.device.next_code())
+    body = assert_error(locked, "too_many_attempts", 429)
+    assert "account" in body["error_description"]
+    assert 300 < int(locked.headers["Retry-After"]) <= 361  # one failure drains in 6 minutes
+    wrong = mfa_grant(client, web_app, "mfa-otp", mfa_token=mfa_token(client, web_app),
+                      otp=wrong_code(mfa_user))
+    assert (wrong.status_code, wrong.get_json()["error"]) == (429, "too_many_attempts")
+    recovery = mfa_grant(client, web_app, "mfa-recovery-code",
+                         mfa_token=mfa_token(client, web_app),
+                         recovery_code=mfa_user.recovery_codes[0])
+    assert recovery.status_code == 429  # the limit is the user's, whatever the factor
+    assert len(events(app, "mfa.verify.failure")) == 10
+    assert len(events(app, "mfa.locked")) == 1
+
+
+def test_an_operator_unlocks_the_second_factor(
+    app: Flask, client: FlaskClient, web_app: RegisteredClient, mfa_user: EnrolledUser,
+) -> None:
+    with app.app_context():
+        services.mfa.settings.update(user_failure_burst=2)
+    ticket = mfa_token(client, web_app)
+    for _ in range(3):
+        mfa_grant(client, web_app, "mfa-otp", mfa_token=ticket, otp=wrong_code(mfa_user))
+    assert mfa_grant(client, web_app, "mfa-otp", mfa_token=ticket,
+                     otp=mfa_user.device.next_code()).status_code == 429
+    with app.app_context():
+        user = services.users.find_by_email("ann@example.org")
+        services.mfa.verifier.unlock(user, services.mfa.settings.load())
+        db.session.commit()
+    response = mfa_grant(client, web_app, "mfa-otp", mfa_token=mfa_token(client, web_app),
+                         otp=mfa_user.device.used_code())
+    assert response.status_code == 200, response.get_json()
+
+
+def test_consecutive_failures_lock_until_unlocked(
+    app: Flask, client: FlaskClient, web_app: RegisteredClient, mfa_user: EnrolledUser,
+) -> None:
+    with app.app_context():
+        services.mfa.settings.update(user_max_consecutive_failures=3, user_failure_burst=100)
+    for _ in range(3):
+        mfa_grant(client, web_app, "mfa-otp", mfa_token=mfa_token(client, web_app),
+                  otp=wrong_code(mfa_user))
+    locked = mfa_grant(client, web_app, "mfa-otp", mfa_token=mfa_token(client, web_app),
+                       otp=mfa_user.device.next_code())
+    body = assert_error(locked, "too_many_attempts", 429)
+    assert "administrator" in body["error_description"]
+
+
+def test_a_success_resets_the_consecutive_count_and_refunds_the_bucket(
+    app: Flask, client: FlaskClient, web_app: RegisteredClient, mfa_user: EnrolledUser,
+) -> None:
+    with app.app_context():
+        services.mfa.settings.update(user_max_consecutive_failures=2, user_failure_burst=2)
+    mfa_grant(client, web_app, "mfa-otp", mfa_token=mfa_token(client, web_app),
+              otp=wrong_code(mfa_user))
+    ok = mfa_grant(client, web_app, "mfa-otp", mfa_token=mfa_token(client, web_app),
+                   otp=mfa_user.device.next_code())
+    assert ok.status_code == 200
+    # the success gave its unit back: one failure before it and one after fit a burst of 2
+    after = mfa_grant(client, web_app, "mfa-otp", mfa_token=mfa_token(client, web_app),
+                      otp=wrong_code(mfa_user))
+    assert_error(after, "invalid_grant", 400)
+    full = mfa_grant(client, web_app, "mfa-otp", mfa_token=mfa_token(client, web_app),
+                     otp=wrong_code(mfa_user))
+    assert_error(full, "too_many_attempts", 429)
+
+
+def test_another_users_failures_do_not_count(
+    client: FlaskClient, web_app: RegisteredClient, mfa_user: EnrolledUser, make_user: Any,
+) -> None:
+    make_user(email="bob@example.org")
+    bob = enroll(client, web_app, username="bob@example.org")
+    for _ in range(2):
+        ticket = mfa_token(client, web_app, username="bob@example.org")
+        for _ in range(5):
+            mfa_grant(client, web_app, "mfa-otp", mfa_token=ticket, otp=wrong_code(bob))
+    ok = mfa_grant(client, web_app, "mfa-otp", mfa_token=mfa_token(client, web_app),
+                   otp=mfa_user.device.next_code())
+    assert ok.status_code == 200
+
+
