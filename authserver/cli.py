@@ -16,7 +16,7 @@ import click
 from flask import Flask
 
 from authserver import create_app
-from authserver.clients import CLIENT_CREDENTIALS, PASSWORD, REFRESH_TOKEN
+from authserver.clients import CLIENT_CREDENTIALS, DEFAULT_GRANT_TYPES
 from authserver.config import ConfigError, Settings
 from authserver.encryption import DecryptionError
 from authserver.errors import ProtektError
@@ -90,7 +90,8 @@ def create_user(email: str, password: str, as_json: bool) -> None:
 @main.command("create-client")
 @click.option("--name", required=True, help="Shown to administrators.")
 @click.option("--public", is_flag=True, help="No secret (native and browser apps).")
-@click.option("--grant-types", help="Comma-separated; default: password,refresh_token.")
+@click.option("--grant-types", help="Comma-separated; default: password, refresh_token, "
+              "mfa-otp, mfa-oob, mfa-recovery-code (short names or URIs).")
 @click.option("--scopes", help="Extra scopes of other APIs this client may ask for.")
 @click.option("--audiences", help="APIs (audience values) this client may get tokens for.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
@@ -119,13 +120,42 @@ def create_client(*, name: str, public: bool, grant_types: str | None, scopes: s
 @main.command("unlock-user")
 @click.option("--email", required=True)
 def unlock_user(email: str) -> None:
-    """Clear a user's failed-login counters (after 100 consecutive failures it stays locked)."""
+    """Clear a user's failed-login and failed-MFA counters (100 failures in a row lock them)."""
     with _app_context():
         user = services.users.find_by_email(email)
         if user is None:
             raise click.ClickException(f"No user with email {email}.")
         services.login.unlock(user)
+        services.mfa.verifier.unlock(user, services.mfa.settings.load())
     click.echo(f"Unlocked {email}.")
+
+
+@main.group("mfa")
+def mfa_group() -> None:
+    """Multi-factor authentication."""
+
+
+@mfa_group.command("settings")
+@click.option("--enable/--disable", "enabled", default=None, help="Switch MFA on or off.")
+@click.option("--factors", help="Comma-separated: otp, recovery-code.")
+@click.option("--policy", type=click.Choice(["optional", "required"]))
+@click.option("--totp-issuer", help="Issuer name shown by authenticator apps.")
+@click.option("--mfa-token-ttl", type=int, help="Seconds an mfa_token lives (60-3600).")
+@click.option("--token-max-failures", type=int, help="Wrong codes per mfa_token (1-10).")
+@click.option("--user-failure-burst", type=int, help="Failures per user before throttling.")
+@click.option("--user-failure-drain", type=int, help="Seconds per further failure allowed.")
+@click.option("--user-max-consecutive-failures", type=int, help="Failures in a row that lock.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+def mfa_settings(as_json: bool, factors: str | None, **changes: Any) -> None:
+    """Show the MFA settings, after applying any options given."""
+    changes = {name: value for name, value in changes.items() if value is not None}
+    if factors is not None:
+        changes["factors"] = _split(factors)
+    with _app_context():
+        current = (services.mfa.settings.update(**changes) if changes
+                   else services.mfa.settings.load()).as_dict()
+    _emit(as_json, current,
+          lambda: "\n".join(f"{name:<30} {value}" for name, value in current.items()))
 
 
 @main.group("keys")
@@ -227,7 +257,7 @@ def demo(port: int) -> None:
         upgrade(db.engine)
         services.users.create(DEMO_EMAIL, password, email_verified=True)
         client, secret = services.clients.create(
-            "Demo app", grant_types=[PASSWORD, REFRESH_TOKEN, CLIENT_CREDENTIALS]
+            "Demo app", grant_types=[*DEFAULT_GRANT_TYPES, CLIENT_CREDENTIALS]
         )
         client_id = client.client_id
     _prepare(settings)
@@ -243,7 +273,8 @@ Protekt demo server: {issuer}
   database  {workdir / 'protekt.db'} (fresh)
   store     {store}
   user      {DEMO_EMAIL}
-  client    Demo app (password, refresh_token, client_credentials)
+  client    Demo app (password, refresh_token, the MFA grants, client_credentials)
+  MFA       on, optional: users who enroll an authenticator app are challenged
 
 Paste into another shell to follow the README's walk-through:
 

@@ -52,6 +52,29 @@ def test_create_client_defaults_and_secret_shown_once(run: Any) -> None:
     assert "client_secret" in text and "shown once" in text
 
 
+def test_create_client_takes_short_names_and_auth0_uris(run: Any) -> None:
+    data = json.loads(run("create-client", "--name", "Mixed", "--json", "--grant-types",
+                          "password,mfa-otp,http://auth0.com/oauth/grant-type/mfa-recovery-code"
+                          ).output)
+    assert data["grant_types"] == [
+        "password", "http://protekt.dev/oauth/grant-type/mfa-otp",
+        "http://protekt.dev/oauth/grant-type/mfa-recovery-code",
+    ]
+
+
+def test_mfa_settings_show_and_change(run: Any) -> None:
+    shown = json.loads(run("mfa", "settings", "--json").output)
+    assert shown["enabled"] is True and shown["policy"] == "optional"
+    changed = json.loads(run("mfa", "settings", "--policy", "required", "--totp-issuer",
+                             "Acme", "--factors", "otp", "--json").output)
+    assert (changed["policy"], changed["totp_issuer"], changed["factors"]) == (
+        "required", "Acme", ["otp"])
+    assert json.loads(run("mfa", "settings", "--disable", "--json").output)["enabled"] is False
+    refused = run("mfa", "settings", "--mfa-token-ttl", "5")
+    assert refused.exit_code != 0 and "mfa_token_ttl must be" in refused.output
+    assert "Traceback" not in refused.output
+
+
 def test_create_public_client_has_no_secret(run: Any) -> None:
     data = json.loads(run("create-client", "--name", "SPA", "--public", "--json").output)
     assert "client_secret" not in data

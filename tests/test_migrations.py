@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import json
+
 import sqlalchemy as sa
+from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 
-from authserver.migrate import is_current, upgrade
+from authserver.clients import MFA_GRANT_TYPES
+from authserver.migrate import _config, is_current, upgrade
 from authserver.models import Base
 
 
@@ -30,3 +34,21 @@ def test_an_empty_database_is_not_current(tmp_path) -> None:  # type: ignore[no-
     assert not is_current(engine)
     upgrade(engine)
     assert is_current(engine)
+
+
+def test_0002_gives_password_clients_the_mfa_grants(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    engine = sa.create_engine(f"sqlite:///{tmp_path / 'old.db'}")
+    with engine.begin() as conn:
+        command.upgrade(_config(conn), "0001")
+        for client_id, grants in (("spa", '["password", "refresh_token"]'),
+                                  ("machine", '["client_credentials"]')):
+            conn.execute(sa.text(
+                "INSERT INTO clients (client_id, name, grant_types, scopes, audiences, created_at)"
+                " VALUES (:id, :id, :grants, '[]', '[]', '2026-01-01 00:00:00')"
+            ), {"id": client_id, "grants": grants})
+    upgrade(engine)
+    with engine.connect() as conn:
+        rows = dict(conn.execute(sa.text("SELECT client_id, grant_types FROM clients")).all())
+    engine.dispose()
+    assert json.loads(rows["spa"]) == ["password", "refresh_token", *MFA_GRANT_TYPES]
+    assert json.loads(rows["machine"]) == ["client_credentials"]

@@ -99,9 +99,10 @@ class MfaVerifier:
         return user, ticket
 
     def unlock(self, user: User, settings: MfaSettings) -> None:
-        """Clear the user's MFA failure counters (an operator's decision); the caller commits."""
+        """Clear the user's MFA failure counters (an operator's decision)."""
         self._limiter.clear(_user_hits(settings, user.id))
         self._audit.record("mfa.unlocked", user_id=user.id)
+        self._session.commit()
 
     def _reserve(self, attempt: Attempt, user: User, *stages: list[Hit]) -> None:
         """Count the attempt, stage by stage: a refused stage counts nothing after it."""

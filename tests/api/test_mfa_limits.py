@@ -86,7 +86,6 @@ def test_an_operator_unlocks_the_second_factor(
     with app.app_context():
         user = services.users.find_by_email("ann@example.org")
         services.mfa.verifier.unlock(user, services.mfa.settings.load())
-        db.session.commit()
     response = mfa_grant(client, web_app, "mfa-otp", mfa_token=mfa_token(client, web_app),
                          otp=mfa_user.device.used_code())
     assert response.status_code == 200, response.get_json()
