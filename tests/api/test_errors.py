@@ -9,7 +9,17 @@ from typing import Any
 import pytest
 from flask import Flask
 
-from tests.conftest import POSTGRES_URL, RegisteredClient, assert_error, password_login, token
+from tests.conftest import (
+    POSTGRES_URL,
+    EnrolledUser,
+    RegisteredClient,
+    assert_error,
+    bearer,
+    mfa_grant,
+    mfa_token,
+    password_login,
+    token,
+)
 from tests.support import TcpProxy, free_port
 
 
@@ -60,6 +70,30 @@ def test_redis_down_fails_closed_for_every_grant(
     _assert_unavailable_and_no_token(down.get("/health/ready"))
     assert token(client, {"grant_type": "refresh_token", "refresh_token": refresh_token},
                  auth=machine.basic).status_code == 200  # nothing was spent meanwhile
+
+
+def test_redis_down_fails_closed_for_the_mfa_flow(
+    client: Any, make_app: Callable[..., Flask], web_app: RegisteredClient,
+    mfa_user: EnrolledUser,
+) -> None:
+    ticket = mfa_token(client, web_app)
+    strong = mfa_grant(client, web_app, "mfa-otp", mfa_token=mfa_token(client, web_app),
+                       otp=mfa_user.device.next_code()).get_json()["access_token"]
+    down = make_app(PROTEKT_REDIS_URL=f"redis://127.0.0.1:{free_port()}/0").test_client()
+    _assert_unavailable_and_no_token(password_login(down, web_app))
+    for kind, params in (("mfa-otp", {"otp": "123456"}),
+                         ("mfa-recovery-code", {"recovery_code": mfa_user.recovery_codes[0]})):
+        _assert_unavailable_and_no_token(mfa_grant(down, web_app, kind, mfa_token=ticket,
+                                                   **params))
+    _assert_unavailable_and_no_token(down.post(
+        "/mfa/challenge", auth=web_app.basic, data={"mfa_token": ticket, "challenge_type": "otp"}))
+    _assert_unavailable_and_no_token(down.get("/mfa/authenticators", headers=bearer(ticket)))
+    _assert_unavailable_and_no_token(down.post("/mfa/associate", json={"type": "otp"},
+                                               headers=bearer(strong)))
+    # nothing was spent meanwhile: the mfa_token and the recovery code still work
+    response = mfa_grant(client, web_app, "mfa-recovery-code", mfa_token=ticket,
+                         recovery_code=mfa_user.recovery_codes[0])
+    assert response.status_code == 200, response.get_json()
 
 
 @pytest.fixture
