@@ -19,6 +19,7 @@ from authserver.mfa.policy import MFA_AMR, factor_of
 from authserver.mfa.recovery import RecoveryCodes
 from authserver.mfa.settings import OTP, RECOVERY_CODE, SMS, MfaSettingsStore
 from authserver.mfa.tickets import ENROLL, MfaTicket, MfaTickets
+from authserver.mfa.verification import Proof
 from authserver.models import Authenticator, User
 
 
@@ -51,13 +52,14 @@ class OtpFactor:
         active = [a for a in mine if a.active]
         return active if active or ticket.purpose != ENROLL else mine
 
-    def check(self, code: str, user: User, ticket: MfaTicket) -> bool:
+    def check(self, code: str, user: User, ticket: MfaTicket) -> Proof | None:
         accepted = self._authenticators.accept_otp(self.candidates(ticket), code)
         if accepted is None:
-            return False
-        if not accepted.active:
+            return None
+        confirmed = not accepted.active
+        if confirmed:
             self._authenticators.activate(accepted)
-        return True
+        return Proof(accepted.id, confirmed)
 
 
 class RecoveryCodeFactor:
@@ -69,8 +71,9 @@ class RecoveryCodeFactor:
     def __init__(self, recovery: RecoveryCodes) -> None:
         self._recovery = recovery
 
-    def check(self, code: str, user: User, ticket: MfaTicket) -> bool:
-        return ticket.purpose != ENROLL and self._recovery.redeem(user.id, code)
+    def check(self, code: str, user: User, ticket: MfaTicket) -> Proof | None:
+        redeemed = ticket.purpose != ENROLL and self._recovery.redeem(user.id, code)
+        return Proof() if redeemed else None
 
 
 # challenge_type → factor (API.md §3: "sms" is a synonym of "oob" over SMS).

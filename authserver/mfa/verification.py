@@ -62,7 +62,15 @@ class Attempt:
     factor: str  # "otp", "recovery-code", "sms": named in audit events
 
 
-Check = Callable[[User, MfaTicket], bool]
+@dataclass(frozen=True)
+class Proof:
+    """A right answer: which authenticator gave it, and whether it confirmed a pending one."""
+
+    authenticator_id: str | None = None
+    confirmed: bool = False
+
+
+Check = Callable[[User, MfaTicket], Proof | None]
 
 
 class MfaVerifier:
@@ -89,13 +97,14 @@ class MfaVerifier:
         user_hits = _user_hits(settings, user.id)
         with self._tickets.exclusive(ticket):
             self._reserve(attempt, user, _token_hits(settings, ticket), user_hits)
-            if not check(user, ticket):
+            proof = check(user, ticket)
+            if proof is None:
                 self._record(attempt, user, "mfa.verify.failure")
                 raise InvalidGrant(WRONG_CODE)
             if not self._tickets.consume(ticket):
                 raise InvalidGrant("The mfa_token has already been used.")
             self._limiter.forgive(user_hits)
-            self._record(attempt, user, _SUCCESS_EVENTS.get(attempt.factor, "mfa.verify.success"))
+            self._record_success(attempt, user, proof)
         return user, ticket
 
     def unlock(self, user: User, settings: MfaSettings) -> None:
@@ -113,6 +122,15 @@ class MfaVerifier:
             if refusal.newly:
                 self._record(attempt, user, "mfa.locked", limits=list(refusal.newly))
             raise
+
+    def _record_success(self, attempt: Attempt, user: User, proof: Proof) -> None:
+        detail = {} if proof.authenticator_id is None else {
+            "authenticator_id": proof.authenticator_id}
+        if proof.confirmed:  # login enrollment: the first code activated the authenticator
+            self._audit.record("mfa.confirmed", user_id=user.id, client_id=attempt.client_id,
+                               ip=attempt.ip, factor=attempt.factor, **detail)
+        event = _SUCCESS_EVENTS.get(attempt.factor, "mfa.verify.success")
+        self._record(attempt, user, event, **detail)
 
     def _record(self, attempt: Attempt, user: User, event: str, **detail: object) -> None:
         self._audit.record(event, user_id=user.id, client_id=attempt.client_id, ip=attempt.ip,

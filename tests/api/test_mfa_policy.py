@@ -52,6 +52,11 @@ def test_policy_required_makes_a_new_user_enroll_during_login(
     assert unverified(done.get_json()["access_token"])[1]["amr"] == ["pwd", "otp", "mfa"]
     listed = client.get("/mfa/authenticators", headers=bearer(done.get_json()["access_token"]))
     assert listed.get_json()[0]["active"] is True
+    with app.app_context():
+        confirmed = db.session.scalars(db.select(AuditEvent).where(
+            AuditEvent.type == "mfa.confirmed")).one()
+    assert confirmed.detail["authenticator_id"] == associated.get_json()["id"]
+    assert confirmed.ip == "127.0.0.1" and confirmed.client_id == web_app.client_id
     again = password_login(client, web_app)
     assert assert_error(again, "mfa_required", 403)["mfa_requirements"] == {
         "challenge": [{"type": "otp"}, {"type": "recovery-code"}]}
