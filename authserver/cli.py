@@ -283,4 +283,12 @@ export CLIENT_ID={client_id}
 export CLIENT_SECRET={secret}
 export DEMO_EMAIL={DEMO_EMAIL}
 export DEMO_PASSWORD={password}
+{_settings_exports()}
 """
+
+
+def _settings_exports() -> str:
+    """The demo's own PROTEKT_* variables, so `protekt mfa settings` & co. reach its database."""
+    names = ("PROTEKT_ISSUER", "PROTEKT_DATABASE_URL", "PROTEKT_REDIS_URL", "PROTEKT_REDIS_PREFIX",
+             "PROTEKT_ENCRYPTION_KEY")
+    return "\n".join(f"export {name}={os.environ[name]}" for name in names)

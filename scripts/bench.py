@@ -4,9 +4,10 @@
 Starts ``protekt serve`` (granian; or gunicorn's gthread worker, to compare the two) with
 PostgreSQL and Redis, drives it with concurrent keep-alive clients in separate processes, and
 prints requests/s and p50/p99 latency for the password, refresh-token and client-credentials
-grants and for the JWKS -- beside baselines measured in the same run: argon2id hashes per second
-(one thread, and one per core, which shows the GIL is released) and a trivial endpoint of the same
-server (``GET /health``).
+grants, the JWKS, and the MFA login (the password step answering ``mfa_required``, the challenge,
+and the mfa-otp grant exchanging a fresh code per user) -- beside baselines measured in the same
+run: argon2id hashes per second (one thread, and one per core, which shows the GIL is released)
+and a trivial endpoint of the same server (``GET /health``).
 
     .venv/bin/python scripts/bench.py                   # protekt serve, 10 s per scenario
     .venv/bin/python scripts/bench.py --server both     # then gunicorn (pip install -e .[bench])
@@ -29,8 +30,9 @@ import threading
 import time
 from base64 import b64encode
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from urllib.parse import urlencode
 
@@ -40,6 +42,10 @@ import sqlalchemy as sa
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from authserver import create_app  # noqa: E402
+from authserver.config import Settings  # noqa: E402
+from authserver.extensions import db, services  # noqa: E402
+from authserver.mfa import totp  # noqa: E402
 from tests.support import TEST_ENCRYPTION_KEY, free_port, protekt, wait_until  # noqa: E402
 
 POSTGRES_URL = os.environ.get(
@@ -47,6 +53,7 @@ POSTGRES_URL = os.environ.get(
 )
 REDIS_URL = os.environ.get("PROTEKT_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 EMAIL, PASSWORD = "bench@example.org", "correct horse battery staple"
+MFA_EMAIL = "bench-mfa@example.org"
 CORES = os.cpu_count() or 1
 
 
@@ -74,6 +81,7 @@ class Target:
     port: int
     client_id: str
     client_secret: str
+    prepared: list[dict[str, str]] = field(default_factory=list)
 
     @property
     def basic(self) -> str:
@@ -81,6 +89,8 @@ class Target:
 
 
 LOGIN = {"grant_type": "password", "username": EMAIL, "password": PASSWORD}
+MFA_OTP = "http://protekt.dev/oauth/grant-type/mfa-otp"
+PREPARED = {"challenge": "/mfa/challenge", "mfa-otp": "/oauth/token"}
 FIXED_REQUESTS: dict[str, tuple[str, str, dict[str, str] | None]] = {
     "health": ("GET", "/health", None),
     "jwks": ("GET", "/.well-known/jwks.json", None),
@@ -88,8 +98,10 @@ FIXED_REQUESTS: dict[str, tuple[str, str, dict[str, str] | None]] = {
     "wrong-password": ("POST", "/oauth/token", {**LOGIN, "password": "wrong password"}),
     "unknown-user": ("POST", "/oauth/token", {**LOGIN, "username": "nobody@example.org"}),
     "client-credentials": ("POST", "/oauth/token", {"grant_type": "client_credentials"}),
+    "mfa-password": ("POST", "/oauth/token", {**LOGIN, "username": MFA_EMAIL}),
 }
-EXPECTED_STATUS = {"wrong-password": 400, "unknown-user": 400}
+EXPECTED_STATUS = {"wrong-password": 400, "unknown-user": 400, "mfa-password": 403}
+MFA_USERS = 600  # each user's authenticator accepts one code per 30-second step
 
 
 def _send(conn: http.client.HTTPConnection, target: Target, method: str, path: str,
@@ -106,7 +118,8 @@ def _send(conn: http.client.HTTPConnection, target: Target, method: str, path: s
 
 def _client_thread(scenario: str, target: Target, stop: Callable[[int], bool],
                    out: list[float], errors: list[int]) -> None:
-    """One keep-alive connection; a refresh chain of its own follows each rotated token."""
+    """One keep-alive connection; a refresh chain of its own follows each rotated token;
+    prepared requests (target.prepared) are taken from a shared list until none are left."""
     conn = http.client.HTTPConnection("127.0.0.1", target.port, timeout=30)
     refresh_token = ""
     if scenario == "refresh":
@@ -114,8 +127,16 @@ def _client_thread(scenario: str, target: Target, stop: Callable[[int], bool],
             "refresh_token"]
     sent = 0
     while not stop(sent):
-        method, path, form = FIXED_REQUESTS.get(scenario) or (
-            "POST", "/oauth/token", {"grant_type": "refresh_token", "refresh_token": refresh_token})
+        if scenario in PREPARED:
+            try:
+                path, form = PREPARED[scenario], target.prepared.pop()
+            except IndexError:
+                return
+            method = "POST"
+        else:
+            method, path, form = FIXED_REQUESTS.get(scenario) or (
+                "POST", "/oauth/token",
+                {"grant_type": "refresh_token", "refresh_token": refresh_token})
         started = time.perf_counter()
         status, body = _send(conn, target, method, path, form)
         out.append((time.perf_counter() - started) * 1000)
@@ -148,12 +169,15 @@ def _load_process(args: tuple[str, Target, int, float, int | None]) -> tuple[lis
 def drive(scenario: str, target: Target, concurrency: int, seconds: float,
           limit: int | None = None) -> Result:
     """Run scenario with `concurrency` connections spread over one process per core, for
-    `seconds` or until each connection has sent `limit` requests."""
+    `seconds`, until each connection has sent `limit` requests, or until the prepared requests
+    are used up."""
     processes = min(CORES, concurrency)
     shares = [concurrency // processes + (i < concurrency % processes) for i in range(processes)]
+    targets = [replace(target, prepared=target.prepared[i::processes]) for i in range(processes)]
     started = time.perf_counter()
     with multiprocessing.Pool(processes) as pool:
-        parts = pool.map(_load_process, [(scenario, target, n, seconds, limit) for n in shares])
+        parts = pool.map(_load_process, [(scenario, targets[i], n, seconds, limit)
+                                         for i, n in enumerate(shares)])
     elapsed = time.perf_counter() - started
     latencies = [ms for part, _ in parts for ms in part]
     return Result(len(latencies), min(elapsed, seconds + 0.5), latencies, sum(e for _, e in parts))
@@ -202,11 +226,51 @@ def prepare(env: dict[str, str]) -> Target:
         result = protekt(env, *args)
         if result.returncode:
             raise SystemExit(result.stderr)
-    made = protekt(env, "create-client", "--name", "bench", "--json",
-                   "--grant-types", "password,refresh_token,client_credentials")
+    made = protekt(env, "create-client", "--name", "bench", "--json", "--grant-types",
+                   "password,refresh_token,client_credentials,mfa-otp")
     client = json.loads(made.stdout)
     return Target(int(env["PROTEKT_ISSUER"].rsplit(":", 1)[1]), client["client_id"],
                   client["client_secret"])
+
+
+def prepare_mfa(env: dict[str, str]) -> dict[str, str]:
+    """MFA_USERS users with an active authenticator app each (made through the domain modules,
+    as an operator's script would); returns each user's TOTP secret by email."""
+    app = create_app(Settings.from_env({**os.environ, **env}))
+    secrets_by_email: dict[str, str] = {}
+    with app.app_context():
+        for index in range(MFA_USERS):
+            email = MFA_EMAIL if index == 0 else f"bench-mfa-{index}@example.org"
+            user = services.users.create(email, PASSWORD)
+            authenticator, secret = services.mfa.authenticators.add_otp(user.id, "bench")
+            services.mfa.authenticators.activate(authenticator)
+            db.session.commit()
+            secrets_by_email[email] = secret
+        db.engine.dispose()
+    return secrets_by_email
+
+
+def mfa_tokens(target: Target, emails: list[str]) -> list[str]:
+    """One password login per email, 16 at a time: the mfa_token of each."""
+    def login(email: str) -> str:
+        conn = http.client.HTTPConnection("127.0.0.1", target.port, timeout=30)
+        status, body = _send(conn, target, "POST", "/oauth/token", {**LOGIN, "username": email})
+        if status != 403:
+            raise SystemExit(f"expected mfa_required for {email}, got {status}: {body[:200]!r}")
+        return json.loads(body)["mfa_token"]
+
+    with ThreadPoolExecutor(16) as pool:
+        return list(pool.map(login, emails))
+
+
+def otp_requests(target: Target, secrets_by_email: dict[str, str]) -> list[dict[str, str]]:
+    """An mfa-otp grant request per user, with a code of a step that has just begun."""
+    tokens = mfa_tokens(target, list(secrets_by_email))
+    time.sleep(30 - time.time() % 30 + 0.2)  # a whole step ahead, and one more of drift
+    step = totp.time_step(time.time())
+    return [{"grant_type": MFA_OTP, "mfa_token": token,
+             "otp": totp.hotp(totp.secret_key(secret), step)}
+            for token, secret in zip(tokens, secrets_by_email.values(), strict=True)]
 
 
 def server_command(server: str, port: int, workers: int, threads: int) -> list[str]:
@@ -269,6 +333,7 @@ def bench_server(server: str, args: argparse.Namespace, hashes: float) -> None:
             "PROTEKT_HASH_CONCURRENCY": str(max(1, CORES // args.workers)),
         }
         target = prepare(env)
+        mfa_secrets = prepare_mfa(env)
         print(f"\n{server}: {args.workers} workers x {args.threads} threads, "
               f"{args.concurrency} connections, {args.seconds:.0f} s per scenario")
         with running(server_command(server, port, args.workers, args.threads), env, port):
@@ -286,7 +351,27 @@ def bench_server(server: str, args: argparse.Namespace, hashes: float) -> None:
             loaded = under_load(target, args)
             print(line("  same, during a password-login storm", loaded,
                        f"p50 {loaded.percentile(50) / idle.percentile(50):.1f}x idle"))
+            print_mfa(target, args, mfa_secrets, hashes=hashes, health=health,
+                      refresh=results["refresh"])
             print_timing(target)
+
+
+def print_mfa(target: Target, args: argparse.Namespace, mfa_secrets: dict[str, str], *,
+              hashes: float, health: Result, refresh: Result) -> None:
+    """The MFA login: the password step, the challenge, and the exchange of a fresh code."""
+    required = drive("mfa-password", target, args.concurrency, args.seconds)
+    print(line("POST /oauth/token password -> mfa_required", required,
+               f"{required.rps / hashes:6.1%} of argon2 ceiling"))
+    ticket = mfa_tokens(target, [MFA_EMAIL])[0]
+    challenge_form = {"mfa_token": ticket, "challenge_type": "otp"}
+    challenges = drive("challenge", replace(target, prepared=[challenge_form] * 200_000),
+                       args.concurrency, args.seconds)
+    print(line("POST /mfa/challenge (otp)", challenges,
+               f"{challenges.rps / health.rps:6.1%} of /health"))
+    exchanges = drive("mfa-otp", replace(target, prepared=otp_requests(target, mfa_secrets)),
+                      args.concurrency, 60)
+    print(line(f"POST /oauth/token mfa-otp ({len(mfa_secrets)} users)", exchanges,
+               f"{exchanges.rps / refresh.rps:6.1%} of refresh_token"))
 
 
 def print_timing(target: Target) -> None:

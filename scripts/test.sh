@@ -7,8 +7,9 @@ source "$(dirname "$0")/lib.sh"
 cd "$ROOT"
 
 ensure_venv test
-# oathtool plays the user's authenticator app; zbarimg reads the enrollment QR codes.
-ensure_packages oathtool:oathtool zbarimg:zbar-tools
+# oathtool plays the user's authenticator app; zbarimg reads the enrollment QR codes; curl and jq
+# run the README's walk-through.
+ensure_packages oathtool:oathtool zbarimg:zbar-tools curl:curl jq:jq
 ensure_redis
 ensure_postgres
 
