@@ -17,7 +17,7 @@ from authserver.clients import AUTH0_ALIASES, MFA_OTP, MFA_RECOVERY_CODE
 from authserver.errors import InvalidRequest
 from authserver.grants.base import ProtektGrant, Response
 from authserver.mfa import recovery, totp
-from authserver.mfa.factors import OtpFactor, RecoveryCodeFactor
+from authserver.mfa.factors import Factor, OtpFactor, RecoveryCodeFactor
 from authserver.mfa.verification import Attempt
 from authserver.models.base import utcnow
 from authserver.tokens.issuer import Authentication, TokenRequest
@@ -36,7 +36,7 @@ class MfaGrant(ProtektGrant, BaseGrant, TokenEndpointMixin):
         grant_type = request.payload.grant_type  # type: ignore[attr-defined]
         return grant_type in (cls.GRANT_TYPE, _ALIAS_OF[cls.GRANT_TYPE])
 
-    def factor(self) -> OtpFactor | RecoveryCodeFactor:
+    def factor(self) -> Factor:
         raise NotImplementedError
 
     def well_formed(self, code: str) -> bool:

@@ -90,7 +90,6 @@ class Authenticators:
             .execution_options(synchronize_session=False)
         )
         self._session.commit()
-        self._session.refresh(authenticator)
         return result.rowcount == 1  # type: ignore[attr-defined]
 
     def _key(self, authenticator: Authenticator) -> bytes:

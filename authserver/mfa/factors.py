@@ -24,8 +24,17 @@ from authserver.models import Authenticator, User
 
 
 class Factor(Protocol):
+    """What the MFA grants need of a factor."""
+
     name: str  # as in settings and available_factors
     amr: tuple[str, ...]  # added to the login's amr on success
+
+    def check(self, code: str, user: User, ticket: MfaTicket) -> Proof | None:
+        """A proof if code is the right answer for this ticket (recorded as used), else None."""
+
+
+class ChallengeFactor(Factor, Protocol):
+    """A factor that ``POST /mfa/challenge`` can start: an authenticator app, SMS."""
 
     def challenge(self, ticket: MfaTicket, authenticators: list[Authenticator]) -> dict[str, Any]:
         """Start a challenge with one of these authenticators; the response body."""
@@ -85,7 +94,7 @@ class MfaChallenges:
 
     def __init__(
         self, session: Session, settings: MfaSettingsStore, tickets: MfaTickets,
-        factors: dict[str, Factor], audit: AuditLog,
+        factors: dict[str, ChallengeFactor], audit: AuditLog,
     ) -> None:
         self._session = session
         self._settings = settings
@@ -112,7 +121,7 @@ class MfaChallenges:
         self._session.commit()
         return body
 
-    def _factor(self, challenge_type: str) -> Factor:
+    def _factor(self, challenge_type: str) -> ChallengeFactor:
         name = CHALLENGE_TYPES.get(challenge_type)
         if name is None:
             raise InvalidRequest(
