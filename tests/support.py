@@ -201,7 +201,7 @@ class TotpDevice:
 
     def __init__(self, secret: str, code_at: Callable[[int], str] | None = None) -> None:
         self.secret = secret
-        self._code_at = code_at or (lambda step: totp.hotp(totp.secret_key(secret), step))
+        self.code_at = code_at or (lambda step: totp.hotp(totp.secret_key(secret), step))
         self.last_step: int | None = None
 
     def next_code(self) -> str:
@@ -210,9 +210,9 @@ class TotpDevice:
         if step > int(now // 30) + 1:
             time.sleep((step - 1) * 30 - now + 0.05)
         self.last_step = step
-        return self._code_at(step)
+        return self.code_at(step)
 
     def used_code(self) -> str:
         """The code most recently handed out (a replay)."""
         assert self.last_step is not None
-        return self._code_at(self.last_step)
+        return self.code_at(self.last_step)

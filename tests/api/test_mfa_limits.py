@@ -22,7 +22,7 @@ from tests.conftest import (
 
 def wrong_code(enrolled: EnrolledUser) -> str:
     """A well-formed code no step near now produces."""
-    near = {enrolled.device._code_at(enrolled.device.last_step + d) for d in range(-3, 4)}
+    near = {enrolled.device.code_at(enrolled.device.last_step + d) for d in range(-3, 4)}
     return next(c for c in ("000000", "111111", "222222", "333333") if c not in near)
 
 

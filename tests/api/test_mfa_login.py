@@ -169,7 +169,7 @@ def test_a_code_is_accepted_once_and_never_an_older_one_after_a_newer(
                        otp=code)
     assert_error(replay, "invalid_grant", 400)
     # the confirmation used the step before: older than the last accepted, so refused too
-    older = mfa_user.device._code_at(mfa_user.device.last_step - 1)
+    older = mfa_user.device.code_at(mfa_user.device.last_step - 1)
     assert_error(mfa_grant(client, web_app, "mfa-otp", mfa_token=mfa_token(client, web_app),
                            otp=older), "invalid_grant", 400)
 
