@@ -57,6 +57,13 @@ class Store(ABC):
         """
 
     @abstractmethod
+    def release(self, key: str, value: bytes) -> bool:
+        """Delete key only if it still holds value (the lease its caller took); True if deleted.
+
+        A lease that expired and was taken by another caller is left alone.
+        """
+
+    @abstractmethod
     def consume(self, key: str) -> bytes | None:
         """Return the value and delete it in one atomic step: of parallel callers, one wins."""
 
@@ -104,6 +111,9 @@ class Namespace:
 
     def put_if_absent(self, key: str, value: bytes, ttl: float) -> bool:
         return self._store.put_if_absent(self._prefix + key, value, ttl)
+
+    def release(self, key: str, value: bytes) -> bool:
+        return self._store.release(self._prefix + key, value)
 
     def consume(self, key: str) -> bytes | None:
         return self._store.consume(self._prefix + key)

@@ -65,6 +65,14 @@ class MemoryStore(Store):
             self._wrote(now)
         return True
 
+    def release(self, key: str, value: bytes) -> bool:
+        with self._lock:
+            entry = self._live(key, time.monotonic())
+            if entry is None or entry[0] != value:
+                return False
+            del self._data[key]
+        return True
+
     def consume(self, key: str) -> bytes | None:
         with self._lock:
             entry = self._live(key, time.monotonic())

@@ -65,6 +65,15 @@ return {1, 0}
 """
 
 
+# KEYS[1]: a lease; ARGV[1]: the value its holder wrote. Delete only the holder's own lease.
+_RELEASE = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+  return redis.call('DEL', KEYS[1])
+end
+return 0
+"""
+
+
 def _unavailable_on_redis_error(method: Callable[..., T]) -> Callable[..., T]:
     """Turn any Redis failure into StoreUnavailable: callers fail closed (503)."""
 
@@ -92,6 +101,7 @@ class RedisStore(Store):
         )
         self._increment = self._redis.register_script(_INCREMENT)
         self._pour = self._redis.register_script(_POUR)
+        self._release = self._redis.register_script(_RELEASE)
 
     @_unavailable_on_redis_error
     def put(self, key: str, value: bytes, ttl: float) -> None:
@@ -104,6 +114,10 @@ class RedisStore(Store):
     @_unavailable_on_redis_error
     def put_if_absent(self, key: str, value: bytes, ttl: float) -> bool:
         return bool(self._redis.set(key, value, px=max(1, int(ttl * 1000)), nx=True))
+
+    @_unavailable_on_redis_error
+    def release(self, key: str, value: bytes) -> bool:
+        return bool(self._release(keys=[key], args=[value]))
 
     @_unavailable_on_redis_error
     def consume(self, key: str) -> bytes | None:

@@ -141,6 +141,18 @@ def test_put_if_absent_stores_only_once_until_the_value_expires(store: Store) ->
     assert ns.put_if_absent("lease", b"third", ttl=30)
 
 
+def test_release_deletes_only_the_holders_own_lease(store: Store) -> None:
+    ns = store.namespace("t")
+    ns.put_if_absent("lease", b"mine", ttl=0.2)
+    time.sleep(0.35)  # expired; another caller takes it
+    assert ns.put_if_absent("lease", b"theirs", ttl=30)
+    assert not ns.release("lease", b"mine")
+    assert ns.get("lease") == b"theirs"
+    assert ns.release("lease", b"theirs")
+    assert ns.get("lease") is None
+    assert not ns.release("never-there", b"x")
+
+
 def test_put_if_absent_has_one_winner_among_parallel_callers(store: Store) -> None:
     ns = store.namespace("t")
     results = run_parallel(30, lambda: ns.put_if_absent("lease", b"x", ttl=30))
@@ -189,6 +201,7 @@ def test_every_operation_fails_closed_when_redis_is_unreachable() -> None:
         lambda: ns.put("k", b"v", ttl=1), lambda: ns.get("k"), lambda: ns.consume("k"),
         lambda: ns.increment([("k", 1)]), lambda: ns.delete("k"),
         lambda: ns.put_if_absent("k", b"v", ttl=1), lambda: ns.pour("k", 1, 10, 1),
+        lambda: ns.release("k", b"v"),
     ]
     for operation in operations:
         with pytest.raises(StoreUnavailable) as caught:
