@@ -53,17 +53,17 @@ class AttemptLimiter:
     def __init__(self, counters: Namespace) -> None:
         self._counters = counters
 
-    def reserve(self, hits: Sequence[Hit]) -> None:
+    def reserve(self, hits: Sequence[Hit]) -> int | None:
         """Count one attempt against every hit; raise LimitReached if any is over its limit.
 
         Counters are incremented together in one round trip; a bucket is poured on its own, and
-        a full bucket refuses without taking anything.
+        a full bucket refuses without taking anything. Returns the fewest attempts the counters
+        leave after this one (None when only buckets were hit).
         """
         for hit in (h for h in hits if h[0].drain_every is not None):
             self._pour(hit)
         counted = [h for h in hits if h[0].drain_every is None]
-        if counted:
-            self._count(counted)
+        return self._count(counted) if counted else None
 
     def _pour(self, hit: Hit) -> None:
         limit = hit[0]
@@ -74,12 +74,12 @@ class AttemptLimiter:
             noted = self._counters.put_if_absent(f"noted:{self._key(hit)}", b"1", limit.drain_every)
             raise LimitReached(limit, int(level.retry_after) + 1, (limit.name,) if noted else ())
 
-    def _count(self, hits: Sequence[Hit]) -> None:
+    def _count(self, hits: Sequence[Hit]) -> int:
         counts = self._counters.increment([(self._key(h), h[0].window) for h in hits])
         over = [(limit, count) for (limit, _), count in zip(hits, counts, strict=True)
                 if count.value > limit.attempts]
         if not over:
-            return
+            return min(h[0].attempts - c.value for h, c in zip(hits, counts, strict=True))
         limit, count = max(over, key=lambda pair: pair[1].expires_in or pair[0].attempts)
         retry_after = int(count.expires_in) if count.expires_in else (limit.window or 3600)
         newly = tuple(lim.name for lim, c in over if c.value == lim.attempts + 1)

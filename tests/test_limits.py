@@ -21,9 +21,11 @@ def limiter(request: pytest.FixtureRequest) -> AttemptLimiter:
     return AttemptLimiter(open_store(url, f"protekt-test-{secrets.token_hex(6)}").namespace("l"))
 
 
-def test_attempts_within_the_limit_pass(limiter: AttemptLimiter) -> None:
-    for _ in range(3):
-        limiter.reserve([(WINDOW, "k")])
+def test_attempts_within_the_limit_pass_and_say_how_many_are_left(
+    limiter: AttemptLimiter,
+) -> None:
+    assert [limiter.reserve([(WINDOW, "k"), (CONSECUTIVE, "k")]) for _ in range(3)] == [2, 1, 0]
+    assert limiter.reserve([(BUCKET, "k")]) is None
 
 
 def test_the_attempt_over_the_limit_is_refused_with_retry_after(limiter: AttemptLimiter) -> None:
