@@ -51,9 +51,9 @@ class MfaGrant(ProtektGrant, BaseGrant, TokenEndpointMixin):
             raise InvalidRequest(f"The {factor.name} factor is switched off.")
         if not self.well_formed(code):
             raise InvalidRequest(f"'{self.CODE_PARAMETER}' must be {self.CODE_FORMAT}.")
-        attempt = Attempt(mfa_token, client.client_id, self.request.client_ip, factor.name)
+        attempt = Attempt(client.client_id, self.request.client_ip, factor.name)
         self.user, ticket = self.services.mfa.verifier.verify(
-            attempt, settings, partial(factor.check, code)
+            mfa_token, attempt, settings, partial(factor.check, code)
         )
         self.token_request = TokenRequest(client, ticket.scope, ticket.audience)
 

@@ -20,8 +20,7 @@ from authserver.mfa import totp
 from authserver.models import Authenticator
 from authserver.models.base import new_id, utcnow
 
-OTP = "otp"  # authenticator_type of an authenticator app (API.md §3)
-OOB = "oob"  # authenticator_type of a code sent out of band (SMS)
+TYPE_OTP = "otp"  # authenticator_type of an authenticator app (API.md §3)
 
 
 class Authenticators:
@@ -37,8 +36,11 @@ class Authenticators:
             query = query.where(Authenticator.active.is_(active))
         return list(self._session.scalars(query.order_by(Authenticator.created_at)))
 
-    def active_types(self, user_id: str) -> set[str]:
-        return {a.type for a in self.of_user(user_id, active=True)}
+    def has_active(self, user_id: str) -> bool:
+        return self._session.scalar(
+            select(Authenticator.id)
+            .where(Authenticator.user_id == user_id, Authenticator.active.is_(True)).limit(1)
+        ) is not None
 
     def find(self, user_id: str, authenticator_id: str) -> Authenticator | None:
         found = self._session.get(Authenticator, authenticator_id)
@@ -47,7 +49,7 @@ class Authenticators:
     def add_otp(self, user_id: str, name: str) -> tuple[Authenticator, str]:
         """A pending authenticator app and its new secret; the caller commits."""
         secret = totp.new_secret()
-        authenticator = Authenticator(id=new_id(), user_id=user_id, type=OTP, name=name,
+        authenticator = Authenticator(id=new_id(), user_id=user_id, type=TYPE_OTP, name=name,
                                       active=False)
         authenticator.secret_ciphertext = self._encryptor.encrypt(
             secret.encode(), self._purpose(authenticator)
@@ -64,11 +66,12 @@ class Authenticators:
     def accept_otp(self, candidates: Iterable[Authenticator], code: str) -> Authenticator | None:
         """The first candidate whose code this is, its step recorded; None otherwise.
 
-        Commits: the recorded step must be visible to every other request at once.
+        The caller commits; until then the authenticator's row stays locked, so a parallel
+        request with the same code waits and then finds the step used.
         """
         now = time.time()
         for authenticator in candidates:
-            if authenticator.type != OTP or authenticator.secret_ciphertext is None:
+            if authenticator.type != TYPE_OTP or authenticator.secret_ciphertext is None:
                 continue
             step = totp.matching_step(self._key(authenticator), code, now)
             if step is not None and self._record_step(authenticator, step):
@@ -89,7 +92,6 @@ class Authenticators:
             .values(last_used_step=step, last_used_at=utcnow())
             .execution_options(synchronize_session=False)
         )
-        self._session.commit()
         return result.rowcount == 1  # type: ignore[attr-defined]
 
     def _key(self, authenticator: Authenticator) -> bytes:

@@ -18,7 +18,7 @@ from authserver.mfa.authenticators import Authenticators
 from authserver.mfa.policy import MFA_AMR, factor_of
 from authserver.mfa.recovery import RecoveryCodes
 from authserver.mfa.settings import OTP, RECOVERY_CODE, SMS, MfaSettingsStore
-from authserver.mfa.tickets import ENROLL, MfaTicket, MfaTickets
+from authserver.mfa.tickets import FOR_ENROLLMENT, MfaTicket, MfaTickets
 from authserver.mfa.verification import Proof
 from authserver.models import Authenticator, User
 
@@ -59,7 +59,7 @@ class OtpFactor:
     def candidates(self, ticket: MfaTicket) -> list[Authenticator]:
         mine = [a for a in self._authenticators.of_user(ticket.user_id) if factor_of(a) == OTP]
         active = [a for a in mine if a.active]
-        return active if active or ticket.purpose != ENROLL else mine
+        return active if active or ticket.purpose != FOR_ENROLLMENT else mine
 
     def check(self, code: str, user: User, ticket: MfaTicket) -> Proof | None:
         accepted = self._authenticators.accept_otp(self.candidates(ticket), code)
@@ -81,7 +81,7 @@ class RecoveryCodeFactor:
         self._recovery = recovery
 
     def check(self, code: str, user: User, ticket: MfaTicket) -> Proof | None:
-        redeemed = ticket.purpose != ENROLL and self._recovery.redeem(user.id, code)
+        redeemed = ticket.purpose != FOR_ENROLLMENT and self._recovery.redeem(user.id, code)
         return Proof() if redeemed else None
 
 

@@ -16,7 +16,7 @@ import secrets
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
-from authserver.models import RecoveryCode
+from authserver.models import RecoveryCode, User
 from authserver.models.base import utcnow
 
 CODES_PER_SET = 10
@@ -50,7 +50,12 @@ class RecoveryCodes:
         self._session = session
 
     def replace_set(self, user_id: str) -> list[str]:
-        """A new set, voiding the old one; the caller commits. Shown to the user once."""
+        """A new set, voiding the old one; the caller commits. Shown to the user once.
+
+        The user's row is locked first (``SELECT … FOR UPDATE``; SQLite has one writer anyway),
+        so parallel replacements run one after the other and leave exactly one set.
+        """
+        self._session.execute(select(User.id).where(User.id == user_id).with_for_update())
         self.void(user_id)
         codes = [new_code() for _ in range(CODES_PER_SET)]
         self._session.add_all(
@@ -60,7 +65,8 @@ class RecoveryCodes:
         return codes
 
     def redeem(self, user_id: str, code: str) -> bool:
-        """Mark the code used if it is one of the user's unused codes; commits at once."""
+        """Mark the code used if it is one of the user's unused codes; the caller commits
+        (until then the row stays locked against parallel redemptions)."""
         compact = normalize(code)
         if compact is None:
             return False
@@ -72,19 +78,16 @@ class RecoveryCodes:
             .values(used_at=utcnow())
             .execution_options(synchronize_session=False)
         )
-        self._session.commit()
         return result.rowcount == 1  # type: ignore[attr-defined]
 
-    def remaining(self, user_id: str) -> int:
-        return self._session.scalar(
-            select(func.count()).select_from(RecoveryCode)
-            .where(RecoveryCode.user_id == user_id, RecoveryCode.used_at.is_(None))
-        ) or 0
-
-    def has_set(self, user_id: str) -> bool:
-        return self._session.scalar(
-            select(RecoveryCode.id).where(RecoveryCode.user_id == user_id).limit(1)
-        ) is not None
+    def remaining(self, user_id: str) -> int | None:
+        """Unused codes of the user's set; None when the user has no set."""
+        total, unused = self._session.execute(
+            select(func.count(RecoveryCode.id), func.count(RecoveryCode.id).filter(
+                RecoveryCode.used_at.is_(None)))
+            .where(RecoveryCode.user_id == user_id)
+        ).one()
+        return unused if total else None
 
     def void(self, user_id: str) -> None:
         """Delete the user's codes; the caller commits."""

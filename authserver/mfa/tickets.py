@@ -5,7 +5,8 @@ An mfa_token is 256 random bits, handed to the client once. The store keeps only
 the user must enroll or answer a challenge. The record outlives the token's lifetime by
 ``EXPIRED_MEMORY`` seconds, so an expired token answers ``expired_token`` and an unknown one
 ``invalid_grant``. A successful exchange consumes the record with one GETDEL: of parallel
-exchanges, one wins.
+exchanges, one wins. After too many wrong codes the record is marked void: it is refused
+everywhere (``429``) until it expires.
 """
 
 from __future__ import annotations
@@ -21,11 +22,13 @@ from dataclasses import asdict, dataclass
 from authserver.errors import ExpiredToken, InvalidGrant, TooManyAttempts
 from authserver.store import Namespace
 
-CHALLENGE = "challenge"
-ENROLL = "enroll"
+# What the ticket lets the user do next (the key of mfa_requirements, API.md §2).
+FOR_CHALLENGE = "challenge"
+FOR_ENROLLMENT = "enroll"
 EXPIRED_MEMORY = 3600  # seconds an expired token is still recognised as expired
 LEASE_SECONDS = 10  # longest a verification may hold a ticket
 _MAX_TOKEN_LENGTH = 100
+UNKNOWN = "The mfa_token is unknown or has already been used."
 
 
 @dataclass(frozen=True)
@@ -39,6 +42,7 @@ class MfaTicket:
     audience: tuple[str, ...]
     purpose: str
     expires_at: float
+    void: bool = False
 
     @property
     def seconds_left(self) -> float:
@@ -67,41 +71,63 @@ class MfaTickets:
         return token
 
     def open(self, token: str, client_id: str | None = None) -> MfaTicket:
-        """The ticket of a live token (of this client, when given); InvalidGrant or ExpiredToken.
+        """The ticket of a live token (of this client, when given).
 
-        A token of another client is as good as unknown (RFC 6749 §5.2: "issued to another
-        client" is invalid_grant).
+        InvalidGrant when unknown, used, or another client's: a token of another client is as
+        good as unknown (RFC 6749 §5.2), and answers the same. ExpiredToken when expired,
+        TooManyAttempts when void.
         """
-        raw = self._records.get(_digest(token)) if 0 < len(token) <= _MAX_TOKEN_LENGTH else None
-        if raw is None:
-            raise InvalidGrant("The mfa_token is unknown or has already been used.")
-        data = json.loads(raw)
-        ticket = MfaTicket(**{**data, "scope": tuple(data["scope"]),
-                              "audience": tuple(data["audience"])})
-        if client_id is not None and ticket.client_id != client_id:
-            raise InvalidGrant("The mfa_token was issued to another client.")
-        if ticket.seconds_left <= 0:
-            raise ExpiredToken()
-        return ticket
+        ticket = self._load(_digest(token)) if 0 < len(token) <= _MAX_TOKEN_LENGTH else None
+        if ticket is None or (client_id is not None and ticket.client_id != client_id):
+            raise InvalidGrant(UNKNOWN)
+        return _usable(ticket)
 
     @contextmanager
-    def exclusive(self, ticket: MfaTicket) -> Iterator[None]:
+    def exclusive(self, ticket: MfaTicket) -> Iterator[MfaTicket]:
         """Hold the ticket while one request verifies a code with it; others get 429 meanwhile.
 
-        Codes for one mfa_token are thus checked one at a time: a double-click cannot make two
-        token responses, nor count the second click as a wrong code.
+        Yields the ticket read again under the lease, so a request that waited behind a
+        successful one finds the token used before it checks (and spends) any code. The lease
+        holds a random value and is released only by its holder.
         """
-        lease = f"lease:{ticket.key}"
-        if not self._records.put_if_absent(lease, b"1", LEASE_SECONDS):
+        lease, holder = f"lease:{ticket.key}", secrets.token_bytes(16)
+        if not self._records.put_if_absent(lease, holder, LEASE_SECONDS):
             raise TooManyAttempts(
                 "Another request is verifying a code with this mfa_token. Retry in a moment.",
                 retry_after=1,
             )
         try:
-            yield
+            again = self._load(ticket.key)
+            if again is None:
+                raise InvalidGrant(UNKNOWN)
+            yield _usable(again)
         finally:
-            self._records.delete(lease)
+            self._records.release(lease, holder)
+
+    def void(self, ticket: MfaTicket) -> None:
+        """Refuse the ticket from now on (too many wrong codes), until it would have expired."""
+        record = json.dumps({**asdict(ticket), "void": True}).encode()
+        self._records.put(ticket.key, record, max(1.0, ticket.seconds_left) + EXPIRED_MEMORY)
 
     def consume(self, ticket: MfaTicket) -> bool:
         """Use the ticket up; False if it was already gone."""
         return self._records.consume(ticket.key) is not None
+
+    def _load(self, key: str) -> MfaTicket | None:
+        raw = self._records.get(key)
+        if raw is None:
+            return None
+        data = json.loads(raw)
+        return MfaTicket(**{**data, "scope": tuple(data["scope"]),
+                            "audience": tuple(data["audience"])})
+
+
+def _usable(ticket: MfaTicket) -> MfaTicket:
+    """The ticket, or ExpiredToken, or TooManyAttempts once it is void."""
+    if ticket.seconds_left <= 0:
+        raise ExpiredToken()
+    if ticket.void:
+        raise TooManyAttempts(
+            "Too many wrong codes for this mfa_token; it is void. Log in again.", retry_after=1,
+        )
+    return ticket

@@ -16,15 +16,16 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 
 from sqlalchemy.orm import Session
 
 from authserver.accounts.users import UserDirectory
 from authserver.audit import AuditLog
-from authserver.errors import InvalidGrant
+from authserver.errors import InvalidGrant, TooManyAttempts
 from authserver.limits import AttemptLimiter, Hit, Limit, LimitReached
 from authserver.mfa.settings import RECOVERY_CODE, MfaSettings
-from authserver.mfa.tickets import MfaTicket, MfaTickets
+from authserver.mfa.tickets import UNKNOWN, MfaTicket, MfaTickets
 from authserver.models import User
 
 WRONG_CODE = "The code is wrong, or was already used."
@@ -54,12 +55,11 @@ def _user_hits(settings: MfaSettings, user_id: str) -> list[Hit]:
 
 @dataclass(frozen=True)
 class Attempt:
-    """A second-factor attempt at the token endpoint."""
+    """Who is trying a second-factor code, from where, with which factor (for the audit)."""
 
-    mfa_token: str
     client_id: str
     ip: str
-    factor: str  # "otp", "recovery-code", "sms": named in audit events
+    factor: str  # "otp", "recovery-code", "sms"
 
 
 @dataclass(frozen=True)
@@ -74,7 +74,12 @@ Check = Callable[[User, MfaTicket], Proof | None]
 
 
 class MfaVerifier:
-    """Runs one second-factor check under the limits and consumes the mfa_token on success."""
+    """Runs second-factor checks under the limits; consumes the mfa_token on success.
+
+    A check records what it spends (a TOTP step, a recovery code) without committing; the
+    commit comes after the mfa_token is consumed, and a lost race for the token rolls it back,
+    so a code is never spent on a login that did not happen.
+    """
 
     def __init__(
         self, session: Session, users: UserDirectory, tickets: MfaTickets,
@@ -87,25 +92,41 @@ class MfaVerifier:
         self._audit = audit
 
     def verify(
-        self, attempt: Attempt, settings: MfaSettings, check: Check,
+        self, mfa_token: str, attempt: Attempt, settings: MfaSettings, check: Check,
     ) -> tuple[User, MfaTicket]:
         """The user and ticket after a right answer; InvalidGrant, ExpiredToken or LimitReached."""
-        ticket = self._tickets.open(attempt.mfa_token, attempt.client_id)
+        ticket = self._tickets.open(mfa_token, attempt.client_id)
         user = self._users.get(ticket.user_id)
         if user is None:
             raise InvalidGrant("The user of this mfa_token no longer exists.")
-        user_hits = _user_hits(settings, user.id)
-        with self._tickets.exclusive(ticket):
-            self._reserve(attempt, user, _token_hits(settings, ticket), user_hits)
-            proof = check(user, ticket)
-            if proof is None:
-                self._record(attempt, user, "mfa.verify.failure")
-                raise InvalidGrant(WRONG_CODE)
+        with self._tickets.exclusive(ticket) as ticket:
+            left: int | None = 0
+            try:
+                left = self._reserve(attempt, user, _token_hits(settings, ticket))
+                proof = self.guarded(attempt, user, settings, partial(check, user, ticket))
+            except (InvalidGrant, TooManyAttempts):
+                if left == 0:  # that was the token's last attempt
+                    self._tickets.void(ticket)
+                raise
             if not self._tickets.consume(ticket):
-                raise InvalidGrant("The mfa_token has already been used.")
-            self._limiter.forgive(user_hits)
+                self._session.rollback()
+                raise InvalidGrant(UNKNOWN)
             self._record_success(attempt, user, proof)
         return user, ticket
+
+    def guarded(
+        self, attempt: Attempt, user: User, settings: MfaSettings,
+        check: Callable[[], Proof | None], failure_event: str = "mfa.verify.failure",
+    ) -> Proof:
+        """Run one check under the user's limits: counted first, forgiven when right."""
+        hits = _user_hits(settings, user.id)
+        self._reserve(attempt, user, hits)
+        proof = check()
+        if proof is None:
+            self._record(attempt, user, failure_event)
+            raise InvalidGrant(WRONG_CODE)
+        self._limiter.forgive(hits)
+        return proof
 
     def unlock(self, user: User, settings: MfaSettings) -> None:
         """Clear the user's MFA failure counters (an operator's decision)."""
@@ -113,11 +134,10 @@ class MfaVerifier:
         self._audit.record("mfa.unlocked", user_id=user.id)
         self._session.commit()
 
-    def _reserve(self, attempt: Attempt, user: User, *stages: list[Hit]) -> None:
-        """Count the attempt, stage by stage: a refused stage counts nothing after it."""
+    def _reserve(self, attempt: Attempt, user: User, hits: list[Hit]) -> int | None:
+        """Count the attempt; audit a limit this attempt engaged."""
         try:
-            for hits in stages:
-                self._limiter.reserve(hits)
+            return self._limiter.reserve(hits)
         except LimitReached as refusal:
             if refusal.newly:
                 self._record(attempt, user, "mfa.locked", limits=list(refusal.newly))

@@ -13,7 +13,11 @@ from authserver.models import AuditEvent
 from tests.conftest import (
     EnrolledUser,
     RegisteredClient,
+    access_token,
     assert_error,
+    associate,
+    bearer,
+    confirm,
     enroll,
     mfa_grant,
     mfa_token,
@@ -43,6 +47,12 @@ def test_five_wrong_codes_void_the_mfa_token(
     body = assert_error(refused, "too_many_attempts", 429)
     assert "Log in again" in body["error_description"]
     assert int(refused.headers["Retry-After"]) >= 1
+    # void everywhere: the MFA endpoints refuse it too
+    listed = client.get("/mfa/authenticators", headers=bearer(ticket))
+    assert_error(listed, "too_many_attempts", 429)
+    assert_error(client.post("/mfa/challenge", auth=web_app.basic,
+                             data={"mfa_token": ticket, "challenge_type": "otp"}),
+                 "too_many_attempts", 429)
     # the refused code was never checked; with a new mfa_token it works (the user's limit is 10)
     fresh = mfa_grant(client, web_app, "mfa-otp", mfa_token=mfa_token(client, web_app),
                       otp=mfa_user.device.used_code())
@@ -138,3 +148,19 @@ def test_another_users_failures_do_not_count(
     assert ok.status_code == 200
 
 
+
+
+def test_confirming_an_authenticator_is_under_the_same_limits(
+    app: Flask, client: FlaskClient, web_app: RegisteredClient, user: Any,
+) -> None:
+    with app.app_context():
+        services.mfa.settings.update(user_failure_burst=2)
+    bearer_token = access_token(client, web_app)
+    body, device = associate(client, bearer_token)
+    right = device.next_code()
+    wrong = next(c for c in ("000000", "111111", "222222") if c not in {
+        device.code_at(device.last_step + d) for d in (-1, 0, 1)})
+    for _ in range(2):
+        assert_error(confirm(client, bearer_token, body["id"], wrong), "invalid_grant", 400)
+    assert_error(confirm(client, bearer_token, body["id"], right), "too_many_attempts", 429)
+    assert len(events(app, "mfa.confirm.failure")) == 2

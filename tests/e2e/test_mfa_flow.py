@@ -136,6 +136,24 @@ def test_twenty_parallel_exchanges_of_one_mfa_token_give_one_token_response(
     assert {r.json()["error"] for r in responses if r.status_code != 200} <= {
         "too_many_attempts", "invalid_grant"}
     assert audit_count(deployment, "mfa.verify.success") == 1
+    assert audit_count(deployment, "mfa.verify.failure") == 0  # a double-click is no wrong code
+
+
+def test_parallel_exchanges_of_one_mfa_token_spend_one_recovery_code(
+    make_deployment: Callable[..., Deployment],
+) -> None:
+    deployment = make_deployment()
+    body, _ = enroll(deployment)
+    ticket = mfa_token(deployment)
+    responses = run_parallel(10, lambda: deployment.token(
+        grant_type=GRANT + "mfa-recovery-code", mfa_token=ticket,
+        recovery_code=body["recovery_codes"][0]))
+    winners = [r for r in responses if r.status_code == 200]
+    assert len(winners) == 1 and winners[0].json()["recovery_codes_remaining"] == 9
+    other = deployment.token(grant_type=GRANT + "mfa-recovery-code",
+                             mfa_token=mfa_token(deployment),
+                             recovery_code=body["recovery_codes"][1])
+    assert other.json()["recovery_codes_remaining"] == 8  # no code was spent by the losers
 
 
 def test_a_parallel_burst_of_wrong_codes_stays_within_the_limits(

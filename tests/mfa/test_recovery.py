@@ -32,11 +32,28 @@ def test_thirty_parallel_redemptions_of_one_code_succeed_once(app: Flask, user: 
 
     def redeem() -> bool:
         with app.app_context():
-            return services.mfa.recovery_codes.redeem(user.id, codes[0])
+            redeemed = services.mfa.recovery_codes.redeem(user.id, codes[0])
+            db.session.commit()  # the caller's commit, as the verifier does after the exchange
+            return redeemed
 
     assert run_parallel(30, redeem).count(True) == 1
     with app.app_context():
         assert services.mfa.recovery_codes.remaining(user.id) == 9
+
+
+def test_parallel_replacements_leave_exactly_one_set(app: Flask, user: Any) -> None:
+    def replace() -> list[str]:
+        with app.app_context():
+            codes = services.mfa.recovery_codes.replace_set(user.id)
+            db.session.commit()
+            return codes
+
+    sets = run_parallel(8, replace)
+    with app.app_context():
+        assert services.mfa.recovery_codes.remaining(user.id) == 10
+        working = [s for s in sets if services.mfa.recovery_codes.redeem(user.id, s[0])]
+        db.session.rollback()
+    assert len(working) == 1
 
 
 def test_a_code_belongs_to_its_user_only(app: Flask, user: Any, make_user: Any) -> None:
@@ -46,3 +63,5 @@ def test_a_code_belongs_to_its_user_only(app: Flask, user: Any, make_user: Any) 
         db.session.commit()
         assert not services.mfa.recovery_codes.redeem(bob.id, codes[0])
         assert services.mfa.recovery_codes.redeem(user.id, codes[0])
+        assert services.mfa.recovery_codes.remaining(bob.id) is None
+        assert services.mfa.recovery_codes.remaining(user.id) == 9

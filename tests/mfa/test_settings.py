@@ -39,6 +39,8 @@ BAD_CHANGES: list[dict[str, Any]] = [
     {"factors": ["otp", "push"]},
     {"policy": "sometimes"},
     {"policy": "required", "factors": ["recovery-code"]},
+    {"factors": ["recovery-code"]},
+    {"factors": []},
     {"totp_issuer": ""},
     {"totp_issuer": "a:b"},
     {"totp_issuer": "x" * 65},
