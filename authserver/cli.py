@@ -6,6 +6,7 @@ import base64
 import json
 import os
 import secrets
+import shlex
 import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -291,4 +292,4 @@ def _settings_exports() -> str:
     """The demo's own PROTEKT_* variables, so `protekt mfa settings` & co. reach its database."""
     names = ("PROTEKT_ISSUER", "PROTEKT_DATABASE_URL", "PROTEKT_REDIS_URL", "PROTEKT_REDIS_PREFIX",
              "PROTEKT_ENCRYPTION_KEY")
-    return "\n".join(f"export {name}={os.environ[name]}" for name in names)
+    return "\n".join(f"export {name}={shlex.quote(os.environ[name])}" for name in names)

@@ -55,6 +55,8 @@ def build_mfa(
     recovery_codes = RecoveryCodes(session)
     tickets = MfaTickets(store.namespace("mfa-token"))
     otp = OtpFactor(authenticators)
+    verifier = MfaVerifier(session, users, tickets, AttemptLimiter(store.namespace("limits")),
+                           audit)
     return MfaServices(
         settings=settings,
         authenticators=authenticators,
@@ -62,9 +64,9 @@ def build_mfa(
         tickets=tickets,
         policy=MfaPolicy(session, settings, authenticators, recovery=recovery_codes,
                          tickets=tickets, audit=audit),
-        verifier=MfaVerifier(session, users, tickets, AttemptLimiter(store.namespace("limits")),
-                             audit),
-        account=MfaAccount(session, settings, authenticators, recovery_codes, audit),
+        verifier=verifier,
+        account=MfaAccount(session, settings, authenticators, recovery=recovery_codes,
+                           verifier=verifier, audit=audit),
         challenges=MfaChallenges(session, settings, tickets, {otp.name: otp}, audit),
         otp=otp,
         recovery_code=RecoveryCodeFactor(recovery_codes),

@@ -36,7 +36,7 @@ def test_an_empty_database_is_not_current(tmp_path) -> None:  # type: ignore[no-
     assert is_current(engine)
 
 
-def test_0002_gives_password_clients_the_mfa_grants(tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_0002_gives_password_clients_the_mfa_grants_and_takes_them_back(tmp_path) -> None:  # type: ignore[no-untyped-def]
     engine = sa.create_engine(f"sqlite:///{tmp_path / 'old.db'}")
     with engine.begin() as conn:
         command.upgrade(_config(conn), "0001")
@@ -49,6 +49,10 @@ def test_0002_gives_password_clients_the_mfa_grants(tmp_path) -> None:  # type: 
     upgrade(engine)
     with engine.connect() as conn:
         rows = dict(conn.execute(sa.text("SELECT client_id, grant_types FROM clients")).all())
-    engine.dispose()
     assert json.loads(rows["spa"]) == ["password", "refresh_token", *MFA_GRANT_TYPES]
     assert json.loads(rows["machine"]) == ["client_credentials"]
+    with engine.begin() as conn:
+        command.downgrade(_config(conn), "0001")
+        rows = dict(conn.execute(sa.text("SELECT client_id, grant_types FROM clients")).all())
+    engine.dispose()
+    assert json.loads(rows["spa"]) == ["password", "refresh_token"]

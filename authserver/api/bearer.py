@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask import Request
 
-from authserver.errors import InvalidRequest, MissingToken
+from authserver.errors import InvalidRequest, InvalidToken, MissingToken
+from authserver.extensions import services
+from authserver.models import User
 
 
 def bearer_token(request: Request) -> str:
@@ -20,3 +24,12 @@ def bearer_token(request: Request) -> str:
     if not token:
         raise MissingToken()
     return token
+
+
+def token_user(claims: dict[str, Any]) -> User:
+    """The user a verified access token was issued to; InvalidToken for a client's own token
+    (client_credentials) or a user who no longer exists."""
+    user = services.users.get(claims["sub"])
+    if user is None:
+        raise InvalidToken("This access token does not belong to a user.")
+    return user

@@ -12,16 +12,16 @@ from typing import Any
 
 from flask import Blueprint, Response, jsonify, request
 
-from authserver.api.bearer import bearer_token
+from authserver.api.bearer import bearer_token, token_user
 from authserver.authorization import ProtektRequest, body_parameters, json_object
 from authserver.errors import ExpiredToken, InvalidGrant, InvalidRequest, InvalidToken
 from authserver.extensions import authorization, services
+from authserver.grants.base import ProtektGrant
 from authserver.mfa.enrollment import Principal
 from authserver.mfa.settings import OTP, SMS
 
 bp = Blueprint("mfa", __name__)
 
-CLIENT_AUTH_METHODS = ["client_secret_basic", "client_secret_post", "none"]
 
 
 def _no_store(body: Any, status: int = 200) -> Response:
@@ -37,10 +37,8 @@ def _principal() -> Principal:
     ip = request.remote_addr or ""
     if token.count(".") == 2:  # a JWS compact serialization: an access token
         claims = services.access_tokens.verify(token, services.settings.issuer)
-        user = services.users.get(claims["sub"])
-        if user is None:
-            raise InvalidToken("This access token does not belong to a user.")
-        return Principal(user, claims["client_id"], ip, frozenset(claims["scope"].split()),
+        return Principal(token_user(claims), claims["client_id"], ip,
+                         frozenset(claims["scope"].split()),
                          tuple(claims.get("amr", ())))
     try:
         ticket = services.mfa.tickets.open(token)
@@ -126,7 +124,9 @@ def recovery_codes() -> Response:
 @bp.post("/mfa/challenge")
 def challenge() -> Response:
     oauth_request = ProtektRequest(request)
-    client = authorization.authenticate_client(oauth_request, CLIENT_AUTH_METHODS, "token")
+    client = authorization.authenticate_client(
+        oauth_request, ProtektGrant.TOKEN_ENDPOINT_AUTH_METHODS, "token"
+    )
     params = oauth_request.form
     for name in ("mfa_token", "challenge_type"):
         if not params.get(name):

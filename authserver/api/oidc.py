@@ -6,9 +6,9 @@ from typing import Any
 
 from flask import Blueprint, Response, jsonify, request
 
-from authserver.api.bearer import bearer_token
+from authserver.api.bearer import bearer_token, token_user
 from authserver.clients import AUTH0_ALIASES
-from authserver.errors import InsufficientScope, InvalidToken
+from authserver.errors import InsufficientScope
 from authserver.extensions import services
 from authserver.grants import GRANTS
 from authserver.scopes import OPENID, USER_SCOPES
@@ -73,9 +73,7 @@ def userinfo() -> Response:
     claims = services.access_tokens.verify(bearer_token(request), services.settings.issuer)
     if OPENID not in claims["scope"].split():
         raise InsufficientScope("The access token needs the openid scope.")
-    user = services.users.get(claims["sub"])
-    if user is None:
-        raise InvalidToken("The user of this access token no longer exists.")
+    user = token_user(claims)
     response = jsonify(sub=user.id, email=user.email, email_verified=user.email_verified)
     response.headers["Cache-Control"] = "no-store"
     return response

@@ -19,13 +19,14 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from authserver.audit import AuditLog
-from authserver.errors import InsufficientScope, InvalidGrant, InvalidRequest, MfaRequired, NotFound
+from authserver.errors import InsufficientScope, InvalidRequest, MfaRequired, NotFound
 from authserver.mfa import totp
-from authserver.mfa.authenticators import OTP, Authenticators
+from authserver.mfa.authenticators import TYPE_OTP, Authenticators
 from authserver.mfa.policy import MFA_AMR, factor_of
 from authserver.mfa.recovery import RecoveryCodes
-from authserver.mfa.settings import RECOVERY_CODE, MfaSettings, MfaSettingsStore
+from authserver.mfa.settings import OTP, RECOVERY_CODE, MfaSettings, MfaSettingsStore
 from authserver.mfa.tickets import MfaTicket
+from authserver.mfa.verification import Attempt, MfaVerifier, Proof
 from authserver.models import Authenticator, User
 from authserver.scopes import ENROLL, READ_AUTHENTICATORS, REMOVE_AUTHENTICATORS
 
@@ -49,45 +50,57 @@ class MfaAccount:
     """The /mfa/* operations on the caller's own factors, with their authorization rules."""
 
     def __init__(
-        self, session: Session, settings: MfaSettingsStore, authenticators: Authenticators,
-        recovery: RecoveryCodes, audit: AuditLog,
+        self, session: Session, settings: MfaSettingsStore, authenticators: Authenticators, *,
+        recovery: RecoveryCodes, verifier: MfaVerifier, audit: AuditLog,
     ) -> None:
         self._session = session
         self._settings = settings
         self._authenticators = authenticators
         self._recovery = recovery
+        self._verifier = verifier
         self._audit = audit
 
     def associate(self, who: Principal, factor: str, name: str | None) -> dict[str, Any]:
-        """Start enrolling an authenticator app: pending until a first code confirms it."""
+        """Start enrolling an authenticator app: pending until a first code confirms it.
+
+        Until the user has an active authenticator, every association also brings a new set of
+        recovery codes (voiding any earlier one): a first enrollment always shows the codes that
+        will work, even when an earlier answer was lost.
+        """
         settings = self._enabled_settings(factor)
-        self._authorize(who, ENROLL, changes=True, ticket_may=True)
-        if len(self._authenticators.of_user(who.user.id, active=True)) >= MAX_AUTHENTICATORS:
+        usable = self._authorize(who, ENROLL, changes=True, ticket_may=True)
+        if len(usable) >= MAX_AUTHENTICATORS:
             raise InvalidRequest(f"A user may have at most {MAX_AUTHENTICATORS} authenticators.")
-        self._authenticators.drop_pending(who.user.id, OTP)
+        self._authenticators.drop_pending(who.user.id, TYPE_OTP)
         authenticator, secret = self._authenticators.add_otp(who.user.id, _name(name))
         uri = totp.provisioning_uri(secret, settings.totp_issuer, who.user.email)
         body: dict[str, Any] = {
-            "id": authenticator.id, "authenticator_type": OTP, "secret": secret,
+            "id": authenticator.id, "authenticator_type": TYPE_OTP, "secret": secret,
             "barcode_uri": uri, "qr_code": totp.qr_code(uri),
         }
-        if settings.factor_enabled(RECOVERY_CODE) and not self._recovery.has_set(who.user.id):
+        if settings.factor_enabled(RECOVERY_CODE) and not usable:
             body["recovery_codes"] = self._recovery.replace_set(who.user.id)
         self._record(who, "mfa.enrolled", authenticator_id=authenticator.id, factor=OTP,
                      recovery_codes="recovery_codes" in body)
         return body
 
     def confirm(self, who: Principal, authenticator_id: str, code: str) -> dict[str, Any]:
-        """Activate a pending authenticator app with a first code from it."""
+        """Activate a pending authenticator app with a first code from it, under the user's
+        attempt limits (NIST SP 800-63B §5.2.2), like any other code."""
+        settings = self._settings.load()
         self._authorize(who, ENROLL, changes=True)
         authenticator = self._find(who, authenticator_id)
         if authenticator.active:
             raise InvalidRequest("This authenticator is already confirmed.")
         if not totp.is_well_formed(code):
             raise InvalidRequest("'otp' must be the 6 digits the authenticator app shows.")
-        if self._authenticators.accept_otp([authenticator], code) is None:
-            self._record(who, "mfa.confirm.failure", authenticator_id=authenticator.id)
-            raise InvalidGrant("The code is wrong. Check the app's clock and try a fresh code.")
+
+        def check() -> Proof | None:
+            accepted = self._authenticators.accept_otp([authenticator], code)
+            return None if accepted is None else Proof(accepted.id, confirmed=True)
+
+        self._verifier.guarded(Attempt(who.client_id, who.ip, OTP), who.user, settings, check,
+                               failure_event="mfa.confirm.failure")
         self._authenticators.activate(authenticator)
         self._record(who, "mfa.confirmed", authenticator_id=authenticator.id, factor=OTP)
         return {"id": authenticator.id, "authenticator_type": authenticator.type, "active": True}
@@ -95,11 +108,11 @@ class MfaAccount:
     def listing(self, who: Principal) -> list[dict[str, Any]]:
         """The user's authenticators, and the recovery codes left (API.md §3)."""
         self._authorize(who, READ_AUTHENTICATORS, changes=False, ticket_may=True)
-        items: list[dict[str, Any]] = [_describe(a) for a in self._authenticators.of_user(
-            who.user.id)]
-        if self._recovery.has_set(who.user.id):
+        items = [_describe(a) for a in self._authenticators.of_user(who.user.id)]
+        remaining = self._recovery.remaining(who.user.id)
+        if remaining is not None:
             items.append({"id": RECOVERY_CODE, "authenticator_type": RECOVERY_CODE,
-                          "active": True, "remaining": self._recovery.remaining(who.user.id)})
+                          "active": True, "remaining": remaining})
         return items
 
     def remove(self, who: Principal, authenticator_id: str) -> None:
@@ -108,7 +121,7 @@ class MfaAccount:
         authenticator = self._find(who, authenticator_id)
         self._session.delete(authenticator)
         self._session.flush()
-        if not self._authenticators.of_user(who.user.id, active=True):
+        if not self._authenticators.has_active(who.user.id):
             self._recovery.void(who.user.id)
         self._record(who, "mfa.removed", authenticator_id=authenticator_id,
                      factor=factor_of(authenticator))
@@ -116,8 +129,7 @@ class MfaAccount:
     def regenerate_recovery_codes(self, who: Principal) -> list[str]:
         """A new set of recovery codes; the old set stops working."""
         self._enabled_settings(RECOVERY_CODE)
-        self._authorize(who, ENROLL, changes=True)
-        if not self._authenticators.of_user(who.user.id, active=True):
+        if not self._authorize(who, ENROLL, changes=True):
             raise InvalidRequest(
                 "Recovery codes back up an active authenticator; enroll one first."
             )
@@ -134,26 +146,31 @@ class MfaAccount:
         return settings
 
     def _authorize(self, who: Principal, scope: str, *, changes: bool,
-                   ticket_may: bool = False) -> None:
-        has_active = bool(self._authenticators.of_user(who.user.id, active=True))
+                   ticket_may: bool = False) -> list[Authenticator]:
+        """Raise unless the caller may do this; returns the user's usable authenticators
+        (active, of a factor that is on): with one, changes need an mfa login."""
+        settings = self._settings.load()
+        usable = [a for a in self._authenticators.of_user(who.user.id, active=True)
+                  if settings.factor_enabled(factor_of(a))]
         if who.ticket is not None:
             if not ticket_may:
                 raise InsufficientScope(
                     f"An mfa_token cannot do this; use an access token with scope {scope}."
                 )
-            if changes and has_active:
+            if changes and usable:
                 raise MfaRequired(
                     "The user already has an authenticator: answer the challenge first, then "
                     "enroll with an access token whose amr holds mfa."
                 )
-            return
+            return usable
         if scope not in who.scopes:
             raise InsufficientScope(f"The access token needs the {scope} scope.")
-        if changes and has_active and MFA_AMR not in who.amr:
+        if changes and usable and MFA_AMR not in who.amr:
             raise MfaRequired(
                 "Changing factors needs a login with MFA: log in again with your second "
                 "factor, then retry with the new access token."
             )
+        return usable
 
     def _find(self, who: Principal, authenticator_id: str) -> Authenticator:
         authenticator = self._authenticators.find(who.user.id, authenticator_id)

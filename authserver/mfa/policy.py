@@ -14,16 +14,26 @@ from dataclasses import dataclass
 from sqlalchemy.orm import Session
 
 from authserver.audit import AuditLog
-from authserver.errors import InvalidGrant, MfaRequired
+from authserver.clients import MFA_OOB, MFA_OTP, MFA_RECOVERY_CODE
+from authserver.errors import InvalidGrant, MfaRequired, UnauthorizedClient
 from authserver.mfa.authenticators import Authenticators
 from authserver.mfa.recovery import RecoveryCodes
-from authserver.mfa.settings import RECOVERY_CODE, REQUIRED, MfaSettings, MfaSettingsStore
-from authserver.mfa.tickets import CHALLENGE, ENROLL, MfaTickets
+from authserver.mfa.settings import (
+    OTP,
+    RECOVERY_CODE,
+    REQUIRED,
+    SMS,
+    MfaSettings,
+    MfaSettingsStore,
+)
+from authserver.mfa.tickets import FOR_CHALLENGE, FOR_ENROLLMENT, MfaTickets
 from authserver.models import Authenticator, User
 from authserver.scopes import format_scope
 from authserver.tokens.issuer import TokenRequest
 
 MFA_AMR = "mfa"  # RFC 8176 §2
+# The grant that takes each factor's answer: a client without it cannot finish that factor.
+FACTOR_GRANTS = {OTP: MFA_OTP, SMS: MFA_OOB, RECOVERY_CODE: MFA_RECOVERY_CODE}
 
 
 def factor_of(authenticator: Authenticator) -> str:
@@ -53,49 +63,64 @@ class MfaPolicy:
         self._tickets = tickets
         self._audit = audit
 
+    def needs_mfa(self, user_id: str, settings: MfaSettings) -> bool:
+        """MFA is on, and the user has an active authenticator or the policy requires one."""
+        return settings.enabled and (
+            settings.policy == REQUIRED or self._authenticators.has_active(user_id)
+        )
+
     def requirement(self, user_id: str, settings: MfaSettings) -> Requirement | None:
-        """None when the password is enough."""
-        if not settings.enabled:
+        """None when the password is enough.
+
+        A user whose only authenticators belong to a factor the operator switched off is not
+        let through on the password: they must enroll a factor that is on.
+        """
+        if not self.needs_mfa(user_id, settings):
             return None
-        enrolled = [
-            factor_of(a) for a in self._authenticators.of_user(user_id, active=True)
-            if settings.factor_enabled(factor_of(a))
-        ]
-        if enrolled:
-            if settings.factor_enabled(RECOVERY_CODE) and self._recovery.remaining(user_id):
-                enrolled.append(RECOVERY_CODE)
-            return Requirement(CHALLENGE, tuple(dict.fromkeys(enrolled)))
-        if settings.policy == REQUIRED:
-            return Requirement(ENROLL, tuple(f for f in settings.factors if f != RECOVERY_CODE))
-        return None
+        usable = [factor_of(a) for a in self._authenticators.of_user(user_id, active=True)
+                  if settings.factor_enabled(factor_of(a))]
+        if not usable:
+            return Requirement(FOR_ENROLLMENT, settings.enrollable_factors)
+        if settings.factor_enabled(RECOVERY_CODE) and self._recovery.remaining(user_id):
+            usable.append(RECOVERY_CODE)
+        return Requirement(FOR_CHALLENGE, tuple(dict.fromkeys(usable)))
 
     def after_password(self, user: User, request: TokenRequest, ip: str) -> None:
         """Raise MfaRequired, with a new mfa_token, if the password is not enough.
 
-        Reads without flushing the login's pending writes: a flush would hold SQLite's write
-        lock while the token issuer may need a session of its own (authserver.tokens.issuer).
+        Only factors whose grant the client may use are offered; a client that can finish none
+        gets ``unauthorized_client`` rather than a token it cannot use. Reads without flushing
+        the login's pending writes: a flush would hold SQLite's write lock while the token
+        issuer may need a session of its own (authserver.tokens.issuer).
         """
         with self._session.no_autoflush:
             settings = self._settings.load()
             needed = self.requirement(user.id, settings)
         if needed is None:
             return
+        client = request.client
+        offered = [f for f in needed.factors if client.check_grant_type(FACTOR_GRANTS[f])]
+        if not offered:
+            self._session.commit()
+            raise UnauthorizedClient(
+                "This user needs a second factor, and this client may not use the MFA grants."
+            )
         mfa_token = self._tickets.issue(
-            user_id=user.id, client_id=request.client.client_id, scope=request.scope,
+            user_id=user.id, client_id=client.client_id, scope=request.scope,
             audience=request.audience, purpose=needed.kind, ttl=settings.mfa_token_ttl,
         )
-        self._audit.record("mfa.required", user_id=user.id, client_id=request.client.client_id,
+        self._audit.record("mfa.required", user_id=user.id, client_id=client.client_id,
                            ip=ip, requirement=needed.kind, scope=format_scope(request.scope))
         self._session.commit()
         raise MfaRequired(
             mfa_token=mfa_token,
-            mfa_requirements={needed.kind: [{"type": f} for f in needed.factors]},
-            available_factors=list(needed.factors),
+            mfa_requirements={needed.kind: [{"type": f} for f in offered]},
+            available_factors=offered,
         )
 
     def check_refresh(self, user_id: str, amr: list[str]) -> None:
         """A refresh from a login without MFA fails once the account needs MFA."""
-        if MFA_AMR not in amr and self.requirement(user_id, self._settings.load()) is not None:
+        if MFA_AMR not in amr and self.needs_mfa(user_id, self._settings.load()):
             raise InvalidGrant(
                 "This refresh token comes from a login without MFA, which the account now "
                 "needs. Log in again."

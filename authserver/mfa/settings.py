@@ -53,6 +53,11 @@ class MfaSettings:
     def factor_enabled(self, factor: str) -> bool:
         return self.enabled and factor in self.factors
 
+    @property
+    def enrollable_factors(self) -> tuple[str, ...]:
+        """The enabled factors a user can enroll (recovery codes come with them)."""
+        return tuple(f for f in self.factors if f != RECOVERY_CODE)
+
     def as_dict(self) -> dict[str, Any]:
         values = dataclasses.asdict(self)
         values["factors"] = list(self.factors)
@@ -75,8 +80,10 @@ def checked(settings: MfaSettings) -> MfaSettings:
         raise InvalidRequest(f"Unknown factor '{unknown[0]}'; known: {', '.join(FACTORS)}.")
     if settings.policy not in POLICIES:
         raise InvalidRequest(f"policy must be one of {', '.join(POLICIES)}.")
-    if settings.policy == REQUIRED and OTP not in settings.factors:
-        raise InvalidRequest("policy 'required' needs a factor users can enroll: enable otp.")
+    if not settings.enrollable_factors:
+        raise InvalidRequest(
+            "factors must include one users can enroll (otp); to stop MFA, switch it off."
+        )
     if not 1 <= len(settings.totp_issuer.strip()) <= 64 or ":" in settings.totp_issuer:
         raise InvalidRequest("totp_issuer must be 1 to 64 characters, without ':'.")
     for name, (low, high) in _BOUNDS.items():

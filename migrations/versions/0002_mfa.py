@@ -8,6 +8,8 @@ A client that could use the password grant before this migration gets the three 
 without them its users who enroll a second factor could no longer finish a login.
 """
 
+from collections.abc import Callable
+
 import sqlalchemy as sa
 from alembic import op
 
@@ -83,20 +85,29 @@ def upgrade() -> None:
     _grant_mfa_to_password_clients()
 
 
+CLIENTS = sa.table(
+    "clients", sa.column("client_id", sa.String()), sa.column("grant_types", sa.JSON())
+)
+
+
 def _grant_mfa_to_password_clients() -> None:
-    clients = sa.table(
-        "clients", sa.column("client_id", sa.String()), sa.column("grant_types", sa.JSON())
-    )
+    _rewrite_grants(lambda grants: grants + [g for g in MFA_GRANTS if g not in grants]
+                    if "password" in grants else grants)
+
+
+def _rewrite_grants(change: Callable[[list[str]], list[str]]) -> None:
     connection = op.get_bind()
-    for client_id, grant_types in connection.execute(sa.select(clients)).all():
-        if "password" in grant_types:
-            merged = grant_types + [g for g in MFA_GRANTS if g not in grant_types]
+    for client_id, grant_types in connection.execute(sa.select(CLIENTS)).all():
+        changed = change(grant_types)
+        if changed != grant_types:
             connection.execute(
-                clients.update().where(clients.c.client_id == client_id).values(grant_types=merged)
+                CLIENTS.update().where(CLIENTS.c.client_id == client_id)
+                .values(grant_types=changed)
             )
 
 
 def downgrade() -> None:
+    _rewrite_grants(lambda grants: [g for g in grants if g not in MFA_GRANTS])
     with op.batch_alter_table("recovery_codes", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_recovery_codes_user_id"))
     op.drop_table("recovery_codes")

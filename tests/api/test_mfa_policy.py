@@ -110,6 +110,18 @@ def test_no_grant_gives_tokens_to_a_user_with_mfa_without_the_second_factor(
         assert mfa_grant(client, web_app, kind, mfa_token="forged", **params).status_code == 400
 
 
+def test_only_factors_the_client_can_finish_are_offered(
+    client: FlaskClient, make_client: Any, mfa_user: EnrolledUser,
+) -> None:
+    codes_only = make_client(grant_types=["password", "mfa-recovery-code"])
+    body = assert_error(password_login(client, codes_only), "mfa_required", 403)
+    assert body["available_factors"] == ["recovery-code"]
+    assert body["mfa_requirements"] == {"challenge": [{"type": "recovery-code"}]}
+    no_mfa = make_client(grant_types=["password", "refresh_token"])
+    refused = assert_error(password_login(client, no_mfa), "unauthorized_client", 400)
+    assert "MFA grants" in refused["error_description"]
+
+
 def test_audit_events_name_user_client_and_ip_but_no_code(
     app: Flask, client: FlaskClient, web_app: RegisteredClient, mfa_user: EnrolledUser,
 ) -> None:
