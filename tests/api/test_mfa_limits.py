@@ -22,11 +22,13 @@ from tests.conftest import (
     mfa_grant,
     mfa_token,
 )
+from tests.support import TotpDevice
 
 
-def wrong_code(enrolled: EnrolledUser) -> str:
+def wrong_code(device: TotpDevice) -> str:
     """A well-formed code no step near now produces."""
-    near = {enrolled.device.code_at(enrolled.device.last_step + d) for d in range(-3, 4)}
+    assert device.last_step is not None
+    near = {device.code_at(device.last_step + d) for d in range(-3, 4)}
     return next(c for c in ("000000", "111111", "222222", "333333") if c not in near)
 
 
@@ -41,7 +43,7 @@ def test_five_wrong_codes_void_the_mfa_token(
     ticket = mfa_token(client, web_app)
     for _ in range(5):
         assert_error(mfa_grant(client, web_app, "mfa-otp", mfa_token=ticket,
-                               otp=wrong_code(mfa_user)), "invalid_grant", 400)
+                               otp=wrong_code(mfa_user.device)), "invalid_grant", 400)
     refused = mfa_grant(client, web_app, "mfa-otp", mfa_token=ticket,
                         otp=mfa_user.device.next_code())
     body = assert_error(refused, "too_many_attempts", 429)
@@ -66,14 +68,14 @@ def test_the_user_limit_spans_mfa_tokens_and_refuses_the_right_code(
     for _ in range(5):  # 2 mfa_tokens x 5 = the burst of 10
         ticket = mfa_token(client, web_app)
         for _ in range(2):
-            mfa_grant(client, web_app, "mfa-otp", mfa_token=ticket, otp=wrong_code(mfa_user))
+            mfa_grant(client, web_app, "mfa-otp", mfa_token=ticket, otp=wrong_code(mfa_user.device))
     locked = mfa_grant(client, web_app, "mfa-otp", mfa_token=mfa_token(client, web_app),
                        otp=mfa_user.device.next_code())
     body = assert_error(locked, "too_many_attempts", 429)
     assert "account" in body["error_description"]
     assert 300 < int(locked.headers["Retry-After"]) <= 361  # one failure drains in 6 minutes
     wrong = mfa_grant(client, web_app, "mfa-otp", mfa_token=mfa_token(client, web_app),
-                      otp=wrong_code(mfa_user))
+                      otp=wrong_code(mfa_user.device))
     assert (wrong.status_code, wrong.get_json()["error"]) == (429, "too_many_attempts")
     recovery = mfa_grant(client, web_app, "mfa-recovery-code",
                          mfa_token=mfa_token(client, web_app),
@@ -90,7 +92,7 @@ def test_an_operator_unlocks_the_second_factor(
         services.mfa.settings.update(user_failure_burst=2)
     ticket = mfa_token(client, web_app)
     for _ in range(3):
-        mfa_grant(client, web_app, "mfa-otp", mfa_token=ticket, otp=wrong_code(mfa_user))
+        mfa_grant(client, web_app, "mfa-otp", mfa_token=ticket, otp=wrong_code(mfa_user.device))
     assert mfa_grant(client, web_app, "mfa-otp", mfa_token=ticket,
                      otp=mfa_user.device.next_code()).status_code == 429
     with app.app_context():
@@ -108,7 +110,7 @@ def test_consecutive_failures_lock_until_unlocked(
         services.mfa.settings.update(user_max_consecutive_failures=3, user_failure_burst=100)
     for _ in range(3):
         mfa_grant(client, web_app, "mfa-otp", mfa_token=mfa_token(client, web_app),
-                  otp=wrong_code(mfa_user))
+                  otp=wrong_code(mfa_user.device))
     locked = mfa_grant(client, web_app, "mfa-otp", mfa_token=mfa_token(client, web_app),
                        otp=mfa_user.device.next_code())
     body = assert_error(locked, "too_many_attempts", 429)
@@ -121,16 +123,16 @@ def test_a_success_resets_the_consecutive_count_and_refunds_the_bucket(
     with app.app_context():
         services.mfa.settings.update(user_max_consecutive_failures=2, user_failure_burst=2)
     mfa_grant(client, web_app, "mfa-otp", mfa_token=mfa_token(client, web_app),
-              otp=wrong_code(mfa_user))
+              otp=wrong_code(mfa_user.device))
     ok = mfa_grant(client, web_app, "mfa-otp", mfa_token=mfa_token(client, web_app),
                    otp=mfa_user.device.next_code())
     assert ok.status_code == 200
     # the success gave its unit back: one failure before it and one after fit a burst of 2
     after = mfa_grant(client, web_app, "mfa-otp", mfa_token=mfa_token(client, web_app),
-                      otp=wrong_code(mfa_user))
+                      otp=wrong_code(mfa_user.device))
     assert_error(after, "invalid_grant", 400)
     full = mfa_grant(client, web_app, "mfa-otp", mfa_token=mfa_token(client, web_app),
-                     otp=wrong_code(mfa_user))
+                     otp=wrong_code(mfa_user.device))
     assert_error(full, "too_many_attempts", 429)
 
 
@@ -142,12 +144,10 @@ def test_another_users_failures_do_not_count(
     for _ in range(2):
         ticket = mfa_token(client, web_app, username="bob@example.org")
         for _ in range(5):
-            mfa_grant(client, web_app, "mfa-otp", mfa_token=ticket, otp=wrong_code(bob))
+            mfa_grant(client, web_app, "mfa-otp", mfa_token=ticket, otp=wrong_code(bob.device))
     ok = mfa_grant(client, web_app, "mfa-otp", mfa_token=mfa_token(client, web_app),
                    otp=mfa_user.device.next_code())
     assert ok.status_code == 200
-
-
 
 
 def test_confirming_an_authenticator_is_under_the_same_limits(
@@ -158,8 +158,7 @@ def test_confirming_an_authenticator_is_under_the_same_limits(
     bearer_token = access_token(client, web_app)
     body, device = associate(client, bearer_token)
     right = device.next_code()
-    wrong = next(c for c in ("000000", "111111", "222222") if c not in {
-        device.code_at(device.last_step + d) for d in (-1, 0, 1)})
+    wrong = wrong_code(device)
     for _ in range(2):
         assert_error(confirm(client, bearer_token, body["id"], wrong), "invalid_grant", 400)
     assert_error(confirm(client, bearer_token, body["id"], right), "too_many_attempts", 429)
