@@ -24,9 +24,8 @@ bp = Blueprint("mfa", __name__)
 
 
 
-def _no_store(body: Any, status: int = 200) -> Response:
+def _no_store(body: Any) -> Response:
     response = jsonify(body)
-    response.status_code = status
     response.headers["Cache-Control"] = "no-store"
     return response
 
