@@ -17,6 +17,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 SIGNING_ALGORITHMS = ("RS256", "ES256", "EdDSA")
+SMS_PROVIDERS = ("console", "file", "twilio", "webhook")
 
 
 class ConfigError(ValueError):
@@ -81,6 +82,26 @@ def _encryption_keys(raw: str) -> tuple[bytes, ...]:
             raise ValueError("each key must decode to exactly 32 bytes")
         keys.append(key)
     return tuple(keys)
+
+
+def _sms_provider(raw: str) -> str:
+    if raw not in SMS_PROVIDERS:
+        raise ValueError(f"must be one of {', '.join(SMS_PROVIDERS)}")
+    return raw
+
+
+def _http_url(raw: str) -> str:
+    parts = urlsplit(raw)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError("must be an http:// or https:// URL")
+    return raw.rstrip("/")
+
+
+def _positive_float(raw: str) -> float:
+    value = float(raw)
+    if not 0 < value <= 60:
+        raise ValueError("must be a number of seconds above 0, at most 60")
+    return value
 
 
 def _log_level(raw: str) -> str:
@@ -187,6 +208,42 @@ class Settings:
         "PROTEKT_KEYS_REFRESH_INTERVAL", 30, _positive_int,
         "Seconds between checks for keys rotated by another process.",
     )
+    sms_provider: str = _setting(
+        "PROTEKT_SMS_PROVIDER", "console", _sms_provider,
+        "Who delivers SMS codes: console (the log), file (a JSON-lines outbox), twilio, webhook.",
+    )
+    sms_outbox: str | None = _setting(
+        "PROTEKT_SMS_OUTBOX", None, str,
+        "With the file provider: the JSON-lines file each SMS is appended to.",
+    )
+    sms_timeout: float = _setting(
+        "PROTEKT_SMS_TIMEOUT", 5.0, _positive_float,
+        "Seconds to wait for the twilio or webhook provider before the send fails.",
+    )
+    twilio_account_sid: str | None = _setting(
+        "PROTEKT_TWILIO_ACCOUNT_SID", None, str,
+        "With twilio: the Account SID (AC...), the Basic-auth user of the REST API.",
+    )
+    twilio_auth_token: str | None = _setting(
+        "PROTEKT_TWILIO_AUTH_TOKEN", None, str,
+        "With twilio: the Auth Token, the Basic-auth password.",
+    )
+    twilio_from: str | None = _setting(
+        "PROTEKT_TWILIO_FROM", None, str,
+        "With twilio: the sender, an E.164 number or a Messaging Service SID (MG...).",
+    )
+    twilio_api_url: str = _setting(
+        "PROTEKT_TWILIO_API_URL", "https://api.twilio.com", _http_url,
+        "With twilio: the REST API's base URL (another edge, or a local stand-in in tests).",
+    )
+    sms_webhook_url: str | None = _setting(
+        "PROTEKT_SMS_WEBHOOK_URL", None, _http_url,
+        "With webhook: the URL each SMS is POSTed to as JSON.",
+    )
+    sms_webhook_secret: str | None = _setting(
+        "PROTEKT_SMS_WEBHOOK_SECRET", None, str,
+        "With webhook: the HMAC-SHA256 key signing each POST (at least 32 characters).",
+    )
     log_level: str = _setting(
         "PROTEKT_LOG_LEVEL", "INFO", _log_level, "Log level of the server.",
     )
@@ -225,6 +282,20 @@ class Settings:
             errors.append(
                 "PROTEKT_REFRESH_TOKEN_IDLE_TTL: must not exceed PROTEKT_REFRESH_TOKEN_ABSOLUTE_TTL"
             )
+        return errors + self._sms_errors()
+
+    def _sms_errors(self) -> list[str]:
+        """The variables the chosen SMS provider needs, named when missing."""
+        needed = {
+            "file": ["sms_outbox"],
+            "twilio": ["twilio_account_sid", "twilio_auth_token", "twilio_from"],
+            "webhook": ["sms_webhook_url", "sms_webhook_secret"],
+        }.get(self.sms_provider, [])
+        env = {f.name: f.metadata["env"] for f in dataclasses.fields(self)}
+        errors = [f"{env[name]}: required with PROTEKT_SMS_PROVIDER={self.sms_provider}"
+                  for name in needed if not getattr(self, name)]
+        if self.sms_webhook_secret is not None and len(self.sms_webhook_secret) < 32:
+            errors.append("PROTEKT_SMS_WEBHOOK_SECRET: must be at least 32 characters")
         return errors
 
     @property

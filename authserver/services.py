@@ -23,8 +23,12 @@ from authserver.mfa.factors import MfaChallenges, OtpFactor, RecoveryCodeFactor
 from authserver.mfa.policy import MfaPolicy
 from authserver.mfa.recovery import RecoveryCodes
 from authserver.mfa.settings import MfaSettingsStore
+from authserver.mfa.sms import SmsCodes, SmsFactor
 from authserver.mfa.tickets import MfaTickets
 from authserver.mfa.verification import MfaVerifier
+from authserver.sms.credits import SmsCredits
+from authserver.sms.providers import SmsProvider, open_provider
+from authserver.sms.sender import SmsSender
 from authserver.store import Store, open_store
 from authserver.tokens.access import AccessTokens
 from authserver.tokens.issuer import TokenIssuer
@@ -44,19 +48,25 @@ class MfaServices:
     account: MfaAccount
     challenges: MfaChallenges
     otp: OtpFactor
+    sms: SmsFactor
     recovery_code: RecoveryCodeFactor
+    sms_credits: SmsCredits
 
 
 def build_mfa(
-    session: Session, store: Store, users: UserDirectory, encryptor: Encryptor, audit: AuditLog,
+    session: Session, store: Store, users: UserDirectory, encryptor: Encryptor, *,
+    audit: AuditLog, sms_provider: SmsProvider,
 ) -> MfaServices:
     settings = MfaSettingsStore(session, audit)
     authenticators = Authenticators(session, encryptor)
     recovery_codes = RecoveryCodes(session)
     tickets = MfaTickets(store.namespace("mfa-token"))
+    limiter = AttemptLimiter(store.namespace("limits"))
     otp = OtpFactor(authenticators)
-    verifier = MfaVerifier(session, users, tickets, AttemptLimiter(store.namespace("limits")),
-                           audit)
+    credits = SmsCredits(session, audit)
+    sms = SmsFactor(authenticators, SmsCodes(store.namespace("sms-code")),
+                    SmsSender(session, sms_provider, credits, limiter, audit))
+    verifier = MfaVerifier(session, users, tickets, limiter, audit)
     return MfaServices(
         settings=settings,
         authenticators=authenticators,
@@ -66,10 +76,13 @@ def build_mfa(
                          tickets=tickets, audit=audit),
         verifier=verifier,
         account=MfaAccount(session, settings, authenticators, recovery=recovery_codes,
-                           verifier=verifier, audit=audit),
-        challenges=MfaChallenges(session, settings, tickets, {otp.name: otp}, audit),
+                           verifier=verifier, sms=sms, audit=audit),
+        challenges=MfaChallenges(session, settings, tickets, {otp.name: otp, sms.name: sms},
+                                 audit),
         otp=otp,
+        sms=sms,
         recovery_code=RecoveryCodeFactor(recovery_codes),
+        sms_credits=credits,
     )
 
 
@@ -128,5 +141,6 @@ def build_services(
         access_tokens=access_tokens,
         issuer=TokenIssuer(session, keyring, refresh_tokens, settings),
         revocation=Revocation(session, refresh_tokens, access_tokens, audit),
-        mfa=build_mfa(session, store, users, encryptor, audit),
+        mfa=build_mfa(session, store, users, encryptor, audit=audit,
+                      sms_provider=open_provider(settings)),
     )

@@ -17,11 +17,10 @@ from authserver.authorization import ProtektRequest, body_parameters, json_objec
 from authserver.errors import ExpiredToken, InvalidGrant, InvalidRequest, InvalidToken
 from authserver.extensions import authorization, services
 from authserver.grants.base import ProtektGrant
-from authserver.mfa.enrollment import Principal
+from authserver.mfa.enrollment import Confirmation, Enrollment, Principal
 from authserver.mfa.settings import OTP, SMS
 
 bp = Blueprint("mfa", __name__)
-
 
 
 def _no_store(body: Any) -> Response:
@@ -91,16 +90,18 @@ def _factor_asked(body: dict[str, Any]) -> str:
 def associate() -> Response:
     who = _principal()
     body = _body()
-    factor = _factor_asked(body)
-    result = services.mfa.account.associate(who, factor, _optional_string(body, "name"))
-    return _no_store(result)
+    asked = Enrollment(_factor_asked(body), _optional_string(body, "name"),
+                       _optional_string(body, "phone_number"))
+    return _no_store(services.mfa.account.associate(who, asked))
 
 
 @bp.post("/mfa/authenticators/<authenticator_id>/confirm")
 def confirm(authenticator_id: str) -> Response:
     who = _principal()
-    code = _string(_body(), "otp")
-    return _no_store(services.mfa.account.confirm(who, authenticator_id, code))
+    body = _body()
+    answer = Confirmation(*(_optional_string(body, name)
+                            for name in ("otp", "binding_code", "oob_code")))
+    return _no_store(services.mfa.account.confirm(who, authenticator_id, answer))
 
 
 @bp.get("/mfa/authenticators")

@@ -1,14 +1,14 @@
 """One Authlib grant class per grant type; each is thin and calls the domain modules."""
 
 from authserver.grants.client_credentials import ClientCredentialsGrant
-from authserver.grants.mfa import MfaOtpGrant, MfaRecoveryCodeGrant
+from authserver.grants.mfa import MfaOobGrant, MfaOtpGrant, MfaRecoveryCodeGrant
 from authserver.grants.password import PasswordGrant
 from authserver.grants.refresh_token import RefreshTokenGrant
 
-GRANTS = (PasswordGrant, RefreshTokenGrant, ClientCredentialsGrant, MfaOtpGrant,
+GRANTS = (PasswordGrant, RefreshTokenGrant, ClientCredentialsGrant, MfaOtpGrant, MfaOobGrant,
           MfaRecoveryCodeGrant)
 
 __all__ = [
-    "GRANTS", "ClientCredentialsGrant", "MfaOtpGrant", "MfaRecoveryCodeGrant", "PasswordGrant",
-    "RefreshTokenGrant",
+    "GRANTS", "ClientCredentialsGrant", "MfaOobGrant", "MfaOtpGrant", "MfaRecoveryCodeGrant",
+    "PasswordGrant", "RefreshTokenGrant",
 ]

@@ -1,23 +1,25 @@
 """The MFA grants (API.md §2): an mfa_token and a second factor's answer for tokens.
 
-``mfa-otp`` takes a code from an authenticator app, ``mfa-recovery-code`` a recovery code. Each
-is accepted under Protekt's URI and Auth0's (``http://auth0.com/oauth/grant-type/…``), so code
-written for Auth0 works unchanged. The rules (limits, single use, step replay) live in
-:mod:`authserver.mfa`; a grant names its factor and its parameter, nothing more.
+``mfa-otp`` takes a code from an authenticator app, ``mfa-oob`` the oob_code of an SMS challenge
+and the code the SMS carried, ``mfa-recovery-code`` a recovery code. Each is accepted under
+Protekt's URI and Auth0's (``http://auth0.com/oauth/grant-type/…``), so code written for Auth0
+works unchanged. The rules (limits, single use, step replay) live in :mod:`authserver.mfa`; a
+grant names its factor and reads its answer, nothing more.
 """
 
 from __future__ import annotations
 
 from functools import partial
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from authlib.oauth2.rfc6749.grants import BaseGrant, TokenEndpointMixin
 
-from authserver.clients import AUTH0_ALIASES, MFA_OTP, MFA_RECOVERY_CODE
+from authserver.clients import AUTH0_ALIASES, MFA_OOB, MFA_OTP, MFA_RECOVERY_CODE
 from authserver.errors import InvalidRequest
 from authserver.grants.base import ProtektGrant, Response
 from authserver.mfa import recovery, totp
 from authserver.mfa.factors import Factor, OtpFactor, RecoveryCodeFactor
+from authserver.mfa.sms import OobAnswer, SmsFactor
 from authserver.mfa.verification import Attempt
 from authserver.models.base import utcnow
 from authserver.tokens.issuer import Authentication, TokenRequest
@@ -42,18 +44,24 @@ class MfaGrant(ProtektGrant, BaseGrant, TokenEndpointMixin):
     def well_formed(self, code: str) -> bool:
         raise NotImplementedError
 
+    def answer(self) -> Any:
+        """The user's answer as the factor checks it; InvalidRequest when malformed."""
+        code = self.param(self.CODE_PARAMETER)
+        if not self.well_formed(code):
+            raise InvalidRequest(f"'{self.CODE_PARAMETER}' must be {self.CODE_FORMAT}.")
+        return code
+
     def validate_token_request(self) -> None:
         client = self.authenticated_client()
-        mfa_token, code = self.param("mfa_token"), self.param(self.CODE_PARAMETER)
+        mfa_token = self.param("mfa_token")
         factor = self.factor()
         settings = self.services.mfa.settings.load()
         if not settings.factor_enabled(factor.name):
             raise InvalidRequest(f"The {factor.name} factor is switched off.")
-        if not self.well_formed(code):
-            raise InvalidRequest(f"'{self.CODE_PARAMETER}' must be {self.CODE_FORMAT}.")
+        answer = self.answer()
         attempt = Attempt(client.client_id, self.request.client_ip, factor.name)
         self.user, ticket = self.services.mfa.verifier.verify(
-            mfa_token, attempt, settings, partial(factor.check, code)
+            mfa_token, attempt, settings, partial(factor.check, answer)
         )
         self.token_request = TokenRequest(client, ticket.scope, ticket.audience)
 
@@ -74,6 +82,27 @@ class MfaOtpGrant(MfaGrant):
 
     def well_formed(self, code: str) -> bool:
         return totp.is_well_formed(code)
+
+
+class MfaOobGrant(MfaGrant):
+    """``mfa-oob``: the ``oob_code`` of an SMS challenge and the ``binding_code`` it sent."""
+
+    GRANT_TYPE = MFA_OOB
+    CODE_PARAMETER = "binding_code"
+    CODE_FORMAT = "the 6 digits of the SMS"
+    _MAX_OOB_CODE = 100
+
+    def factor(self) -> SmsFactor:
+        return self.services.mfa.sms
+
+    def well_formed(self, code: str) -> bool:
+        return totp.is_well_formed(code)
+
+    def answer(self) -> OobAnswer:
+        oob_code = self.param("oob_code")
+        if len(oob_code) > self._MAX_OOB_CODE:
+            raise InvalidRequest("'oob_code' must be the oob_code /mfa/challenge answered.")
+        return OobAnswer(oob_code, super().answer())
 
 
 class MfaRecoveryCodeGrant(MfaGrant):

@@ -1,10 +1,10 @@
 """Enrolled factors in the database, and TOTP verification against them.
 
-TOTP secrets are sealed with AES-256-GCM under ``PROTEKT_ENCRYPTION_KEY`` (they must be read back,
-so they are encrypted rather than hashed; DESIGN.md habit 4), with the authenticator's id as
-associated data so a sealed secret cannot be moved to another row. An accepted code records its
-time step with one conditional UPDATE; a second request with the same or an older step changes no
-row and fails (RFC 6238 §5.2), whichever process it reaches.
+TOTP secrets and SMS phone numbers are sealed with AES-256-GCM under ``PROTEKT_ENCRYPTION_KEY``
+(they must be read back, so they are encrypted rather than hashed; DESIGN.md habit 4), with the
+authenticator's id as associated data so a sealed value cannot be moved to another row. An
+accepted code records its time step with one conditional UPDATE; a second request with the same
+or an older step changes no row and fails (RFC 6238 §5.2), whichever process it reaches.
 """
 
 from __future__ import annotations
@@ -19,8 +19,11 @@ from authserver.encryption import Encryptor
 from authserver.mfa import totp
 from authserver.models import Authenticator
 from authserver.models.base import new_id, utcnow
+from authserver.sms.phone import PhoneNumber, from_e164
 
 TYPE_OTP = "otp"  # authenticator_type of an authenticator app (API.md §3)
+TYPE_OOB = "oob"  # a code sent out of band, over ``oob_channel``
+CHANNEL_SMS = "sms"
 
 
 class Authenticators:
@@ -56,6 +59,34 @@ class Authenticators:
         )
         self._session.add(authenticator)
         return authenticator, secret
+
+    def add_sms(self, authenticator_id: str, user_id: str, name: str, number: PhoneNumber, *,
+                active: bool) -> Authenticator:
+        """A phone for SMS codes, its number sealed; the caller commits."""
+        authenticator = Authenticator(id=authenticator_id, user_id=user_id, type=TYPE_OOB,
+                                      oob_channel=CHANNEL_SMS, name=name, active=active,
+                                      confirmed_at=utcnow() if active else None)
+        authenticator.phone_ciphertext = self._encryptor.encrypt(
+            number.e164.encode(), self._phone_purpose(authenticator.id)
+        )
+        self._session.add(authenticator)
+        return authenticator
+
+    def phone(self, authenticator: Authenticator) -> PhoneNumber:
+        """The number an SMS authenticator sends to."""
+        assert authenticator.phone_ciphertext is not None
+        e164 = self._encryptor.decrypt(authenticator.phone_ciphertext,
+                                       self._phone_purpose(authenticator.id))
+        return from_e164(e164.decode())
+
+    def phones(self, user_id: str, *, active: bool | None = None) -> list[PhoneNumber]:
+        """The numbers of the user's SMS authenticators."""
+        return [self.phone(a) for a in self.of_user(user_id, active=active)
+                if a.phone_ciphertext is not None]
+
+    def used(self, authenticator: Authenticator) -> None:
+        """Record a successful use; the caller commits."""
+        authenticator.last_used_at = utcnow()
 
     def drop_pending(self, user_id: str, authenticator_type: str) -> None:
         """Forget unconfirmed enrollments of this type (a new one replaces them)."""
@@ -103,3 +134,7 @@ class Authenticators:
     @staticmethod
     def _purpose(authenticator: Authenticator) -> str:
         return f"totp-secret:{authenticator.id}"
+
+    @staticmethod
+    def _phone_purpose(authenticator_id: str) -> str:
+        return f"sms-phone:{authenticator_id}"

@@ -13,6 +13,7 @@ Who may do what:
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -21,17 +22,40 @@ from sqlalchemy.orm import Session
 from authserver.audit import AuditLog
 from authserver.errors import InsufficientScope, InvalidRequest, MfaRequired, NotFound
 from authserver.mfa import totp
-from authserver.mfa.authenticators import TYPE_OTP, Authenticators
+from authserver.mfa.authenticators import TYPE_OOB, TYPE_OTP, Authenticators
 from authserver.mfa.policy import MFA_AMR, factor_of
 from authserver.mfa.recovery import RecoveryCodes
-from authserver.mfa.settings import OTP, RECOVERY_CODE, MfaSettings, MfaSettingsStore
+from authserver.mfa.settings import RECOVERY_CODE, SMS, MfaSettings, MfaSettingsStore
+from authserver.mfa.sms import OobAnswer, SmsFactor, enrollment_binding, ticket_binding
 from authserver.mfa.tickets import MfaTicket
 from authserver.mfa.verification import Attempt, MfaVerifier, Proof
 from authserver.models import Authenticator, User
+from authserver.models.base import new_id
 from authserver.scopes import ENROLL, READ_AUTHENTICATORS, REMOVE_AUTHENTICATORS
+from authserver.sms import phone
+from authserver.sms.sender import Delivery
 
 MAX_AUTHENTICATORS = 10
 DEFAULT_NAME = "Authenticator app"
+
+
+@dataclass(frozen=True)
+class Enrollment:
+    """What ``POST /mfa/associate`` asks for: the factor, a name, and for SMS the number."""
+
+    factor: str
+    name: str | None = None
+    phone_number: str | None = None
+
+
+@dataclass(frozen=True)
+class Confirmation:
+    """A first code: ``otp`` from an app, or ``binding_code`` (and optionally the
+    ``oob_code``) from the SMS sent at enrollment."""
+
+    otp: str | None = None
+    binding_code: str | None = None
+    oob_code: str | None = None
 
 
 @dataclass(frozen=True)
@@ -51,64 +75,106 @@ class MfaAccount:
 
     def __init__(
         self, session: Session, settings: MfaSettingsStore, authenticators: Authenticators, *,
-        recovery: RecoveryCodes, verifier: MfaVerifier, audit: AuditLog,
+        recovery: RecoveryCodes, verifier: MfaVerifier, sms: SmsFactor, audit: AuditLog,
     ) -> None:
         self._session = session
         self._settings = settings
         self._authenticators = authenticators
         self._recovery = recovery
         self._verifier = verifier
+        self._sms = sms
         self._audit = audit
 
-    def associate(self, who: Principal, factor: str, name: str | None) -> dict[str, Any]:
-        """Start enrolling an authenticator app: pending until a first code confirms it.
+    def associate(self, who: Principal, asked: Enrollment) -> dict[str, Any]:
+        """Enroll an authenticator app (pending until a first code confirms it) or a phone
+        (active at once, unless ``sms_confirm_phone``: then a code is sent to confirm it).
 
         Until the user has an active authenticator, every association also brings a new set of
         recovery codes (voiding any earlier one): a first enrollment always shows the codes that
         will work, even when an earlier answer was lost.
         """
-        settings = self._enabled_settings(factor)
+        settings = self._enabled_settings(asked.factor)
         usable = self._authorize(who, ENROLL, changes=True, ticket_may=True)
         if len(usable) >= MAX_AUTHENTICATORS:
             raise InvalidRequest(f"A user may have at most {MAX_AUTHENTICATORS} authenticators.")
-        self._authenticators.drop_pending(who.user.id, TYPE_OTP)
-        authenticator, secret = self._authenticators.add_otp(who.user.id, _name(name))
-        uri = totp.provisioning_uri(secret, settings.totp_issuer, who.user.email)
-        body: dict[str, Any] = {
-            "id": authenticator.id, "authenticator_type": TYPE_OTP, "secret": secret,
-            "barcode_uri": uri, "qr_code": totp.qr_code(uri),
-        }
+        if asked.factor == SMS:
+            body = self._associate_phone(who, asked, settings)
+        else:
+            body = self._associate_app(who, asked, settings)
         if settings.factor_enabled(RECOVERY_CODE) and not usable:
             body["recovery_codes"] = self._recovery.replace_set(who.user.id)
-        self._record(who, "mfa.enrolled", authenticator_id=authenticator.id, factor=OTP,
+        self._record(who, "mfa.enrolled", authenticator_id=body["id"], factor=asked.factor,
                      recovery_codes="recovery_codes" in body)
         return body
 
-    def confirm(self, who: Principal, authenticator_id: str, code: str) -> dict[str, Any]:
-        """Activate a pending authenticator app with a first code from it, under the user's
+    def _associate_app(self, who: Principal, asked: Enrollment,
+                       settings: MfaSettings) -> dict[str, Any]:
+        self._authenticators.drop_pending(who.user.id, TYPE_OTP)
+        authenticator, secret = self._authenticators.add_otp(who.user.id,
+                                                             _name(asked.name, DEFAULT_NAME))
+        uri = totp.provisioning_uri(secret, settings.totp_issuer, who.user.email)
+        return {"id": authenticator.id, "authenticator_type": TYPE_OTP, "secret": secret,
+                "barcode_uri": uri, "qr_code": totp.qr_code(uri)}
+
+    def _associate_phone(self, who: Principal, asked: Enrollment,
+                         settings: MfaSettings) -> dict[str, Any]:
+        """A phone; with confirmation on, the code goes out before anything is written, so a
+        refused or failed send leaves no pending phone behind."""
+        if asked.phone_number is None:
+            raise InvalidRequest("'phone_number' is required to enroll sms.")
+        number = phone.parse(asked.phone_number, settings.sms_allowed_countries)
+        active = {p.e164 for p in self._authenticators.phones(who.user.id, active=True)}
+        if number.e164 in active:
+            raise InvalidRequest("This phone number is already enrolled.")
+        body: dict[str, Any] = {"id": new_id(), "authenticator_type": TYPE_OOB,
+                                "oob_channel": SMS, "active": not settings.sms_confirm_phone}
+        if settings.sms_confirm_phone:
+            binding = (enrollment_binding(body["id"]) if who.ticket is None
+                       else ticket_binding(who.ticket))
+            delivery = Delivery(who.user.id, who.client_id, who.ip, body["id"])
+            body["oob_code"] = self._sms.send(binding, number, delivery, settings)
+            body["binding_method"] = "prompt"
+        self._authenticators.drop_pending(who.user.id, TYPE_OOB)
+        self._authenticators.add_sms(body["id"], who.user.id, _name(asked.name, number.masked),
+                                     number, active=body["active"])
+        return body
+
+    def confirm(self, who: Principal, authenticator_id: str,
+                answer: Confirmation) -> dict[str, Any]:
+        """Activate a pending authenticator with a first code from it, under the user's
         attempt limits (NIST SP 800-63B §5.2.2), like any other code."""
         settings = self._settings.load()
         self._authorize(who, ENROLL, changes=True)
         authenticator = self._find(who, authenticator_id)
         if authenticator.active:
             raise InvalidRequest("This authenticator is already confirmed.")
-        if not totp.is_well_formed(code):
-            raise InvalidRequest("'otp' must be the 6 digits the authenticator app shows.")
+        factor = factor_of(authenticator)
+        check = self._first_code_check(who, authenticator, answer)
+        self._verifier.guarded(Attempt(who.client_id, who.ip, factor), who.user, settings, check,
+                               failure_event="mfa.confirm.failure")
+        self._authenticators.activate(authenticator)
+        self._record(who, "mfa.confirmed", authenticator_id=authenticator.id, factor=factor)
+        return {"id": authenticator.id, "authenticator_type": authenticator.type, "active": True}
+
+    def _first_code_check(self, who: Principal, authenticator: Authenticator,
+                          answer: Confirmation) -> Callable[[], Proof | None]:
+        """The check of a confirmation: the app's code, or the code the SMS carried."""
+        if factor_of(authenticator) == SMS:
+            code = _six_digits(answer.binding_code, "binding_code", "the 6 digits of the SMS")
+            oob = OobAnswer(answer.oob_code, code)
+            return lambda: self._sms.confirm(enrollment_binding(authenticator.id), oob, who.user)
+        code = _six_digits(answer.otp, "otp", "the 6 digits the authenticator app shows")
 
         def check() -> Proof | None:
             accepted = self._authenticators.accept_otp([authenticator], code)
             return None if accepted is None else Proof(accepted.id, confirmed=True)
 
-        self._verifier.guarded(Attempt(who.client_id, who.ip, OTP), who.user, settings, check,
-                               failure_event="mfa.confirm.failure")
-        self._authenticators.activate(authenticator)
-        self._record(who, "mfa.confirmed", authenticator_id=authenticator.id, factor=OTP)
-        return {"id": authenticator.id, "authenticator_type": authenticator.type, "active": True}
+        return check
 
     def listing(self, who: Principal) -> list[dict[str, Any]]:
         """The user's authenticators, and the recovery codes left (API.md §3)."""
         self._authorize(who, READ_AUTHENTICATORS, changes=False, ticket_may=True)
-        items = [_describe(a) for a in self._authenticators.of_user(who.user.id)]
+        items = [self._describe(a) for a in self._authenticators.of_user(who.user.id)]
         remaining = self._recovery.remaining(who.user.id)
         if remaining is not None:
             items.append({"id": RECOVERY_CODE, "authenticator_type": RECOVERY_CODE,
@@ -183,26 +249,33 @@ class MfaAccount:
                            **detail)
         self._session.commit()
 
+    def _describe(self, authenticator: Authenticator) -> dict[str, Any]:
+        item: dict[str, Any] = {
+            "id": authenticator.id,
+            "authenticator_type": authenticator.type,
+            "name": authenticator.name,
+            "active": authenticator.active,
+            "created_at": _iso(authenticator.created_at),
+            "last_used_at": _iso(authenticator.last_used_at),
+        }
+        if authenticator.oob_channel:
+            item["oob_channel"] = authenticator.oob_channel
+        if authenticator.phone_ciphertext is not None:
+            item["phone_number"] = self._authenticators.phone(authenticator).masked
+        return item
 
-def _name(name: str | None) -> str:
-    name = (name or DEFAULT_NAME).strip()
+
+def _name(name: str | None, default: str) -> str:
+    name = (name or default).strip()
     if not 1 <= len(name) <= 100:
         raise InvalidRequest("'name' must be 1 to 100 characters long.")
     return name
 
 
-def _describe(authenticator: Authenticator) -> dict[str, Any]:
-    item: dict[str, Any] = {
-        "id": authenticator.id,
-        "authenticator_type": authenticator.type,
-        "name": authenticator.name,
-        "active": authenticator.active,
-        "created_at": _iso(authenticator.created_at),
-        "last_used_at": _iso(authenticator.last_used_at),
-    }
-    if authenticator.oob_channel:
-        item["oob_channel"] = authenticator.oob_channel
-    return item
+def _six_digits(code: str | None, parameter: str, what: str) -> str:
+    if code is None or not totp.is_well_formed(code):
+        raise InvalidRequest(f"'{parameter}' must be {what}.")
+    return code
 
 
 def _iso(moment: Any) -> str | None:

@@ -1,9 +1,9 @@
 """The second factors behind the challenge endpoint and the MFA grants.
 
 A factor knows which of a user's authenticators are its own, what a challenge does (nothing for
-an authenticator app; sending a code for SMS), how to check an answer, and which ``amr`` values
-(RFC 8176) a right answer adds. The challenge endpoint and the grants look factors up by name, so
-SMS plugs in as one more class with the same methods.
+an authenticator app; sending a code for SMS, authserver.mfa.sms), how to check an answer, and
+which ``amr`` values (RFC 8176) a right answer adds. The challenge endpoint and the grants look
+factors up by name.
 """
 
 from __future__ import annotations
@@ -17,9 +17,9 @@ from authserver.errors import InvalidRequest, NotFound
 from authserver.mfa.authenticators import Authenticators
 from authserver.mfa.policy import MFA_AMR, factor_of
 from authserver.mfa.recovery import RecoveryCodes
-from authserver.mfa.settings import OTP, RECOVERY_CODE, SMS, MfaSettingsStore
+from authserver.mfa.settings import OTP, RECOVERY_CODE, SMS, MfaSettings, MfaSettingsStore
 from authserver.mfa.tickets import FOR_ENROLLMENT, MfaTicket, MfaTickets
-from authserver.mfa.verification import Proof
+from authserver.mfa.verification import Attempt, Proof
 from authserver.models import Authenticator, User
 
 
@@ -29,15 +29,19 @@ class Factor(Protocol):
     name: str  # as in settings and available_factors
     amr: tuple[str, ...]  # added to the login's amr on success
 
-    def check(self, code: str, user: User, ticket: MfaTicket) -> Proof | None:
-        """A proof if code is the right answer for this ticket (recorded as used), else None."""
+    def check(self, answer: Any, user: User, ticket: MfaTicket) -> Proof | None:
+        """A proof if this is the right answer for this ticket (recorded as used), else None.
+
+        The answer is what the factor's grant read: a code, or an OobAnswer for SMS.
+        """
 
 
 class ChallengeFactor(Factor, Protocol):
     """A factor that ``POST /mfa/challenge`` can start: an authenticator app, SMS."""
 
-    def challenge(self, ticket: MfaTicket, authenticators: list[Authenticator]) -> dict[str, Any]:
-        """Start a challenge with one of these authenticators; the response body."""
+    def challenge(self, ticket: MfaTicket, authenticator: Authenticator, attempt: Attempt,
+                  settings: MfaSettings) -> dict[str, Any]:
+        """Start a challenge with this authenticator; the response body."""
 
     def candidates(self, ticket: MfaTicket) -> list[Authenticator]:
         """The user's authenticators of this factor that may answer for this ticket."""
@@ -53,7 +57,8 @@ class OtpFactor:
     def __init__(self, authenticators: Authenticators) -> None:
         self._authenticators = authenticators
 
-    def challenge(self, ticket: MfaTicket, authenticators: list[Authenticator]) -> dict[str, Any]:
+    def challenge(self, ticket: MfaTicket, authenticator: Authenticator, attempt: Attempt,
+                  settings: MfaSettings) -> dict[str, Any]:
         return {"challenge_type": "otp"}  # the code is already on the user's phone
 
     def candidates(self, ticket: MfaTicket) -> list[Authenticator]:
@@ -107,7 +112,30 @@ class MfaChallenges:
         authenticator_id: str | None,
     ) -> dict[str, Any]:
         ticket = self._tickets.open(mfa_token, client_id)
-        factor = self._factor(challenge_type)
+        settings = self._settings.load()
+        factor = self._factor(challenge_type, settings)
+        authenticator = self._pick(factor, ticket, authenticator_id)
+        attempt = Attempt(client_id, ip, factor.name)
+        body = factor.challenge(ticket, authenticator, attempt, settings)
+        self._audit.record("mfa.challenge", user_id=ticket.user_id, client_id=client_id, ip=ip,
+                           factor=factor.name, authenticator_id=authenticator.id)
+        self._session.commit()
+        return body
+
+    def _factor(self, challenge_type: str, settings: MfaSettings) -> ChallengeFactor:
+        name = CHALLENGE_TYPES.get(challenge_type)
+        if name is None:
+            raise InvalidRequest(
+                f"Unknown challenge_type; use one of {', '.join(CHALLENGE_TYPES)}."
+            )
+        if not settings.factor_enabled(name) or name not in self._factors:
+            raise InvalidRequest(f"The {name} factor is switched off.")
+        return self._factors[name]
+
+    @staticmethod
+    def _pick(factor: ChallengeFactor, ticket: MfaTicket,
+              authenticator_id: str | None) -> Authenticator:
+        """The authenticator asked for, or the user's first of this factor."""
         authenticators = factor.candidates(ticket)
         if authenticator_id is not None:
             authenticators = [a for a in authenticators if a.id == authenticator_id]
@@ -115,19 +143,4 @@ class MfaChallenges:
                 raise NotFound(f"The user has no {factor.name} authenticator with this id.")
         if not authenticators:
             raise InvalidRequest(f"The user has no {factor.name} authenticator to challenge.")
-        body = factor.challenge(ticket, authenticators)
-        self._audit.record("mfa.challenge", user_id=ticket.user_id, client_id=client_id, ip=ip,
-                           factor=factor.name)
-        self._session.commit()
-        return body
-
-    def _factor(self, challenge_type: str) -> ChallengeFactor:
-        name = CHALLENGE_TYPES.get(challenge_type)
-        if name is None:
-            raise InvalidRequest(
-                f"Unknown challenge_type; use one of {', '.join(CHALLENGE_TYPES)}."
-            )
-        settings = self._settings.load()
-        if not settings.factor_enabled(name) or name not in self._factors:
-            raise InvalidRequest(f"The {name} factor is switched off.")
-        return self._factors[name]
+        return authenticators[0]

@@ -16,11 +16,14 @@ from sqlalchemy.orm import Session
 from authserver.audit import AuditLog
 from authserver.errors import InvalidRequest
 from authserver.models import MfaSettingsRow
+from authserver.sms import template
+from authserver.sms.phone import known_country
+from authserver.sms.sender import SendRules
 
 OTP = "otp"
-SMS = "sms"  # known to the API; enabled once its delivery exists
+SMS = "sms"
 RECOVERY_CODE = "recovery-code"
-FACTORS: tuple[str, ...] = (OTP, RECOVERY_CODE)  # those this version can enroll and verify
+FACTORS: tuple[str, ...] = (OTP, SMS, RECOVERY_CODE)
 
 OPTIONAL = "optional"  # a user who enrolled is challenged (the guide's behaviour)
 REQUIRED = "required"  # every user must enroll before getting tokens
@@ -49,6 +52,25 @@ class MfaSettings:
     user_failure_drain: int = 360
     #: Consecutive failures that lock the user's second factor (NIST SP 800-63B §5.2.2: ≤ 100).
     user_max_consecutive_failures: int = 100
+    #: The SMS text; {code} is required, {app_name} is the TOTP issuer, {minutes} the code's life.
+    sms_template: str = template.DEFAULT_TEMPLATE
+    #: Send a code to a new number and keep it pending until the code comes back. Off by
+    #: default, as the guide promises immediate SMS enrollment; on proves possession
+    #: (NIST SP 800-63B §5.1.3.3).
+    sms_confirm_phone: bool = False
+    #: Minutes an SMS code is valid (NIST SP 800-63B §5.1.3.2 asks for a short life).
+    sms_code_minutes: int = 5
+    #: Seconds between two codes sent to one authenticator (resend cool-down).
+    sms_resend_cooldown: int = 30
+    #: SMS per user per hour, per phone number per hour, per client IP per hour: caps on
+    #: what an attacker can make the deployment pay for (SMS pumping).
+    sms_user_hourly: int = 10
+    sms_phone_hourly: int = 10
+    sms_ip_hourly: int = 50
+    #: ISO 3166-1 alpha-2 countries SMS may go to; empty allows all.
+    sms_allowed_countries: tuple[str, ...] = ()
+    #: An audit event ``sms.credits.low`` is recorded when the balance falls to this.
+    sms_low_credit_threshold: int = 100
 
     def factor_enabled(self, factor: str) -> bool:
         return self.enabled and factor in self.factors
@@ -58,9 +80,21 @@ class MfaSettings:
         """The enabled factors a user can enroll (recovery codes come with them)."""
         return tuple(f for f in self.factors if f != RECOVERY_CODE)
 
+    @property
+    def sms_rules(self) -> SendRules:
+        """What the SMS sender needs of these settings."""
+        return SendRules(
+            template=self.sms_template, app_name=self.totp_issuer,
+            minutes=self.sms_code_minutes, resend_cooldown=self.sms_resend_cooldown,
+            user_hourly=self.sms_user_hourly, phone_hourly=self.sms_phone_hourly,
+            ip_hourly=self.sms_ip_hourly, allowed_countries=self.sms_allowed_countries,
+            low_credit_threshold=self.sms_low_credit_threshold,
+        )
+
     def as_dict(self) -> dict[str, Any]:
         values = dataclasses.asdict(self)
         values["factors"] = list(self.factors)
+        values["sms_allowed_countries"] = list(self.sms_allowed_countries)
         return values
 
 
@@ -70,11 +104,17 @@ _BOUNDS = {
     "user_failure_burst": (1, 100),
     "user_failure_drain": (1, 86400),
     "user_max_consecutive_failures": (1, 100),
+    "sms_code_minutes": (1, 15),
+    "sms_resend_cooldown": (1, 3600),
+    "sms_user_hourly": (1, 1000),
+    "sms_phone_hourly": (1, 1000),
+    "sms_ip_hourly": (1, 100000),
+    "sms_low_credit_threshold": (0, 10**9),
 }
 
 
 def checked(settings: MfaSettings) -> MfaSettings:
-    """The settings, or InvalidRequest naming the first field out of bounds."""
+    """The settings, or InvalidRequest naming the first field that is wrong, and why."""
     unknown = [f for f in settings.factors if f not in FACTORS]
     if unknown:
         raise InvalidRequest(f"Unknown factor '{unknown[0]}'; known: {', '.join(FACTORS)}.")
@@ -82,15 +122,29 @@ def checked(settings: MfaSettings) -> MfaSettings:
         raise InvalidRequest(f"policy must be one of {', '.join(POLICIES)}.")
     if not settings.enrollable_factors:
         raise InvalidRequest(
-            "factors must include one users can enroll (otp); to stop MFA, switch it off."
+            "factors must include one users can enroll (otp or sms); to stop MFA, switch it off."
         )
+    _check_values(settings)
+    template.check(settings.sms_template, settings.totp_issuer, settings.sms_code_minutes)
+    return settings
+
+
+def _check_values(settings: MfaSettings) -> None:
+    """Types and bounds of the single values."""
+    for name in ("enabled", "sms_confirm_phone"):
+        if not isinstance(getattr(settings, name), bool):
+            raise InvalidRequest(f"{name} must be true or false.")
     if not 1 <= len(settings.totp_issuer.strip()) <= 64 or ":" in settings.totp_issuer:
         raise InvalidRequest("totp_issuer must be 1 to 64 characters, without ':'.")
     for name, (low, high) in _BOUNDS.items():
         value = getattr(settings, name)
         if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
             raise InvalidRequest(f"{name} must be a whole number from {low} to {high}.")
-    return settings
+    strange = [c for c in settings.sms_allowed_countries if not known_country(c)]
+    if strange:
+        raise InvalidRequest(
+            f"sms_allowed_countries: {strange[0]!r} is not an ISO 3166-1 alpha-2 country code."
+        )
 
 
 class MfaSettingsStore:
@@ -107,7 +161,8 @@ class MfaSettingsStore:
         if row is None:
             return MfaSettings()
         values = {f.name: getattr(row, f.name) for f in dataclasses.fields(MfaSettings)}
-        values["factors"] = tuple(values["factors"])
+        for name in ("factors", "sms_allowed_countries"):
+            values[name] = tuple(values[name])
         return MfaSettings(**values)
 
     def update(self, **changes: Any) -> MfaSettings:
@@ -115,8 +170,9 @@ class MfaSettingsStore:
         unknown = sorted(set(changes) - {f.name for f in dataclasses.fields(MfaSettings)})
         if unknown:
             raise InvalidRequest(f"Unknown MFA setting '{unknown[0]}'.")
-        if "factors" in changes:
-            changes["factors"] = tuple(dict.fromkeys(changes["factors"]))
+        for name in ("factors", "sms_allowed_countries"):
+            if name in changes:
+                changes[name] = tuple(dict.fromkeys(changes[name]))
         settings = checked(dataclasses.replace(self.load(), **changes))
         row = self._session.get(MfaSettingsRow, self.ROW_ID) or MfaSettingsRow(id=self.ROW_ID)
         for name, value in settings.as_dict().items():

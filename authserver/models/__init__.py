@@ -4,7 +4,7 @@ from authserver.models.audit_event import AuditEvent
 from authserver.models.authenticator import Authenticator
 from authserver.models.base import Base
 from authserver.models.client import Client, hash_client_secret
-from authserver.models.mfa_settings import MfaSettingsRow
+from authserver.models.mfa_settings import MfaSettingsRow, SmsCreditBalance
 from authserver.models.recovery_code import RecoveryCode
 from authserver.models.refresh_token import RefreshToken, RefreshTokenFamily
 from authserver.models.signing_key import SigningKey
@@ -20,6 +20,7 @@ __all__ = [
     "RefreshToken",
     "RefreshTokenFamily",
     "SigningKey",
+    "SmsCreditBalance",
     "User",
     "hash_client_secret",
 ]

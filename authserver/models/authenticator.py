@@ -1,4 +1,4 @@
-"""Second factors a user enrolled: authenticator apps (TOTP) now, SMS numbers next."""
+"""Second factors a user enrolled: authenticator apps (TOTP) and phone numbers for SMS."""
 
 from __future__ import annotations
 
@@ -23,6 +23,8 @@ class Authenticator(Base):
     name: Mapped[str] = mapped_column(String(100))
     # TOTP: the shared secret, AES-256-GCM sealed (authserver.encryption); never stored plain.
     secret_ciphertext: Mapped[bytes | None] = mapped_column(LargeBinary)
+    # SMS: the E.164 number, AES-256-GCM sealed like the secret (it is read back to send).
+    phone_ciphertext: Mapped[bytes | None] = mapped_column(LargeBinary)
     active: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

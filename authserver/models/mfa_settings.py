@@ -4,10 +4,20 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, Boolean, Integer, String
+from sqlalchemy import JSON, BigInteger, Boolean, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from authserver.models.base import Base, UTCDateTime, utcnow
+
+
+class SmsCreditBalance(Base):
+    """The SMS credits left: debited atomically per segment sent (authserver.sms.credits)."""
+
+    __tablename__ = "sms_credits"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    balance: Mapped[int] = mapped_column(BigInteger)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
 
 class MfaSettingsRow(Base):
@@ -25,4 +35,13 @@ class MfaSettingsRow(Base):
     user_failure_burst: Mapped[int] = mapped_column(Integer)
     user_failure_drain: Mapped[int] = mapped_column(Integer)
     user_max_consecutive_failures: Mapped[int] = mapped_column(Integer)
+    sms_template: Mapped[str] = mapped_column(String(500))
+    sms_confirm_phone: Mapped[bool] = mapped_column(Boolean)
+    sms_code_minutes: Mapped[int] = mapped_column(Integer)
+    sms_resend_cooldown: Mapped[int] = mapped_column(Integer)
+    sms_user_hourly: Mapped[int] = mapped_column(Integer)
+    sms_phone_hourly: Mapped[int] = mapped_column(Integer)
+    sms_ip_hourly: Mapped[int] = mapped_column(Integer)
+    sms_allowed_countries: Mapped[list[str]] = mapped_column(JSON)
+    sms_low_credit_threshold: Mapped[int] = mapped_column(BigInteger)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)

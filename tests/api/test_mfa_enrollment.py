@@ -279,7 +279,9 @@ def test_a_switched_off_factor_cannot_be_enrolled(
     app: Flask, client: FlaskClient, web_app: RegisteredClient, user: Any,
 ) -> None:
     headers = bearer(access_token(client, web_app))
-    sms = client.post("/mfa/associate", json={"type": "sms", "phone_number": "+15551234567"},
+    with app.app_context():
+        services.mfa.settings.update(factors=["otp", "recovery-code"])
+    sms = client.post("/mfa/associate", json={"type": "sms", "phone_number": "+14155552671"},
                       headers=headers)
     assert "sms factor is switched off" in assert_error(sms, "invalid_request", 400)[
         "error_description"]

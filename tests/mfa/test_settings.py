@@ -18,7 +18,7 @@ def test_defaults_apply_until_changed(app: Flask) -> None:
         assert services.mfa.settings.load() == MfaSettings()
     defaults = MfaSettings()
     assert (defaults.enabled, defaults.policy, defaults.mfa_token_ttl) == (True, "optional", 600)
-    assert defaults.factors == ("otp", "recovery-code")
+    assert defaults.factors == ("otp", "sms", "recovery-code")
     limits = (defaults.token_max_failures, defaults.user_failure_burst,
               defaults.user_failure_drain, defaults.user_max_consecutive_failures)
     assert limits == (5, 10, 360, 100)

@@ -1,0 +1,1 @@
+"""SMS delivery: providers behind one interface, templates, phone numbers, credits, send limits."""

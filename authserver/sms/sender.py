@@ -1,0 +1,136 @@
+"""Sending a one-time code by SMS, under the abuse limits and against the credit balance.
+
+The order is what makes SMS pumping unprofitable and failures harmless: the country is checked,
+then the send limits (resend cool-down per authenticator, hourly caps per user, per number and
+per client IP; atomic counters in the store), then the credits are debited, and only then is the
+provider called. A refusal at any step answers before the provider is called; a provider
+failure gives the credits and the counted sends back and answers ``503`` with
+``sms_delivery_failed``.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from sqlalchemy.orm import Session
+
+from authserver.audit import AuditLog
+from authserver.errors import TemporarilyUnavailable
+from authserver.limits import AttemptLimiter, Hit, Limit, LimitReached
+from authserver.sms.credits import SmsCredits
+from authserver.sms.phone import PhoneNumber, ensure_allowed
+from authserver.sms.providers import DeliveryFailed, SmsMessage, SmsProvider
+from authserver.sms.template import render, segments
+
+log = logging.getLogger("protekt.sms")
+HOUR = 3600
+
+
+class SmsDeliveryFailed(TemporarilyUnavailable):
+    """The provider did not take the message: no credit spent, no code usable."""
+
+    description = (
+        "sms_delivery_failed: the SMS provider did not accept the message, so no code was sent. "
+        "Retry in a moment, or use another factor."
+    )
+
+
+@dataclass(frozen=True)
+class SendRules:
+    """The operator's SMS settings the sender applies (authserver.mfa.settings holds them)."""
+
+    template: str
+    app_name: str
+    minutes: int
+    resend_cooldown: int
+    user_hourly: int
+    phone_hourly: int
+    ip_hourly: int
+    allowed_countries: tuple[str, ...]
+    low_credit_threshold: int
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """Who a code is sent for: the keys of the limits and the audit."""
+
+    user_id: str
+    client_id: str
+    ip: str
+    authenticator_id: str
+
+
+def _cooldown(rules: SendRules, delivery: Delivery) -> list[Hit]:
+    limit = Limit("sms-resend", 1, rules.resend_cooldown,
+                  "A code was just sent to this phone. Wait before asking for another.")
+    return [(limit, delivery.authenticator_id)]
+
+
+def _caps(rules: SendRules, to: PhoneNumber, delivery: Delivery) -> list[Hit]:
+    return [
+        (Limit("sms-user", rules.user_hourly, HOUR,
+               "Too many SMS codes for this account in the last hour."), delivery.user_id),
+        (Limit("sms-phone", rules.phone_hourly, HOUR,
+               "Too many SMS codes to this phone number in the last hour."), to.digest),
+        (Limit("sms-ip", rules.ip_hourly, HOUR,
+               "Too many SMS codes requested from this address in the last hour."), delivery.ip),
+    ]
+
+
+class SmsSender:
+    """Sends codes: limits, credits, provider, audit."""
+
+    def __init__(
+        self, session: Session, provider: SmsProvider, credits: SmsCredits,
+        limiter: AttemptLimiter, audit: AuditLog,
+    ) -> None:
+        self._session = session
+        self._provider = provider
+        self._credits = credits
+        self._limiter = limiter
+        self._audit = audit
+
+    def send_code(self, to: PhoneNumber, code: str, delivery: Delivery, rules: SendRules) -> None:
+        """Send ``code`` to ``to``, or raise InvalidRequest (country), LimitReached (429),
+        CreditsExhausted or SmsDeliveryFailed (503). Commits the debit and the audit."""
+        ensure_allowed(to, rules.allowed_countries)
+        text = render(rules.template, code=code, app_name=rules.app_name, minutes=rules.minutes)
+        hits = self._reserve(rules, to, delivery)
+        count = segments(text)
+        detail = {"authenticator_id": delivery.authenticator_id, "to": to.masked}
+        try:
+            self._credits.debit(count, rules.low_credit_threshold, **detail)
+        except TemporarilyUnavailable:
+            self._limiter.forgive(hits)
+            raise
+        try:
+            self._provider.send(SmsMessage(to.e164, text, code))
+        except DeliveryFailed as failure:
+            log.warning("SMS to %s through %s failed: %s", to.masked, self._provider.name, failure)
+            self._credits.refund(count, **detail)
+            self._limiter.forgive(hits)
+            self._record(delivery, "sms.failed", provider=self._provider.name, **detail)
+            raise SmsDeliveryFailed(detail=str(failure)) from None
+        self._record(delivery, "sms.sent", provider=self._provider.name, segments=count, **detail)
+
+    def _reserve(self, rules: SendRules, to: PhoneNumber, delivery: Delivery) -> list[Hit]:
+        """Count this send against the cool-down, then the hourly caps; 429 when one is full.
+
+        The cool-down is asked first and alone, so a user tapping "resend" early spends none of
+        the hourly caps. A cap crossed for the first time in its window is audited.
+        """
+        cooldown, caps = _cooldown(rules, delivery), _caps(rules, to, delivery)
+        self._limiter.reserve(cooldown)
+        try:
+            self._limiter.reserve(caps)
+        except LimitReached as refusal:
+            if refusal.newly:
+                self._record(delivery, "sms.limited", limits=list(refusal.newly), to=to.masked)
+            raise
+        return cooldown + caps
+
+    def _record(self, delivery: Delivery, event: str, **detail: object) -> None:
+        self._audit.record(event, user_id=delivery.user_id, client_id=delivery.client_id,
+                           ip=delivery.ip, **detail)
+        self._session.commit()
