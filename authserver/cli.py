@@ -27,6 +27,7 @@ from authserver.serve import run
 from authserver.store import StoreUnavailable, open_store
 
 DEMO_EMAIL = "demo@example.com"
+DEMO_SMS_CREDITS = 1000
 
 
 def _settings() -> Settings:
@@ -138,7 +139,7 @@ def mfa_group() -> None:
 
 @mfa_group.command("settings")
 @click.option("--enable/--disable", "enabled", default=None, help="Switch MFA on or off.")
-@click.option("--factors", help="Comma-separated: otp, recovery-code.")
+@click.option("--factors", help="Comma-separated: otp, sms, recovery-code.")
 @click.option("--policy", type=click.Choice(["optional", "required"]))
 @click.option("--totp-issuer", help="Issuer name shown by authenticator apps.")
 @click.option("--mfa-token-ttl", type=int, help="Seconds an mfa_token lives (60-3600).")
@@ -146,17 +147,45 @@ def mfa_group() -> None:
 @click.option("--user-failure-burst", type=int, help="Failures per user before throttling.")
 @click.option("--user-failure-drain", type=int, help="Seconds per further failure allowed.")
 @click.option("--user-max-consecutive-failures", type=int, help="Failures in a row that lock.")
+@click.option("--sms-template", help="SMS text with {code}, {app_name}, {minutes}.")
+@click.option("--sms-confirm-phone/--no-sms-confirm-phone", default=None,
+              help="Send a code to confirm a phone at enrollment.")
+@click.option("--sms-code-minutes", type=int, help="Minutes an SMS code is valid (1-15).")
+@click.option("--sms-resend-cooldown", type=int, help="Seconds between codes to one phone.")
+@click.option("--sms-user-hourly", type=int, help="SMS per user per hour.")
+@click.option("--sms-phone-hourly", type=int, help="SMS per phone number per hour.")
+@click.option("--sms-ip-hourly", type=int, help="SMS per client IP per hour.")
+@click.option("--sms-allowed-countries",
+              help="Comma-separated ISO 3166 codes (e.g. US,GB); empty string allows all.")
+@click.option("--sms-low-credit-threshold", type=int, help="Balance that records a warning.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
-def mfa_settings(as_json: bool, factors: str | None, **changes: Any) -> None:
+def mfa_settings(as_json: bool, **changes: Any) -> None:
     """Show the MFA settings, after applying any options given."""
     changes = {name: value for name, value in changes.items() if value is not None}
-    if factors is not None:
-        changes["factors"] = _split(factors)
+    for name in ("factors", "sms_allowed_countries"):
+        if name in changes:
+            changes[name] = _split(changes[name])
     with _app_context():
         current = (services.mfa.settings.update(**changes) if changes
                    else services.mfa.settings.load()).as_dict()
     _emit(as_json, current,
           lambda: "\n".join(f"{name:<30} {value}" for name, value in current.items()))
+
+
+@main.group("sms")
+def sms_group() -> None:
+    """SMS delivery."""
+
+
+@sms_group.command("credits")
+@click.option("--add", "amount", type=int, help="Top up by this many credits (one per segment).")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+def sms_credits(amount: int | None, as_json: bool) -> None:
+    """Show the SMS credit balance, after a top-up if --add is given."""
+    with _app_context():
+        credits = services.mfa.sms_credits
+        data = {"balance": credits.top_up(amount) if amount is not None else credits.balance()}
+    _emit(as_json, data, lambda: f"SMS credits: {data['balance']}")
 
 
 @main.group("keys")
@@ -261,21 +290,26 @@ def demo(port: int) -> None:
             "Demo app", grant_types=[*DEFAULT_GRANT_TYPES, CLIENT_CREDENTIALS]
         )
         client_id = client.client_id
+        services.mfa.sms_credits.top_up(DEMO_SMS_CREDITS)
     _prepare(settings)
-    click.echo(_demo_banner(settings.issuer, workdir, store_line,
+    click.echo(_demo_banner(settings, workdir, store_line,
                             client_id=client_id, secret=secret or "", password=password))
     run("127.0.0.1", port, 1, 16, settings.log_level)
 
 
-def _demo_banner(issuer: str, workdir: Path, store: str, *, client_id: str, secret: str,
+def _demo_banner(settings: Settings, workdir: Path, store: str, *, client_id: str, secret: str,
                  password: str) -> str:
+    issuer = settings.issuer
+    sms = ("printed in this terminal" if settings.sms_provider == "console"
+           else f"through the {settings.sms_provider} provider")
     return f"""
 Protekt demo server: {issuer}
   database  {workdir / 'protekt.db'} (fresh)
   store     {store}
   user      {DEMO_EMAIL}
   client    Demo app (password, refresh_token, the MFA grants, client_credentials)
-  MFA       on, optional: users who enroll an authenticator app are challenged
+  MFA       on, optional: users who enroll an authenticator app or a phone are challenged
+  SMS       codes {sms}; {DEMO_SMS_CREDITS} credits
 
 Paste into another shell to follow the README's walk-through:
 

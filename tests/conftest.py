@@ -28,7 +28,7 @@ from authserver.config import Settings
 from authserver.extensions import db, services
 from authserver.migrate import upgrade
 from authserver.models import Base
-from tests.support import TEST_ENCRYPTION_KEY, TotpDevice
+from tests.support import TEST_ENCRYPTION_KEY, Outbox, TotpDevice
 
 POSTGRES_URL = os.environ.get(
     "PROTEKT_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
@@ -108,7 +108,13 @@ def redis_prefix(redis_url: str) -> Iterator[str]:
 
 
 @pytest.fixture
-def env(database_url: str, redis_url: str, redis_prefix: str) -> dict[str, str]:
+def outbox(tmp_path: Path) -> Outbox:
+    """Where this test's SMS go (the ``file`` provider)."""
+    return Outbox(tmp_path / "sms-outbox.jsonl")
+
+
+@pytest.fixture
+def env(database_url: str, redis_url: str, redis_prefix: str, outbox: Outbox) -> dict[str, str]:
     """PROTEKT_* variables for an app on this test's database and Redis prefix."""
     return {
         "PROTEKT_DATABASE_URL": database_url,
@@ -116,6 +122,8 @@ def env(database_url: str, redis_url: str, redis_prefix: str) -> dict[str, str]:
         "PROTEKT_REDIS_PREFIX": redis_prefix,
         "PROTEKT_ENCRYPTION_KEY": TEST_ENCRYPTION_KEY,
         "PROTEKT_ISSUER": "http://127.0.0.1:8000",
+        "PROTEKT_SMS_PROVIDER": "file",
+        "PROTEKT_SMS_OUTBOX": str(outbox.path),
         **FAST_ARGON2,
     }
 

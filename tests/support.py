@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import json
 import os
 import socket
 import subprocess
@@ -216,3 +217,25 @@ class TotpDevice:
         """The code most recently handed out (a replay)."""
         assert self.last_step is not None
         return self.code_at(self.last_step)
+
+
+class Outbox:
+    """The ``file`` SMS provider's JSON-lines outbox, read as the user's phone would."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def messages(self) -> list[dict[str, Any]]:
+        if not self.path.exists():
+            return []
+        return [json.loads(line) for line in self.path.read_text().splitlines() if line]
+
+    def last(self, to: str | None = None) -> dict[str, Any]:
+        sent = [m for m in self.messages() if to is None or m["to"] == to]
+        assert sent, f"no SMS in the outbox{f' to {to}' if to else ''}"
+        return sent[-1]
+
+    def last_code(self, to: str | None = None) -> str:
+        message = self.last(to)
+        assert message["code"] in message["body"]
+        return message["code"]
