@@ -325,5 +325,6 @@ export DEMO_PASSWORD={password}
 def _settings_exports() -> str:
     """The demo's own PROTEKT_* variables, so `protekt mfa settings` & co. reach its database."""
     names = ("PROTEKT_ISSUER", "PROTEKT_DATABASE_URL", "PROTEKT_REDIS_URL", "PROTEKT_REDIS_PREFIX",
-             "PROTEKT_ENCRYPTION_KEY")
-    return "\n".join(f"export {name}={shlex.quote(os.environ[name])}" for name in names)
+             "PROTEKT_SMS_PROVIDER", "PROTEKT_SMS_OUTBOX", "PROTEKT_ENCRYPTION_KEY")
+    return "\n".join(f"export {name}={shlex.quote(os.environ[name])}" for name in names
+                     if os.environ.get(name))

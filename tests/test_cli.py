@@ -132,3 +132,52 @@ def test_serve_refuses_an_unmigrated_database(env: dict[str, str], tmp_path: Any
     fresh = {**env, "PROTEKT_DATABASE_URL": f"sqlite:///{tmp_path / 'new.db'}"}
     result = protekt(fresh, "serve", "--workers", "1")
     assert result.returncode != 0 and "protekt db upgrade" in result.stderr
+
+
+def _balance(run: Any) -> int:
+    return json.loads(run("sms", "credits", "--json").output)["balance"]
+
+
+def _sms_template(run: Any) -> str:
+    return json.loads(run("mfa", "settings", "--json").output)["sms_template"]
+
+
+@pytest.mark.usefixtures("app")  # its teardown clears the rows these commands write
+def test_sms_credits_show_and_top_up(run: Any) -> None:
+    shown = run("sms", "credits")
+    assert shown.exit_code == 0 and shown.output.strip() == "SMS credits: 0"
+    topped = run("sms", "credits", "--add", "50", "--json")
+    assert topped.exit_code == 0 and json.loads(topped.output) == {"balance": 50}
+    assert _balance(run) == 50
+
+
+@pytest.mark.usefixtures("app")
+def test_sms_credits_refuse_a_zero_top_up(run: Any) -> None:
+    before = _balance(run)
+    result = run("sms", "credits", "--add", "0")
+    assert result.exit_code != 0 and "A top-up must be a whole number from 1" in result.output
+    assert "Traceback" not in result.output
+    assert _balance(run) == before
+
+
+@pytest.mark.usefixtures("app")
+def test_mfa_settings_change_sms_options(run: Any) -> None:
+    changed = json.loads(run("mfa", "settings", "--sms-template", "Code {code}",
+                             "--sms-allowed-countries", "US,GB", "--sms-confirm-phone",
+                             "--json").output)
+    sms = ("sms_template", "sms_allowed_countries", "sms_confirm_phone")
+    expected = ("Code {code}", ["US", "GB"], True)
+    assert tuple(changed[name] for name in sms) == expected
+    shown = json.loads(run("mfa", "settings", "--json").output)
+    assert tuple(shown[name] for name in sms) == expected
+    cleared = json.loads(run("mfa", "settings", "--sms-allowed-countries", "", "--json").output)
+    assert cleared["sms_allowed_countries"] == []
+
+
+@pytest.mark.usefixtures("app")
+def test_mfa_settings_refuse_a_bad_sms_template(run: Any) -> None:
+    before = _sms_template(run)
+    result = run("mfa", "settings", "--sms-template", "Your code is here")
+    assert result.exit_code != 0 and "sms_template must contain {code}" in result.output
+    assert "Traceback" not in result.output
+    assert _sms_template(run) == before

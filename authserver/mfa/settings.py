@@ -134,8 +134,11 @@ def _check_values(settings: MfaSettings) -> None:
     for name in ("enabled", "sms_confirm_phone"):
         if not isinstance(getattr(settings, name), bool):
             raise InvalidRequest(f"{name} must be true or false.")
-    if not 1 <= len(settings.totp_issuer.strip()) <= 64 or ":" in settings.totp_issuer:
-        raise InvalidRequest("totp_issuer must be 1 to 64 characters, without ':'.")
+    issuer = settings.totp_issuer
+    if not 1 <= len(issuer) <= 64 or issuer != issuer.strip() or ":" in issuer:
+        raise InvalidRequest(
+            "totp_issuer must be 1 to 64 characters, without ':' or spaces at either end."
+        )
     for name, (low, high) in _BOUNDS.items():
         value = getattr(settings, name)
         if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:

@@ -55,6 +55,7 @@ class SmsCredits:
 
         Crossing ``low_threshold`` records ``sms.credits.low`` once, on the debit that crossed it.
         """
+        _positive(amount)
         balance = self._session.scalar(
             update(SmsCreditBalance)
             .where(SmsCreditBalance.id == ROW_ID, SmsCreditBalance.balance >= amount)
@@ -72,6 +73,7 @@ class SmsCredits:
 
     def refund(self, amount: int, **detail: object) -> int:
         """Give back a debit whose SMS was not delivered; audited and committed."""
+        _positive(amount)
         balance = self._add(amount)
         self._audit.record("sms.credits.refunded", amount=amount, balance=balance, **detail)
         self._session.commit()
@@ -94,3 +96,8 @@ class SmsCredits:
             except IntegrityError:  # another process created the row meanwhile: update it
                 continue
         raise TemporarilyUnavailable("The SMS credit balance could not be updated; retry.")
+
+
+def _positive(amount: int) -> None:
+    if amount < 1:
+        raise ValueError(f"a debit or refund takes at least one credit, not {amount}")

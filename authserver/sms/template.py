@@ -16,6 +16,7 @@ from authserver.errors import InvalidRequest
 PLACEHOLDERS = ("code", "app_name", "minutes")
 DEFAULT_TEMPLATE = "{code} is your {app_name} verification code. It expires in {minutes} minutes."
 MAX_SEGMENTS = 1
+MAX_LENGTH = 500  # of the template itself, as stored
 
 _GSM7_BASIC = (
     "@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞ\x1bÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?"
@@ -50,6 +51,8 @@ def check(template: str, app_name: str, longest_minutes: int) -> None:
     Rendered with a 6-digit code, this ``app_name`` and ``longest_minutes``, it must fit in
     ``MAX_SEGMENTS`` segment(s).
     """
+    if len(template) > MAX_LENGTH:
+        raise InvalidRequest(f"sms_template must be at most {MAX_LENGTH} characters long.")
     names = _placeholders(template)
     unknown = [name for name in names if name not in PLACEHOLDERS]
     if unknown:

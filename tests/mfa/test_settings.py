@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pytest
@@ -59,3 +60,83 @@ def test_bad_changes_are_refused_and_nothing_is_stored(app: Flask, change: dict[
         with pytest.raises(InvalidRequest):
             services.mfa.settings.update(**change)
         assert services.mfa.settings.load() == MfaSettings()
+
+
+SMS_BOUNDS = {
+    "sms_code_minutes": (1, 15),
+    "sms_resend_cooldown": (1, 3600),
+    "sms_user_hourly": (1, 1000),
+    "sms_phone_hourly": (1, 1000),
+    "sms_ip_hourly": (1, 100000),
+    "sms_low_credit_threshold": (0, 10**9),
+}
+#: Exactly 160 GSM characters with the default issuer (7) and 5 minutes: one character more of
+#: either does not fit.
+FULL_TEMPLATE = "{code} {app_name} {minutes}" + "a" * 144
+STORED = {"sms_template": FULL_TEMPLATE, "sms_allowed_countries": ["US"], "sms_confirm_phone": True}
+
+SMS_REFUSALS: list[tuple[dict[str, Any], str]] = [
+    *(({name: value}, f"{name} must be a whole number from {low} to {high}")
+      for name, (low, high) in SMS_BOUNDS.items()
+      for value in (low - 1, high + 1, str(low), True)),
+    ({"sms_allowed_countries": ["XX"]}, "sms_allowed_countries: 'XX' is not"),
+    ({"sms_allowed_countries": ["GB", "us"]}, "sms_allowed_countries: 'us' is not"),
+    ({"sms_allowed_countries": [1]}, "sms_allowed_countries: 1 is not"),
+    ({"sms_confirm_phone": "yes"}, "sms_confirm_phone must be true or false"),
+    ({"sms_confirm_phone": 1}, "sms_confirm_phone must be true or false"),
+    ({"sms_template": "Your code"}, "must contain {code}"),
+    ({"sms_template": "{code} {user}", "sms_code_minutes": 10}, "unknown placeholder {user}"),
+    ({"sms_template": "{code!r}"}, "takes no format or conversion"),
+    ({"sms_template": "{code"}, "unmatched brace"),
+    ({"sms_template": "{code}" + "a" * 155}, "2 SMS segments"),
+    ({"totp_issuer": "Protekt!"}, "2 SMS segments"),  # the stored template no longer fits
+    ({"sms_code_minutes": 15}, "2 SMS segments"),
+]
+
+
+@pytest.mark.parametrize(("change", "message"), SMS_REFUSALS)
+def test_sms_changes_are_refused_with_the_reason_and_nothing_is_stored(
+    app: Flask, change: dict[str, Any], message: str,
+) -> None:
+    with app.app_context():
+        before = services.mfa.settings.update(**STORED)
+        with pytest.raises(InvalidRequest, match=re.escape(message)):
+            services.mfa.settings.update(**change)
+        assert services.mfa.settings.load() == before
+    with app.app_context():
+        assert services.mfa.settings.load() == before
+
+
+def test_sms_bounds_are_inclusive(app: Flask) -> None:
+    for end in (0, 1):
+        values = {name: bounds[end] for name, bounds in SMS_BOUNDS.items()}
+        with app.app_context():
+            services.mfa.settings.update(**values)
+        with app.app_context():
+            loaded = services.mfa.settings.load()
+        assert {name: getattr(loaded, name) for name in SMS_BOUNDS} == values
+
+
+def test_sms_changes_are_stored(app: Flask) -> None:
+    with app.app_context():
+        services.mfa.settings.update(sms_template="Code {code}", sms_confirm_phone=True,
+                                     sms_allowed_countries=["US", "GB", "US"])
+    with app.app_context():
+        loaded = services.mfa.settings.load()
+        assert (loaded.sms_template, loaded.sms_confirm_phone, loaded.sms_allowed_countries) == (
+            "Code {code}", True, ("US", "GB"))
+        services.mfa.settings.update(sms_allowed_countries=[])
+    with app.app_context():
+        assert services.mfa.settings.load().sms_allowed_countries == ()
+
+
+@pytest.mark.parametrize(("change", "field"), [
+    ({"totp_issuer": "A", "sms_template": "{code}" + "{app_name}" * 100}, "sms_template"),
+    ({"totp_issuer": "   " + "x" * 64}, "totp_issuer"),
+    ({"totp_issuer": "x" * 64 + " "}, "totp_issuer"),
+])
+def test_values_longer_than_their_columns_are_refused(
+    app: Flask, change: dict[str, Any], field: str,
+) -> None:
+    with app.app_context(), pytest.raises(InvalidRequest, match=field):
+        services.mfa.settings.update(**change)
