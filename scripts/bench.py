@@ -5,15 +5,17 @@ Starts ``protekt serve`` (granian; or gunicorn's gthread worker, to compare the 
 PostgreSQL and Redis, drives it with concurrent keep-alive clients in separate processes, and
 prints requests/s and p50/p99 latency for the password, refresh-token and client-credentials
 grants, the JWKS, and the MFA login (the password step answering ``mfa_required``, the challenge,
-and the mfa-otp grant exchanging a fresh code per user) -- beside baselines measured in the same
+the mfa-otp grant exchanging a fresh code per user; and over SMS, with the ``file`` provider, the
+challenge that sends a code and the mfa-oob grant) -- beside baselines measured in the same
 run: argon2id hashes per second (one thread, and one per core, which shows the GIL is released)
 and a trivial endpoint of the same server (``GET /health``).
 
     .venv/bin/python scripts/bench.py                   # protekt serve, 10 s per scenario
     .venv/bin/python scripts/bench.py --server both     # then gunicorn (pip install -e .[bench])
 
-The login limits are raised for the run (the wrong-password scenario would trip them at once);
-everything else uses the defaults, argon2id m=19 MiB, t=2, p=1 included.
+The login limits and the SMS send limits are raised for the run (the wrong-password scenario would
+trip the first at once, a few hundred SMS from one address the second); everything else uses the
+defaults, argon2id m=19 MiB, t=2, p=1 included.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ import os
 import secrets
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from base64 import b64encode
@@ -46,7 +49,15 @@ from authserver import create_app  # noqa: E402
 from authserver.config import Settings  # noqa: E402
 from authserver.extensions import db, services  # noqa: E402
 from authserver.mfa import totp  # noqa: E402
-from tests.support import TEST_ENCRYPTION_KEY, free_port, protekt, wait_until  # noqa: E402
+from authserver.models.base import new_id  # noqa: E402
+from authserver.sms import phone  # noqa: E402
+from tests.support import (  # noqa: E402
+    TEST_ENCRYPTION_KEY,
+    Outbox,
+    free_port,
+    protekt,
+    wait_until,
+)
 
 POSTGRES_URL = os.environ.get(
     "PROTEKT_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
@@ -90,7 +101,9 @@ class Target:
 
 LOGIN = {"grant_type": "password", "username": EMAIL, "password": PASSWORD}
 MFA_OTP = "http://protekt.dev/oauth/grant-type/mfa-otp"
-PREPARED = {"challenge": "/mfa/challenge", "mfa-otp": "/oauth/token"}
+MFA_OOB = "http://protekt.dev/oauth/grant-type/mfa-oob"
+PREPARED = {"challenge": "/mfa/challenge", "mfa-otp": "/oauth/token",
+            "sms-challenge": "/mfa/challenge", "mfa-oob": "/oauth/token"}
 FIXED_REQUESTS: dict[str, tuple[str, str, dict[str, str] | None]] = {
     "health": ("GET", "/health", None),
     "jwks": ("GET", "/.well-known/jwks.json", None),
@@ -102,6 +115,7 @@ FIXED_REQUESTS: dict[str, tuple[str, str, dict[str, str] | None]] = {
 }
 EXPECTED_STATUS = {"wrong-password": 400, "unknown-user": 400, "mfa-password": 403}
 MFA_USERS = 600  # each user's authenticator accepts one code per 30-second step
+SMS_USERS = 300  # each phone takes one code per cool-down
 
 
 def _send(conn: http.client.HTTPConnection, target: Target, method: str, path: str,
@@ -227,7 +241,7 @@ def prepare(env: dict[str, str]) -> Target:
         if result.returncode:
             raise SystemExit(result.stderr)
     made = protekt(env, "create-client", "--name", "bench", "--json", "--grant-types",
-                   "password,refresh_token,client_credentials,mfa-otp")
+                   "password,refresh_token,client_credentials,mfa-otp,mfa-oob")
     client = json.loads(made.stdout)
     return Target(int(env["PROTEKT_ISSUER"].rsplit(":", 1)[1]), client["client_id"],
                   client["client_secret"])
@@ -248,6 +262,24 @@ def prepare_mfa(env: dict[str, str]) -> dict[str, str]:
             secrets_by_email[email] = secret
         db.engine.dispose()
     return secrets_by_email
+
+
+def prepare_sms(env: dict[str, str]) -> list[str]:
+    """SMS_USERS users with a phone each, credits for them all, and send limits that let one
+    address send them a code each; returns their emails."""
+    app = create_app(Settings.from_env({**os.environ, **env}))
+    emails = [f"bench-sms-{index}@example.org" for index in range(SMS_USERS)]
+    with app.app_context():
+        for index, email in enumerate(emails):
+            user = services.users.create(email, PASSWORD)
+            number = phone.parse(f"+1415555{2000 + index}")
+            services.mfa.authenticators.add_sms(new_id(), user.id, "bench", number, active=True)
+            db.session.commit()
+        services.mfa.settings.update(sms_resend_cooldown=1, sms_ip_hourly=100_000,
+                                     sms_phone_hourly=1000, sms_user_hourly=1000)
+        services.mfa.sms_credits.top_up(100_000)
+        db.engine.dispose()
+    return emails
 
 
 def mfa_tokens(target: Target, emails: list[str]) -> list[str]:
@@ -271,6 +303,30 @@ def otp_requests(target: Target, secrets_by_email: dict[str, str]) -> list[dict[
     return [{"grant_type": MFA_OTP, "mfa_token": token,
              "otp": totp.hotp(totp.secret_key(secret), step)}
             for token, secret in zip(tokens, secrets_by_email.values(), strict=True)]
+
+
+def sms_challenges(target: Target, emails: list[str]) -> list[dict[str, str]]:
+    """A challenge request per user, on a fresh mfa_token."""
+    return [{"mfa_token": token, "challenge_type": "sms"}
+            for token in mfa_tokens(target, emails)]
+
+
+def oob_requests(target: Target, emails: list[str], outbox: Outbox) -> list[dict[str, str]]:
+    """An mfa-oob grant request per user: challenged (unmeasured), the code read from the outbox."""
+    def challenge(form: dict[str, str]) -> dict[str, str]:
+        conn = http.client.HTTPConnection("127.0.0.1", target.port, timeout=30)
+        status, body = _send(conn, target, "POST", "/mfa/challenge", form)
+        if status != 200:
+            raise SystemExit(f"SMS challenge failed: {status} {body[:200]!r}")
+        return {**form, "oob_code": json.loads(body)["oob_code"]}
+
+    time.sleep(1.1)  # the cool-down set by prepare_sms
+    with ThreadPoolExecutor(16) as pool:
+        challenged = list(pool.map(challenge, sms_challenges(target, emails)))
+    code_of = {m["to"]: m["code"] for m in outbox.messages()}  # the last code of each phone
+    return [{"grant_type": MFA_OOB, "mfa_token": form["mfa_token"], "oob_code": form["oob_code"],
+             "binding_code": code_of[f"+1415555{2000 + index}"]}
+            for index, form in enumerate(challenged)]
 
 
 def server_command(server: str, port: int, workers: int, threads: int) -> list[str]:
@@ -331,9 +387,12 @@ def bench_server(server: str, args: argparse.Namespace, hashes: float) -> None:
             "PROTEKT_ISSUER": f"http://127.0.0.1:{port}",
             "PROTEKT_LOGIN_ACCOUNT_FAILURES": "1000", "PROTEKT_LOGIN_IP_FAILURES": "1000",
             "PROTEKT_HASH_CONCURRENCY": str(max(1, CORES // args.workers)),
+            "PROTEKT_SMS_PROVIDER": "file",
+            "PROTEKT_SMS_OUTBOX": str(Path(tempfile.mkdtemp()) / "outbox.jsonl"),
         }
         target = prepare(env)
         mfa_secrets = prepare_mfa(env)
+        sms_emails = prepare_sms(env)
         print(f"\n{server}: {args.workers} workers x {args.threads} threads, "
               f"{args.concurrency} connections, {args.seconds:.0f} s per scenario")
         with running(server_command(server, port, args.workers, args.threads), env, port):
@@ -351,14 +410,16 @@ def bench_server(server: str, args: argparse.Namespace, hashes: float) -> None:
             loaded = under_load(target, args)
             print(line("  same, during a password-login storm", loaded,
                        f"p50 {loaded.percentile(50) / idle.percentile(50):.1f}x idle"))
-            print_mfa(target, args, mfa_secrets, hashes=hashes, health=health,
-                      refresh=results["refresh"])
+            otp = print_mfa(target, args, mfa_secrets, hashes=hashes, health=health,
+                            refresh=results["refresh"])
+            print_sms(target, args, sms_emails, Outbox(Path(env["PROTEKT_SMS_OUTBOX"])), otp)
             print_timing(target)
 
 
 def print_mfa(target: Target, args: argparse.Namespace, mfa_secrets: dict[str, str], *,
-              hashes: float, health: Result, refresh: Result) -> None:
-    """The MFA login: the password step, the challenge, and the exchange of a fresh code."""
+              hashes: float, health: Result, refresh: Result) -> tuple[Result, Result]:
+    """The MFA login: the password step, the challenge, and the exchange of a fresh code;
+    returns the otp challenge and exchange results, the baselines of the SMS ones."""
     required = drive("mfa-password", target, args.concurrency, args.seconds)
     print(line("POST /oauth/token password -> mfa_required", required,
                f"{required.rps / hashes:6.1%} of argon2 ceiling"))
@@ -372,6 +433,21 @@ def print_mfa(target: Target, args: argparse.Namespace, mfa_secrets: dict[str, s
                       args.concurrency, 60)
     print(line(f"POST /oauth/token mfa-otp ({len(mfa_secrets)} users)", exchanges,
                f"{exchanges.rps / refresh.rps:6.1%} of refresh_token"))
+    return challenges, exchanges
+
+
+def print_sms(target: Target, args: argparse.Namespace, emails: list[str], outbox: Outbox,
+              otp: tuple[Result, Result]) -> None:
+    """The SMS step: a challenge that sends (limits, credits, the file provider, the audit),
+    and the mfa-oob exchange, each user once."""
+    sent = drive("sms-challenge", replace(target, prepared=sms_challenges(target, emails)),
+                 args.concurrency, 60)
+    print(line(f"POST /mfa/challenge (sms, {len(emails)} users)", sent,
+               f"{sent.rps / otp[0].rps:6.1%} of otp challenge"))
+    exchanges = drive("mfa-oob", replace(target, prepared=oob_requests(target, emails, outbox)),
+                      args.concurrency, 60)
+    print(line(f"POST /oauth/token mfa-oob ({len(emails)} users)", exchanges,
+               f"{exchanges.rps / otp[1].rps:6.1%} of mfa-otp"))
 
 
 def print_timing(target: Target) -> None:

@@ -3,15 +3,21 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 
 import sqlalchemy as sa
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 
+from authserver import create_app
 from authserver.clients import MFA_GRANT_TYPES
+from authserver.config import Settings
+from authserver.extensions import db, services
+from authserver.mfa.settings import MfaSettings
 from authserver.migrate import _config, is_current, upgrade
 from authserver.models import Base
+from tests.support import TEST_ENCRYPTION_KEY
 
 
 def test_migrated_schema_matches_the_models(database_url: str) -> None:
@@ -56,3 +62,35 @@ def test_0002_gives_password_clients_the_mfa_grants_and_takes_them_back(tmp_path
         rows = dict(conn.execute(sa.text("SELECT client_id, grant_types FROM clients")).all())
     engine.dispose()
     assert json.loads(rows["spa"]) == ["password", "refresh_token"]
+
+
+def test_0003_gives_stored_settings_the_sms_defaults_and_keeps_their_factors(
+    database_url: str,
+) -> None:
+    """A deployment that saved MFA settings before SMS existed: after the upgrade its settings
+    load with the SMS defaults, its factor list unchanged; the downgrade takes SMS away again."""
+    engine = sa.create_engine(database_url)
+    with engine.begin() as conn:
+        command.downgrade(_config(conn), "0002")
+        conn.execute(sa.text(
+            "INSERT INTO mfa_settings (id, enabled, factors, policy, totp_issuer, mfa_token_ttl,"
+            " token_max_failures, user_failure_burst, user_failure_drain,"
+            " user_max_consecutive_failures, updated_at) VALUES (1, :on, :factors, 'optional',"
+            " 'Acme', 600, 5, 10, 360, 100, '2026-01-01 00:00:00')"
+        ), {"on": True, "factors": '["otp", "recovery-code"]'})
+    try:
+        upgrade(engine)
+        app = create_app(Settings.from_env({"PROTEKT_DATABASE_URL": database_url,
+                                            "PROTEKT_REDIS_URL": "memory://",
+                                            "PROTEKT_ENCRYPTION_KEY": TEST_ENCRYPTION_KEY}))
+        with app.app_context():
+            loaded = services.mfa.settings.load()
+            assert loaded == replace(MfaSettings(), totp_issuer="Acme",
+                                     factors=("otp", "recovery-code"))
+            assert services.mfa.sms_credits.balance() == 0
+            db.engine.dispose()
+    finally:
+        with engine.begin() as conn:
+            conn.execute(sa.text("DELETE FROM mfa_settings"))
+        upgrade(engine)
+        engine.dispose()

@@ -1,5 +1,5 @@
-"""The database never holds a password, client secret, refresh token, private key, TOTP secret or
-recovery code in the clear; Redis holds no mfa_token.
+"""The database never holds a password, client secret, refresh token, private key, TOTP secret,
+recovery code or phone number in the clear; Redis holds no mfa_token, SMS code or oob_code.
 
 The test reads every row of every table, as someone with a copy of the database would.
 """
@@ -15,7 +15,16 @@ from flask.testing import FlaskClient
 
 from authserver.extensions import db, services
 from authserver.models import Base
-from tests.conftest import RegisteredClient, enroll, mfa_token, password_login, token
+from tests.conftest import (
+    RegisteredClient,
+    access_token,
+    bearer,
+    enroll,
+    mfa_token,
+    password_login,
+    token,
+)
+from tests.support import Outbox
 
 
 def _every_cell(app: Flask) -> str:
@@ -72,3 +81,24 @@ def _every_redis_value(app: Flask) -> str:
         if raw.type(name) == b"string":
             parts.append((raw.get(name) or b"").decode("latin-1"))
     return "\n".join(parts)
+
+
+def test_no_phone_number_sms_code_or_oob_code_is_stored_in_plain_text(
+    app: Flask, client: FlaskClient, user: Any, web_app: RegisteredClient, outbox: Outbox,
+) -> None:
+    with app.app_context():
+        services.mfa.sms_credits.top_up(5)
+    bearer_token = access_token(client, web_app)
+    enrolled = client.post("/mfa/associate", headers=bearer(bearer_token),
+                           json={"type": "sms", "phone_number": "+14155552671"})
+    assert enrolled.status_code == 200
+    ticket = mfa_token(client, web_app)
+    oob_code = client.post("/mfa/challenge", auth=web_app.basic, data={
+        "mfa_token": ticket, "challenge_type": "sms"}).get_json()["oob_code"]
+    code = outbox.last_code()
+    dump, raw_redis = _every_cell(app), _every_redis_value(app)
+    for secret in ("+14155552671", "4155552671", oob_code, ticket):
+        assert secret not in dump
+        assert secret not in raw_redis
+    assert f'"{code}"' not in raw_redis and f":{code}" not in raw_redis
+    assert "+1******2671" in dump  # the audit keeps the masked number only

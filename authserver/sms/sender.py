@@ -1,7 +1,7 @@
 """Sending a one-time code by SMS, under the abuse limits and against the credit balance.
 
 The order is what makes SMS pumping unprofitable and failures harmless: the country is checked,
-then the send limits (resend cool-down per authenticator, hourly caps per user, per number and
+then the send limits (resend cool-down per user and number, hourly caps per user, per number and
 per client IP; atomic counters in the store), then the credits are debited, and only then is the
 provider called. A refusal at any step answers before the provider is called; a provider
 failure gives the credits and the counted sends back and answers ``503`` with
@@ -61,10 +61,12 @@ class Delivery:
     authenticator_id: str
 
 
-def _cooldown(rules: SendRules, delivery: Delivery) -> list[Hit]:
+def _cooldown(rules: SendRules, to: PhoneNumber, delivery: Delivery) -> list[Hit]:
+    """One code per user and number per cool-down: keyed by the number, not the authenticator,
+    so enrolling the same number again does not start a fresh cool-down."""
     limit = Limit("sms-resend", 1, rules.resend_cooldown,
                   "A code was just sent to this phone. Wait before asking for another.")
-    return [(limit, delivery.authenticator_id)]
+    return [(limit, f"{delivery.user_id}:{to.digest}")]
 
 
 def _caps(rules: SendRules, to: PhoneNumber, delivery: Delivery) -> list[Hit]:
@@ -120,7 +122,7 @@ class SmsSender:
         The cool-down is asked first and alone, so a user tapping "resend" early spends none of
         the hourly caps. A cap crossed for the first time in its window is audited.
         """
-        cooldown, caps = _cooldown(rules, delivery), _caps(rules, to, delivery)
+        cooldown, caps = _cooldown(rules, to, delivery), _caps(rules, to, delivery)
         self._limiter.reserve(cooldown)
         try:
             self._limiter.reserve(caps)

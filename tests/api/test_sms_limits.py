@@ -19,11 +19,18 @@ from tests.api.test_mfa_sms import (
     balance,
     challenge,
     configure,
+    enroll_phone,
     events,
     oob_grant,
     top_up,
 )
-from tests.conftest import RegisteredClient, assert_error, mfa_token, password_login
+from tests.conftest import (
+    RegisteredClient,
+    access_token,
+    assert_error,
+    mfa_token,
+    password_login,
+)
 from tests.sms.fakes import FakeTwilio, FakeWebhook
 from tests.support import Outbox
 
@@ -75,6 +82,16 @@ def test_a_resend_within_the_cooldown_is_refused(
     assert int(again.headers["Retry-After"]) <= 30
     # a new login does not reset it: the cool-down belongs to the phone
     assert_limited(challenge(client, web_app, mfa_token(client, web_app)), outbox, 1, "Wait")
+
+
+def test_enrolling_the_same_number_again_does_not_restart_the_cooldown(
+    app: Flask, client: FlaskClient, web_app: RegisteredClient, user: Any, outbox: Outbox,
+) -> None:
+    configure(app, sms_confirm_phone=True)
+    top_up(app, 10)
+    bearer_token = access_token(client, web_app)
+    assert enroll_phone(client, bearer_token).status_code == 200
+    assert_limited(enroll_phone(client, bearer_token), outbox, 1, "Wait before asking")
 
 
 def test_the_hourly_cap_per_user_counts_across_phones(
