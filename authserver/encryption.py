@@ -9,6 +9,7 @@ data), so a ciphertext copied into another row or column does not decrypt.
 from __future__ import annotations
 
 import hashlib
+import hmac
 import os
 
 from cryptography.exceptions import InvalidTag
@@ -34,6 +35,13 @@ class Encryptor:
             raise ValueError("at least one encryption key is required")
         self._keys = {_fingerprint(k): AESGCM(k) for k in keys}
         self._current = _fingerprint(keys[0])
+        self._first = keys[0]
+
+    def derive_key(self, purpose: str) -> bytes:
+        """A 256-bit key for one other use (an HMAC key), derived from the current key with
+        HMAC-SHA256 as a PRF (NIST SP 800-108r1 §4.1); it changes when the key rotates."""
+        return hmac.new(self._first, b"protekt-derived-key:" + purpose.encode(),
+                        hashlib.sha256).digest()
 
     def encrypt(self, plaintext: bytes, purpose: str) -> bytes:
         nonce = os.urandom(_NONCE_BYTES)

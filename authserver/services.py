@@ -64,8 +64,9 @@ def build_mfa(
     limiter = AttemptLimiter(store.namespace("limits"))
     otp = OtpFactor(authenticators)
     credits = SmsCredits(session, audit)
-    sms = SmsFactor(authenticators, SmsCodes(store.namespace("sms-code")),
-                    SmsSender(session, sms_provider, credits, limiter, audit))
+    sender = SmsSender(session, sms_provider, credits, limiter, audit,
+                       number_key=encryptor.derive_key("sms-number-counters"))
+    sms = SmsFactor(authenticators, SmsCodes(store.namespace("sms-code")), sender)
     verifier = MfaVerifier(session, users, tickets, limiter, audit)
     return MfaServices(
         settings=settings,

@@ -132,7 +132,7 @@ def challenge() -> Response:
         if not params.get(name):
             raise InvalidRequest(f"Missing '{name}' parameter.")
     result = services.mfa.challenges.challenge(
-        params["mfa_token"], client.client_id, oauth_request.client_ip,
+        params["mfa_token"], client, oauth_request.client_ip,
         params["challenge_type"], params.get("authenticator_id"),
     )
     return _no_store(result)

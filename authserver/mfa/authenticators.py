@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from authserver.encryption import Encryptor
 from authserver.mfa import totp
-from authserver.models import Authenticator
+from authserver.models import Authenticator, User
 from authserver.models.base import new_id, utcnow
 from authserver.sms.phone import PhoneNumber, from_e164
 
@@ -48,6 +48,16 @@ class Authenticators:
     def find(self, user_id: str, authenticator_id: str) -> Authenticator | None:
         found = self._session.get(Authenticator, authenticator_id)
         return found if found is not None and found.user_id == user_id else None
+
+    def lock_user(self, user_id: str) -> None:
+        """Serialise changes to one user's factors until the caller commits: a write to the
+        user's row (PostgreSQL locks the row; SQLite takes its single write lock), so a parallel
+        request reads the factors only after this one is done."""
+        self._session.execute(
+            update(User).where(User.id == user_id)
+            .values(email_verified=User.email_verified)
+            .execution_options(synchronize_session=False)
+        )
 
     def add_otp(self, user_id: str, name: str) -> tuple[Authenticator, str]:
         """A pending authenticator app and its new secret; the caller commits."""

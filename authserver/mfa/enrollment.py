@@ -89,11 +89,15 @@ class MfaAccount:
         """Enroll an authenticator app (pending until a first code confirms it) or a phone
         (active at once, unless ``sms_confirm_phone``: then a code is sent to confirm it).
 
+        The user's row is locked first, so parallel associations with one mfa_token cannot all
+        pass the "no active authenticator yet" rule.
+
         Until the user has an active authenticator, every association also brings a new set of
         recovery codes (voiding any earlier one): a first enrollment always shows the codes that
         will work, even when an earlier answer was lost.
         """
         settings = self._enabled_settings(asked.factor)
+        self._authenticators.lock_user(who.user.id)
         usable = self._authorize(who, ENROLL, changes=True, ticket_may=True)
         if len(usable) >= MAX_AUTHENTICATORS:
             raise InvalidRequest(f"A user may have at most {MAX_AUTHENTICATORS} authenticators.")
@@ -126,6 +130,7 @@ class MfaAccount:
         active = {p.e164 for p in self._authenticators.phones(who.user.id, active=True)}
         if number.e164 in active:
             raise InvalidRequest("This phone number is already enrolled.")
+        name = _name(asked.name, number.masked)
         body: dict[str, Any] = {"id": new_id(), "authenticator_type": TYPE_OOB,
                                 "oob_channel": SMS, "active": not settings.sms_confirm_phone}
         if settings.sms_confirm_phone:
@@ -135,8 +140,8 @@ class MfaAccount:
             body["oob_code"] = self._sms.send(binding, number, delivery, settings)
             body["binding_method"] = "prompt"
         self._authenticators.drop_pending(who.user.id, TYPE_OOB)
-        self._authenticators.add_sms(body["id"], who.user.id, _name(asked.name, number.masked),
-                                     number, active=body["active"])
+        self._authenticators.add_sms(body["id"], who.user.id, name, number,
+                                     active=body["active"])
         return body
 
     def confirm(self, who: Principal, authenticator_id: str,

@@ -13,14 +13,14 @@ from typing import Any, Protocol
 from sqlalchemy.orm import Session
 
 from authserver.audit import AuditLog
-from authserver.errors import InvalidRequest, NotFound
+from authserver.errors import InvalidRequest, NotFound, UnauthorizedClient
 from authserver.mfa.authenticators import Authenticators
-from authserver.mfa.policy import MFA_AMR, factor_of
+from authserver.mfa.policy import FACTOR_GRANTS, MFA_AMR, factor_of
 from authserver.mfa.recovery import RecoveryCodes
 from authserver.mfa.settings import OTP, RECOVERY_CODE, SMS, MfaSettings, MfaSettingsStore
 from authserver.mfa.tickets import FOR_ENROLLMENT, MfaTicket, MfaTickets
 from authserver.mfa.verification import Attempt, Proof
-from authserver.models import Authenticator, User
+from authserver.models import Authenticator, Client, User
 
 
 class Factor(Protocol):
@@ -108,12 +108,17 @@ class MfaChallenges:
         self._audit = audit
 
     def challenge(
-        self, mfa_token: str, client_id: str, ip: str, challenge_type: str,
+        self, mfa_token: str, client: Client, ip: str, challenge_type: str,
         authenticator_id: str | None,
     ) -> dict[str, Any]:
+        client_id = client.client_id
         ticket = self._tickets.open(mfa_token, client_id)
         settings = self._settings.load()
         factor = self._factor(challenge_type, settings)
+        if not client.check_grant_type(FACTOR_GRANTS[factor.name]):
+            raise UnauthorizedClient(
+                f"This client may not use the grant that finishes a {factor.name} challenge."
+            )
         authenticator = self._pick(factor, ticket, authenticator_id)
         attempt = Attempt(client_id, ip, factor.name)
         body = factor.challenge(ticket, authenticator, attempt, settings)

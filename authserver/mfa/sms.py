@@ -66,9 +66,6 @@ class SmsCodes:
     def __init__(self, records: Namespace) -> None:
         self._records = records
 
-    def void(self, binding: str) -> None:
-        self._records.delete(binding)
-
     def keep(self, binding: str, authenticator_id: str, code: str, ttl: int) -> str:
         """Remember a code that was sent, replacing the binding's last one; its new oob_code."""
         oob_code, salt = secrets.token_urlsafe(32), secrets.token_hex(16)
@@ -131,10 +128,11 @@ class SmsFactor:
              settings: MfaSettings) -> str:
         """Send a new code for this binding (voiding its last one first); the oob_code.
 
-        The code is kept only once the provider took it: a failed send leaves no usable code.
-        Commits (the credit debit and the audit): call it with nothing else pending.
+        The code is kept only once the provider took it, replacing the binding's last one: a
+        refused or failed send leaves no new code and the last one as it was (a "resend" refused
+        by the cool-down must not kill the code the user is reading). Commits (the credit debit
+        and the audit): call it with nothing else pending.
         """
-        self._codes.void(binding)
         code = new_code()
         self._sender.send_code(to, code, delivery, settings.sms_rules)
         return self._codes.keep(binding, delivery.authenticator_id, code,

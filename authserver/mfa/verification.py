@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 
 from authserver.accounts.users import UserDirectory
 from authserver.audit import AuditLog
-from authserver.errors import InvalidGrant, TooManyAttempts
+from authserver.errors import ExpiredToken, InvalidGrant, TooManyAttempts
 from authserver.limits import AttemptLimiter, Hit, Limit, LimitReached
 from authserver.mfa.settings import RECOVERY_CODE, MfaSettings
 from authserver.mfa.tickets import UNKNOWN, MfaTicket, MfaTickets
@@ -104,7 +104,7 @@ class MfaVerifier:
             try:
                 left = self._reserve(attempt, user, _token_hits(settings, ticket))
                 proof = self.guarded(attempt, user, settings, partial(check, user, ticket))
-            except (InvalidGrant, TooManyAttempts):
+            except (InvalidGrant, ExpiredToken, TooManyAttempts):
                 if left == 0:  # that was the token's last attempt
                     self._tickets.void(ticket)
                 raise
@@ -121,7 +121,11 @@ class MfaVerifier:
         """Run one check under the user's limits: counted first, forgiven when right."""
         hits = _user_hits(settings, user.id)
         self._reserve(attempt, user, hits)
-        proof = check()
+        try:
+            proof = check()
+        except ExpiredToken:  # an SMS code past its time: a failed attempt like a wrong one
+            self._record(attempt, user, failure_event, reason="expired")
+            raise
         if proof is None:
             self._record(attempt, user, failure_event)
             raise InvalidGrant(WRONG_CODE)

@@ -9,7 +9,6 @@ SMS pumping to premium ranges).
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass
 
 import phonenumbers
@@ -44,11 +43,6 @@ class PhoneNumber:
     def masked(self) -> str:
         """What lists show: the country code and the last digits, ``+1******2671``."""
         return mask(self.e164)
-
-    @property
-    def digest(self) -> str:
-        """A stable key for per-number counters that does not spell the number out."""
-        return hashlib.sha256(self.e164.encode()).hexdigest()
 
 
 def parse(raw: str, allowed_countries: tuple[str, ...] = ()) -> PhoneNumber:
@@ -88,11 +82,13 @@ def ensure_allowed(number: PhoneNumber, allowed_countries: tuple[str, ...]) -> N
 
 
 def mask(e164: str) -> str:
-    """``+14155552671`` → ``+1******2671``: enough to tell one's numbers apart."""
+    """``+14155552671`` → ``+1******2671``: enough to tell one's numbers apart. At most half of
+    the national digits show, and never more than four, however short the number."""
     number = phonenumbers.parse(e164)
     prefix = f"+{number.country_code}"
     national = e164[len(prefix):]
-    return prefix + "*" * (len(national) - _SHOWN_DIGITS) + national[-_SHOWN_DIGITS:]
+    shown = min(_SHOWN_DIGITS, len(national) // 2)
+    return prefix + "*" * (len(national) - shown) + national[len(national) - shown:]
 
 
 def _parsed(raw: str) -> phonenumbers.PhoneNumber:

@@ -11,10 +11,12 @@ otherwise; the exception text is detail for the log, never for a client.
 
 Webhook requests carry ``{"id", "to", "body", "timestamp"}`` and the header
 ``X-Protekt-Signature: t=<timestamp>,v1=<hex HMAC-SHA256(secret, "<timestamp>.<raw body>")>``
-(the scheme Stripe uses for its webhooks). A connection error, a timeout or a 5xx answer is
-retried once with the same body and signature, so a receiver should dedupe on ``id``; any 2xx is
-success, anything else a failure. A receiver checks the signature over the raw bytes, in constant
-time, and refuses stale timestamps to stop replays::
+(the scheme Stripe uses for its webhooks). A connection that could not be made, or a 5xx answer,
+is retried once with the same body and signature, so a receiver should dedupe on ``id``; any 2xx
+is success, anything else a failure. A request sent but unanswered in time (a read timeout, a
+dropped connection) is not retried: the gateway may have sent it (:class:`DeliveryUncertain`).
+A receiver checks the signature over the raw bytes, in constant time, and refuses stale
+timestamps to stop replays::
 
     fields = dict(part.split("=", 1) for part in header.split(","))
     signed = fields["t"].encode() + b"." + raw_body
@@ -38,6 +40,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Protocol
 
 import requests
+import urllib3
 from twilio.base.exceptions import TwilioException, TwilioRestException, TwilioServiceException
 from twilio.http.http_client import TwilioHttpClient
 from twilio.rest import Client
@@ -64,6 +67,12 @@ class SmsMessage:
 
 class DeliveryFailed(Exception):
     """The provider did not take the message. str(exc) is detail for the log only."""
+
+
+class DeliveryUncertain(DeliveryFailed):
+    """The request reached the provider but no answer came back in time: it may have sent (and
+    billed) the message. Neither retried nor refunded, so a slow provider cannot be made to send
+    for free."""
 
 
 class SmsProvider(Protocol):
@@ -139,11 +148,25 @@ class TwilioProvider:
         try:
             created = self._client.messages.create(to=message.to, body=message.body,
                                                    **self._sender)
-        except (TwilioException, requests.RequestException) as exc:
+        except requests.RequestException as exc:
+            if _may_have_arrived(exc):
+                raise DeliveryUncertain(f"twilio did not answer: {type(exc).__name__}") from exc
+            raise DeliveryFailed(_twilio_detail(exc)) from exc
+        except TwilioException as exc:
             raise DeliveryFailed(_twilio_detail(exc)) from exc
         if created.status in TWILIO_FAILED:
             raise DeliveryFailed(f"twilio message {created.sid} is {created.status}: "
                                  f"error {created.error_code} {created.error_message}")
+
+
+def _may_have_arrived(exc: requests.RequestException) -> bool:
+    """False only when the connection was never made (the request cannot have arrived)."""
+    if isinstance(exc, requests.ConnectTimeout):
+        return False
+    reason = getattr(exc.args[0] if exc.args else None, "reason", None)
+    refused = isinstance(exc, requests.ConnectionError) and isinstance(
+        reason, urllib3.exceptions.NewConnectionError)
+    return not refused
 
 
 def _twilio_detail(exc: Exception) -> str:
@@ -196,6 +219,9 @@ class WebhookProvider:
             response = self._session.post(self.url, data=body, headers=headers,
                                           timeout=self._timeout, allow_redirects=False)
         except requests.RequestException as exc:
+            if _may_have_arrived(exc):
+                raise DeliveryUncertain(
+                    f"webhook {self.url} did not answer: {type(exc).__name__}") from exc
             return f"{type(exc).__name__}: {exc}"
         if 200 <= response.status_code < 300:
             return None

@@ -5,11 +5,17 @@ then the send limits (resend cool-down per user and number, hourly caps per user
 per client IP; atomic counters in the store), then the credits are debited, and only then is the
 provider called. A refusal at any step answers before the provider is called; a provider
 failure gives the credits and the counted sends back and answers ``503`` with
-``sms_delivery_failed``.
+``sms_delivery_failed``. A provider that got the request but did not answer in time may have
+sent (and billed) it: then nothing is given back, so a slow provider is no way around the limits.
+
+Per-number counters are keyed by an HMAC of the number under a key derived from the encryption
+key, not by a plain hash: the space of phone numbers is small enough to hash whole.
 """
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import logging
 from dataclasses import dataclass
 
@@ -20,7 +26,7 @@ from authserver.errors import TemporarilyUnavailable
 from authserver.limits import AttemptLimiter, Hit, Limit, LimitReached
 from authserver.sms.credits import SmsCredits
 from authserver.sms.phone import PhoneNumber, ensure_allowed
-from authserver.sms.providers import DeliveryFailed, SmsMessage, SmsProvider
+from authserver.sms.providers import DeliveryFailed, DeliveryUncertain, SmsMessage, SmsProvider
 from authserver.sms.template import render, segments
 
 log = logging.getLogger("protekt.sms")
@@ -61,23 +67,30 @@ class Delivery:
     authenticator_id: str
 
 
-def _cooldown(rules: SendRules, to: PhoneNumber, delivery: Delivery) -> list[Hit]:
+def _cooldown(rules: SendRules, number_key: str, delivery: Delivery) -> list[Hit]:
     """One code per user and number per cool-down: keyed by the number, not the authenticator,
     so enrolling the same number again does not start a fresh cool-down."""
     limit = Limit("sms-resend", 1, rules.resend_cooldown,
                   "A code was just sent to this phone. Wait before asking for another.")
-    return [(limit, f"{delivery.user_id}:{to.digest}")]
+    return [(limit, f"{delivery.user_id}:{number_key}")]
 
 
-def _caps(rules: SendRules, to: PhoneNumber, delivery: Delivery) -> list[Hit]:
+def _caps(rules: SendRules, number_key: str, delivery: Delivery) -> list[Hit]:
     return [
         (Limit("sms-user", rules.user_hourly, HOUR,
                "Too many SMS codes for this account in the last hour."), delivery.user_id),
         (Limit("sms-phone", rules.phone_hourly, HOUR,
-               "Too many SMS codes to this phone number in the last hour."), to.digest),
+               "Too many SMS codes to this phone number in the last hour."), number_key),
         (Limit("sms-ip", rules.ip_hourly, HOUR,
                "Too many SMS codes requested from this address in the last hour."), delivery.ip),
     ]
+
+
+def _redacted(text: str, to: PhoneNumber, code: str) -> str:
+    """A provider's error text without the full number or the code (Twilio's name the 'To')."""
+    for secret, shown in ((to.e164, to.masked), (to.e164[1:], to.masked), (code, "******")):
+        text = text.replace(secret, shown)
+    return text
 
 
 class SmsSender:
@@ -85,13 +98,14 @@ class SmsSender:
 
     def __init__(
         self, session: Session, provider: SmsProvider, credits: SmsCredits,
-        limiter: AttemptLimiter, audit: AuditLog,
+        limiter: AttemptLimiter, audit: AuditLog, *, number_key: bytes,
     ) -> None:
         self._session = session
         self._provider = provider
         self._credits = credits
         self._limiter = limiter
         self._audit = audit
+        self._number_key = number_key
 
     def send_code(self, to: PhoneNumber, code: str, delivery: Delivery, rules: SendRules) -> None:
         """Send ``code`` to ``to``, or raise InvalidRequest (country), LimitReached (429),
@@ -109,12 +123,20 @@ class SmsSender:
         try:
             self._provider.send(SmsMessage(to.e164, text, code))
         except DeliveryFailed as failure:
-            log.warning("SMS to %s through %s failed: %s", to.masked, self._provider.name, failure)
+            self._failed(_redacted(str(failure), to, code), count, hits, delivery,
+                         uncertain=isinstance(failure, DeliveryUncertain), **detail)
+        self._record(delivery, "sms.sent", provider=self._provider.name, segments=count, **detail)
+
+    def _failed(self, reason: str, count: int, hits: list[Hit], delivery: Delivery, *,
+                uncertain: bool, **detail: object) -> None:
+        """Give back what a refused send took (not what an unanswered one may have cost)."""
+        log.warning("SMS to %s through %s failed: %s", detail["to"], self._provider.name, reason)
+        if not uncertain:
             self._credits.refund(count, **detail)
             self._limiter.forgive(hits)
-            self._record(delivery, "sms.failed", provider=self._provider.name, **detail)
-            raise SmsDeliveryFailed(detail=str(failure)) from None
-        self._record(delivery, "sms.sent", provider=self._provider.name, segments=count, **detail)
+        self._record(delivery, "sms.failed", provider=self._provider.name,
+                     outcome="unknown" if uncertain else "refused", **detail)
+        raise SmsDeliveryFailed(detail=reason)
 
     def _reserve(self, rules: SendRules, to: PhoneNumber, delivery: Delivery) -> list[Hit]:
         """Count this send against the cool-down, then the hourly caps; 429 when one is full.
@@ -122,7 +144,9 @@ class SmsSender:
         The cool-down is asked first and alone, so a user tapping "resend" early spends none of
         the hourly caps. A cap crossed for the first time in its window is audited.
         """
-        cooldown, caps = _cooldown(rules, to, delivery), _caps(rules, to, delivery)
+        number_key = hmac.new(self._number_key, to.e164.encode(), hashlib.sha256).hexdigest()
+        cooldown = _cooldown(rules, number_key, delivery)
+        caps = _caps(rules, number_key, delivery)
         self._limiter.reserve(cooldown)
         try:
             self._limiter.reserve(caps)

@@ -279,7 +279,8 @@ def test_a_new_challenge_voids_the_previous_code(
 
 
 def test_an_expired_code_answers_expired_token(
-    monkeypatch: pytest.MonkeyPatch, client: FlaskClient, web_app: RegisteredClient,
+    monkeypatch: pytest.MonkeyPatch, app: Flask, client: FlaskClient,
+    web_app: RegisteredClient,
     sent: Callable[[], tuple[str, str, str]],
 ) -> None:
     token_value, oob_code, code = sent()
@@ -287,6 +288,7 @@ def test_an_expired_code_answers_expired_token(
     monkeypatch.setattr("authserver.mfa.sms.time.time", lambda: later)
     expired = oob_grant(client, web_app, token_value, oob_code, code)
     assert "expired" in assert_error(expired, "expired_token", 400)["error_description"]
+    assert [e["reason"] for e in events(app, "mfa.verify.failure")] == ["expired"]
 
 
 def test_wrong_codes_count_toward_the_mfa_token_limit_like_totp(
@@ -324,6 +326,18 @@ def test_challenge_errors(
     assert_error(challenge(client, web_app, token_value, authenticator_id="nope"),
                  "not_found", 404)
     assert_error(challenge(client, web_app, token_value, "email"), "invalid_request", 400)
+
+
+def test_a_client_without_the_mfa_oob_grant_cannot_make_us_send(
+    app: Flask, client: FlaskClient, make_client: Callable[..., RegisteredClient],
+    sms_user: str, outbox: Outbox,
+) -> None:
+    otp_only = make_client(name="OTP only", grant_types=[
+        "password", "mfa-otp", "mfa-recovery-code"])
+    token_value = mfa_token(client, otp_only)
+    refused = challenge(client, otp_only, token_value)
+    assert "sms" in assert_error(refused, "unauthorized_client", 400)["error_description"]
+    assert outbox.messages() == [] and balance(app) == 100
 
 
 def test_a_switched_off_sms_factor_is_not_offered_nor_usable(

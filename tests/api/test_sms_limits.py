@@ -3,6 +3,7 @@ failing provider leaves behind. Each refusal must leave the provider uncalled.""
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -76,12 +77,15 @@ def test_a_resend_within_the_cooldown_is_refused(
 ) -> None:
     people("ann@example.org", PHONE)
     token_value = mfa_token(client, web_app)
-    assert challenge(client, web_app, token_value).status_code == 200
+    oob_code = challenge(client, web_app, token_value).get_json()["oob_code"]
     again = challenge(client, web_app, token_value)
     assert_limited(again, outbox, 1, "Wait before asking for another")
     assert int(again.headers["Retry-After"]) <= 30
     # a new login does not reset it: the cool-down belongs to the phone
     assert_limited(challenge(client, web_app, mfa_token(client, web_app)), outbox, 1, "Wait")
+    # and the refused resends left the code on the phone working
+    granted = oob_grant(client, web_app, token_value, oob_code, outbox.last_code())
+    assert granted.status_code == 200, granted.get_json()
 
 
 def test_enrolling_the_same_number_again_does_not_restart_the_cooldown(
@@ -213,12 +217,57 @@ def test_a_failing_provider_costs_nothing_and_leaves_no_usable_code(
     assert len(webhook.requests) == 3  # the first send, then the failing one and its retry
     assert balance(webhook_app) == 999  # the first SMS only
     unsent_code = webhook.requests[-1].json["body"][:6]
-    for code in (first_code, unsent_code):
-        assert_error(oob_grant(client, web_app, token_value, first["oob_code"], code),
-                     "invalid_grant", 400)
-    assert [e["provider"] for e in events(webhook_app, "sms.failed")] == ["webhook"]
+    assert_error(oob_grant(client, web_app, token_value, first["oob_code"], unsent_code),
+                 "invalid_grant", 400)
+    assert [(e["provider"], e["outcome"]) for e in events(webhook_app, "sms.failed")] == [
+        ("webhook", "refused")]
     webhook.statuses = [200]  # the failure spent no cool-down either
-    assert challenge(failing, web_app, token_value).status_code == 200
+    resent = challenge(failing, web_app, token_value).get_json()
+    resent_code = webhook.requests[-1].json["body"][:6]
+    assert_error(oob_grant(client, web_app, token_value, first["oob_code"], first_code),
+                 "invalid_grant", 400)  # replaced by the resend that went out
+    granted = oob_grant(client, web_app, token_value, resent["oob_code"], resent_code)
+    assert granted.status_code == 200, granted.get_json()
+
+
+def test_a_provider_that_does_not_answer_is_not_a_free_send(
+    make_app: Callable[..., Flask], web_app: RegisteredClient,
+    people: Callable[..., list[str]],
+) -> None:
+    """It may have sent (and billed) the SMS: the credit and the cool-down stay spent."""
+    people("ann@example.org", PHONE)
+    with FakeWebhook(delay=1.0) as slow:
+        slow_app = make_app(PROTEKT_SMS_PROVIDER="webhook", PROTEKT_SMS_WEBHOOK_URL=slow.url,
+                            PROTEKT_SMS_WEBHOOK_SECRET=WEBHOOK_SECRET, PROTEKT_SMS_TIMEOUT="0.2")
+        client = slow_app.test_client()
+        token_value = mfa_token(client, web_app)
+        unanswered = challenge(client, web_app, token_value)
+        assert "sms_delivery_failed" in assert_error(
+            unanswered, "temporarily_unavailable", 503)["error_description"]
+        assert_error(challenge(client, web_app, token_value), "too_many_attempts", 429)
+        assert len(slow.requests) == 1  # not retried: the gateway may have sent it
+    assert balance(slow_app) == 999
+    assert [e["outcome"] for e in events(slow_app, "sms.failed")] == ["unknown"]
+
+
+def test_a_provider_error_naming_the_number_is_logged_masked(
+    make_app: Callable[..., Flask], web_app: RegisteredClient,
+    people: Callable[..., list[str]], caplog: pytest.LogCaptureFixture,
+) -> None:
+    people("ann@example.org", PHONE)
+    with FakeTwilio(TWILIO_SID, TWILIO_TOKEN) as twilio:
+        twilio.fail_with(400, 21610, f"Attempt to send to unsubscribed recipient {PHONE}")
+        twilio_app = make_app(
+            PROTEKT_SMS_PROVIDER="twilio", PROTEKT_TWILIO_ACCOUNT_SID=TWILIO_SID,
+            PROTEKT_TWILIO_AUTH_TOKEN=TWILIO_TOKEN, PROTEKT_TWILIO_FROM="+15005550006",
+            PROTEKT_TWILIO_API_URL=twilio.url,
+        )
+        client = twilio_app.test_client()
+        with caplog.at_level(logging.INFO):
+            refused = challenge(client, web_app, mfa_token(client, web_app))
+    assert_error(refused, "temporarily_unavailable", 503)
+    assert "21610" in caplog.text and "+1******2671" in caplog.text
+    assert PHONE[1:] not in caplog.text
 
 
 def test_the_twilio_provider_sends_what_twilio_expects(

@@ -121,3 +121,22 @@ def test_parallel_exchanges_of_one_sms_code_give_one_token_response(
         grant_type=OOB_GRANT, mfa_token=token_value, oob_code=oob_code, binding_code=code))
     assert sum(r.status_code == 200 for r in responses) == 1
     assert all(r.status_code in (200, 400, 429) for r in responses)
+
+
+def test_parallel_phone_enrollments_with_one_mfa_token_leave_one_phone(
+    make_deployment: Callable[..., Deployment], tmp_path: Path,
+) -> None:
+    """Policy required: an mfa_token may enroll only while the user has no active factor; five
+    parallel SMS enrollments (active at once) must not all pass that rule."""
+    deployment, _ = sms_deployment(make_deployment, tmp_path, credits=5)
+    deployment.cli("mfa", "settings", "--policy", "required")
+    token_value = mfa_token(deployment)
+    numbers = iter(f"+1415555{2700 + index}" for index in range(5))
+    responses = run_parallel(5, lambda: requests.post(
+        f"{deployment.url}/mfa/associate", timeout=10, headers=bearer(token_value),
+        json={"type": "sms", "phone_number": next(numbers)}))
+    statuses = sorted(r.status_code for r in responses)
+    assert statuses == [200] + [403] * 4, statuses
+    listed = requests.get(f"{deployment.url}/mfa/authenticators", headers=bearer(token_value),
+                          timeout=10).json()
+    assert [item["authenticator_type"] for item in listed] == ["oob", "recovery-code"]
