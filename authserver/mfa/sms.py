@@ -126,12 +126,12 @@ class SmsFactor:
 
     def send(self, binding: str, to: PhoneNumber, delivery: Delivery,
              settings: MfaSettings) -> str:
-        """Send a new code for this binding (voiding its last one first); the oob_code.
+        """Send a new code for this binding; the oob_code.
 
         The code is kept only once the provider took it, replacing the binding's last one: a
         refused or failed send leaves no new code and the last one as it was (a "resend" refused
-        by the cool-down must not kill the code the user is reading). Commits (the credit debit
-        and the audit): call it with nothing else pending.
+        by the cool-down must not kill the code the user is reading). Commits the session (the
+        credit debit and the audit) along with whatever the caller has pending.
         """
         code = new_code()
         self._sender.send_code(to, code, delivery, settings.sms_rules)

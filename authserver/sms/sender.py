@@ -16,8 +16,8 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import logging
 from dataclasses import dataclass
+from typing import NoReturn
 
 from sqlalchemy.orm import Session
 
@@ -29,7 +29,6 @@ from authserver.sms.phone import PhoneNumber, ensure_allowed
 from authserver.sms.providers import DeliveryFailed, DeliveryUncertain, SmsMessage, SmsProvider
 from authserver.sms.template import render, segments
 
-log = logging.getLogger("protekt.sms")
 HOUR = 3600
 
 
@@ -128,15 +127,17 @@ class SmsSender:
         self._record(delivery, "sms.sent", provider=self._provider.name, segments=count, **detail)
 
     def _failed(self, reason: str, count: int, hits: list[Hit], delivery: Delivery, *,
-                uncertain: bool, **detail: object) -> None:
-        """Give back what a refused send took (not what an unanswered one may have cost)."""
-        log.warning("SMS to %s through %s failed: %s", detail["to"], self._provider.name, reason)
+                uncertain: bool, **detail: object) -> NoReturn:
+        """Give back what a refused send took (not what an unanswered one may have cost); the
+        provider's reason goes to the log with the error, never to the client."""
         if not uncertain:
             self._credits.refund(count, **detail)
             self._limiter.forgive(hits)
         self._record(delivery, "sms.failed", provider=self._provider.name,
                      outcome="unknown" if uncertain else "refused", **detail)
-        raise SmsDeliveryFailed(detail=reason)
+        raise SmsDeliveryFailed(
+            detail=f"SMS to {detail['to']} through {self._provider.name} failed: {reason}"
+        ) from None
 
     def _reserve(self, rules: SendRules, to: PhoneNumber, delivery: Delivery) -> list[Hit]:
         """Count this send against the cool-down, then the hourly caps; 429 when one is full.
