@@ -134,8 +134,8 @@ class Settings:
     )
     encryption_keys: tuple[bytes, ...] = _setting(
         "PROTEKT_ENCRYPTION_KEY", (), _encryption_keys,
-        "32-byte keys (base64url, comma-separated) encrypting private keys at rest; "
-        "the first encrypts, all decrypt.",
+        "32-byte keys (base64url, comma-separated) encrypting private keys, TOTP secrets and "
+        "phone numbers at rest; the first encrypts, all decrypt.",
         "NIST SP 800-57 Part 1 §5.3 (key rotation)",
     )
     signing_alg: str = _setting(
