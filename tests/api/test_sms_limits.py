@@ -113,30 +113,22 @@ def test_the_hourly_cap_per_user_counts_across_phones(
     assert [e["limits"] for e in events(app, "sms.limited")] == [["sms-user"]]
 
 
-def test_the_hourly_cap_per_number_counts_across_users(
-    app: Flask, client: FlaskClient, web_app: RegisteredClient, people: Callable[..., list[str]],
-    outbox: Outbox,
+@pytest.mark.parametrize(("setting", "bobs_phone", "words"), [
+    # SMS pumping: many accounts, one premium number
+    ("sms_phone_hourly", PHONE, "to this phone number"),
+    ("sms_ip_hourly", PHONES[1], "from this address"),
+])
+def test_the_hourly_caps_per_number_and_per_ip_count_across_users(
+    app: Flask, client: FlaskClient, web_app: RegisteredClient, *,
+    people: Callable[..., list[str]], outbox: Outbox, setting: str, bobs_phone: str, words: str,
 ) -> None:
-    configure(app, sms_phone_hourly=1)
+    configure(app, **{setting: 1})
     people("ann@example.org", PHONE)
-    people("bob@example.org", PHONE)  # SMS pumping: many accounts, one premium number
+    people("bob@example.org", bobs_phone)
     assert challenge(client, web_app, login_for(client, web_app, "ann@example.org")
                      ).status_code == 200
     bob = challenge(client, web_app, login_for(client, web_app, "bob@example.org"))
-    assert_limited(bob, outbox, 1, "to this phone number")
-
-
-def test_the_hourly_cap_per_client_ip(
-    app: Flask, client: FlaskClient, web_app: RegisteredClient, people: Callable[..., list[str]],
-    outbox: Outbox,
-) -> None:
-    configure(app, sms_ip_hourly=1)
-    people("ann@example.org", PHONES[0])
-    people("bob@example.org", PHONES[1])
-    assert challenge(client, web_app, login_for(client, web_app, "ann@example.org")
-                     ).status_code == 200
-    bob = challenge(client, web_app, login_for(client, web_app, "bob@example.org"))
-    assert_limited(bob, outbox, 1, "from this address")
+    assert_limited(bob, outbox, 1, words)
 
 
 def test_a_country_taken_off_the_list_gets_no_more_sms(
