@@ -42,6 +42,7 @@ def provider_metadata() -> dict[str, Any]:
         "mfa_challenge_endpoint": f"{issuer}/mfa/challenge",
         "mfa_associate_endpoint": f"{issuer}/mfa/associate",
         "mfa_authenticators_endpoint": f"{issuer}/mfa/authenticators",
+        "mfa_recovery_codes_endpoint": f"{issuer}/mfa/recovery-codes",
     }
 
 

@@ -211,6 +211,7 @@ def test_discovery_lists_the_mfa_endpoints_and_grants(client: FlaskClient) -> No
     assert meta["mfa_challenge_endpoint"].endswith("/mfa/challenge")
     assert meta["mfa_associate_endpoint"].endswith("/mfa/associate")
     assert meta["mfa_authenticators_endpoint"].endswith("/mfa/authenticators")
+    assert meta["mfa_recovery_codes_endpoint"].endswith("/mfa/recovery-codes")
     for kind in ("mfa-otp", "mfa-recovery-code"):
         assert GRANT_URI + kind in meta["grant_types_supported"]
         assert f"http://auth0.com/oauth/grant-type/{kind}" in meta["grant_types_supported"]
