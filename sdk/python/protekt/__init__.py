@@ -1,0 +1,29 @@
+"""Protekt's Python SDK: the client calls of the MFA guide, and access-token checks for APIs."""
+
+from protekt.client import DEFAULT_SCOPE, Authentication, Protekt
+from protekt.errors import ProtektError
+from protekt.mfa import MemoryOobCodes, Mfa, OobCodes
+from protekt.resource import (
+    AccessTokenVerifier,
+    BearerError,
+    InsufficientScope,
+    InsufficientUserAuthentication,
+    InvalidToken,
+    Jwks,
+)
+
+__all__ = [
+    "DEFAULT_SCOPE",
+    "AccessTokenVerifier",
+    "Authentication",
+    "BearerError",
+    "InsufficientScope",
+    "InsufficientUserAuthentication",
+    "InvalidToken",
+    "Jwks",
+    "MemoryOobCodes",
+    "Mfa",
+    "OobCodes",
+    "Protekt",
+    "ProtektError",
+]
