@@ -91,6 +91,36 @@ class RedisServer:
         wait_until(lambda: not _port_open(self.port), timeout=10)
 
 
+class LocalProcess:
+    """A program of the test's on a free loopback port (PORT in its environment), its output
+    kept in a log that is shown if it dies before it listens."""
+
+    def __init__(self, argv: list[str], env: Mapping[str, str]) -> None:
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self._argv = argv
+        self._env = {**os.environ, **env, "PORT": str(self.port)}
+        self._process: subprocess.Popen[str] | None = None
+        self.log = Path(tempfile.gettempdir()) / f"protekt-test-process-{self.port}.log"
+
+    def __enter__(self) -> LocalProcess:
+        with self.log.open("w") as log:
+            self._process = subprocess.Popen(self._argv, env=self._env, stdout=log,
+                                             stderr=subprocess.STDOUT, text=True)
+        wait_until(self._listening, timeout=30)
+        return self
+
+    def _listening(self) -> bool:
+        if self._process is not None and self._process.poll() is not None:
+            raise RuntimeError(f"{self._argv[0]} exited:\n{self.log.read_text()}")
+        return _port_open(self.port)
+
+    def __exit__(self, *exc: object) -> None:
+        if self._process is not None:
+            self._process.terminate()
+            self._process.wait(timeout=10)
+
+
 class TcpProxy:
     """Forwards a local port to a target; cut() drops the listener and every connection,
     as a database outage does, without touching the real server behind it."""
