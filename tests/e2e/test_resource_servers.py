@@ -169,3 +169,8 @@ def test_a_token_for_another_audience_is_refused(api: str, issuer: Issuer) -> No
                           data={"grant_type": "password", "username": issuer.deployment.email,
                                 "password": PASSWORD}).json()["access_token"]
     refused(call(api, "/messages", token), 401, "invalid_token")
+
+
+def test_an_id_token_is_not_an_access_token(api: str, issuer: Issuer) -> None:
+    id_token = issuer.login(issuer.deployment.email)["id_token"]
+    refused(call(api, "/messages", id_token), 401, "invalid_token")
