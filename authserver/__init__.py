@@ -13,6 +13,7 @@ from sqlalchemy.orm import sessionmaker
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from authserver.api import register_api
+from authserver.api.cors import register_cors
 from authserver.authorization import AuthorizationServer
 from authserver.config import Settings
 from authserver.extensions import db
@@ -46,6 +47,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     authorization.init_services(app, services)
     app.extensions["protekt.authorization"] = authorization
     register_api(app)
+    register_cors(app, settings.cors_origins)
     _configure_logging(settings.log_level)
     return app
 

@@ -97,6 +97,18 @@ def _http_url(raw: str) -> str:
     return raw.rstrip("/")
 
 
+def _origins(raw: str) -> tuple[str, ...]:
+    origins = []
+    for part in (p.strip() for p in raw.split(",")):
+        parts = urlsplit(part)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError(f"'{part}' is not an origin like https://app.example.com")
+        if part != f"{parts.scheme}://{parts.netloc}" or parts.username or parts.password:
+            raise ValueError(f"'{part}' must be scheme://host[:port] only, without a path")
+        origins.append(part.lower())
+    return tuple(origins)
+
+
 def _positive_float(raw: str) -> float:
     value = float(raw)
     if not 0 < value <= 60:
@@ -243,6 +255,12 @@ class Settings:
     sms_webhook_secret: str | None = _setting(
         "PROTEKT_SMS_WEBHOOK_SECRET", None, str,
         "With webhook: the HMAC-SHA256 key signing each POST (at least 32 characters).",
+    )
+    cors_origins: tuple[str, ...] = _setting(
+        "PROTEKT_CORS_ORIGINS", (), _origins,
+        "Web origins (comma-separated) whose pages may call the token, MFA, userinfo and "
+        "revocation endpoints and discovery from the browser; none by default.",
+        "Fetch Standard §3.2 (CORS protocol)",
     )
     log_level: str = _setting(
         "PROTEKT_LOG_LEVEL", "INFO", _log_level, "Log level of the server.",

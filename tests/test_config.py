@@ -54,6 +54,11 @@ def test_several_encryption_keys_are_accepted() -> None:
     ("PROTEKT_LOGIN_MAX_CONSECUTIVE_FAILURES", "101"),
     ("PROTEKT_TRUSTED_PROXIES", "-1"),
     ("PROTEKT_LOG_LEVEL", "LOUD"),
+    ("PROTEKT_CORS_ORIGINS", "*"),
+    ("PROTEKT_CORS_ORIGINS", "app.example.com"),
+    ("PROTEKT_CORS_ORIGINS", "https://app.example.com/"),
+    ("PROTEKT_CORS_ORIGINS", "https://app.example.com/login"),
+    ("PROTEKT_CORS_ORIGINS", "https://user@app.example.com"),
 ])
 def test_a_bad_value_is_refused_naming_the_variable(variable: str, value: str) -> None:
     with pytest.raises(ConfigError) as error:
@@ -86,3 +91,9 @@ def test_the_env_example_lists_every_setting_with_its_default() -> None:
     for variable, default, _doc, _ref in describe():
         assert variable in assignments, f"{variable} missing from config/protekt.env.example"
         assert assignments[variable] == default, variable
+
+
+def test_cors_origins_are_a_lowercased_list() -> None:
+    settings = Settings.from_env({**BASE, "PROTEKT_CORS_ORIGINS":
+                                  "https://App.example.com, http://127.0.0.1:3000"})
+    assert settings.cors_origins == ("https://app.example.com", "http://127.0.0.1:3000")
