@@ -3,8 +3,9 @@
     PROTEKT_ISSUER=http://127.0.0.1:8000 API_AUDIENCE=https://api.example.com PORT=5001 \\
         python examples/resource-servers/python/app.py
 
-``GET /messages`` needs scope ``read:messages``; ``GET /messages/secret`` needs it too, from a
-login with a second factor (``mfa`` in ``amr``). The Node server beside it answers the same.
+``GET /health`` needs nothing; ``GET /messages`` needs scope ``read:messages``;
+``GET /messages/secret`` needs it too, from a login with a second factor (``mfa`` in ``amr``).
+The Node server beside it answers the same.
 """
 
 from __future__ import annotations
@@ -20,6 +21,10 @@ from protekt.flask import require_access_token
 def create_app(issuer: str, audience: str) -> Flask:
     app = Flask(__name__)
     verifier = AccessTokenVerifier(issuer, audience)
+
+    @app.get("/health")
+    def health() -> dict[str, str]:  # no token: the baseline of scripts/bench_sdk.py
+        return {"status": "ok"}
 
     @app.get("/messages")
     @require_access_token(verifier, scope="read:messages")
