@@ -24,20 +24,31 @@ ensure_packages() {
   fi
 }
 
-# ensure_venv [EXTRAS] -- .venv with Protekt installed (editable), reinstalled when
-# pyproject.toml changes.
+# ensure_venv [EXTRAS] -- .venv with the Protekt server and the Python SDK installed (editable),
+# reinstalled when either pyproject.toml changes.
 ensure_venv() {
   local extras="${1:-}" stamp
   python3 -c 'import sys; sys.exit(sys.version_info < (3, 11))' ||
     { say "Python 3.11 or newer is required"; exit 1; }
   [ -x "$VENV/bin/python" ] || { say "creating $VENV"; python3 -m venv "$VENV"; }
-  stamp="$VENV/.installed-$(sha256sum "$ROOT/pyproject.toml" | cut -c1-16)-${extras:-none}"
+  stamp="$(cat "$ROOT/pyproject.toml" "$ROOT/sdk/python/pyproject.toml" | sha256sum | cut -c1-16)"
+  stamp="$VENV/.installed-$stamp-${extras:-none}"
   if [ ! -f "$stamp" ]; then
-    say "installing Protekt${extras:+ with [$extras]} into $VENV"
-    "$VENV/bin/pip" install -q --disable-pip-version-check -e "$ROOT${extras:+[$extras]}"
+    say "installing Protekt${extras:+ with [$extras]} and its Python SDK into $VENV"
+    "$VENV/bin/pip" install -q --disable-pip-version-check -e "$ROOT${extras:+[$extras]}" \
+      -e "$ROOT/sdk/python[flask]"
     rm -f "$VENV"/.installed-*-"${extras:-none}"
     touch "$stamp"
   fi
+}
+
+# ensure_node_modules -- the JavaScript SDK's dependencies, from its package-lock.json.
+ensure_node_modules() {
+  local js="$ROOT/sdk/js"
+  command -v npm >/dev/null 2>&1 || { say "npm is missing; the JavaScript SDK tests will skip"; return 0; }
+  [ "$js/node_modules/.package-lock.json" -nt "$js/package-lock.json" ] && return 0
+  say "installing the JavaScript SDK's dependencies (npm ci)"
+  (cd "$js" && npm ci --no-audit --no-fund --loglevel=error)
 }
 
 redis_answers() { redis-cli -h 127.0.0.1 -p 6379 ping >/dev/null 2>&1; }

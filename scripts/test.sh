@@ -8,8 +8,11 @@ cd "$ROOT"
 
 ensure_venv test
 # oathtool plays the user's authenticator app; zbarimg reads the enrollment QR codes; curl and jq
-# run the README's walk-through.
-ensure_packages oathtool:oathtool zbarimg:zbar-tools curl:curl jq:jq
+# run the README's walk-through; Node.js runs the JavaScript SDK's tests; Chromium (driven by
+# Playwright, which downloads no browser of its own) runs the example app's browser test.
+ensure_packages oathtool:oathtool zbarimg:zbar-tools curl:curl jq:jq node:nodejs npm:npm \
+  chromium:chromium
+ensure_node_modules
 ensure_redis
 ensure_postgres
 

@@ -1,0 +1,202 @@
+/** Scope asked for when a login names none. */
+export declare const DEFAULT_SCOPE: 'openid email enroll read:authenticators remove:authenticators';
+/** `error` of a ProtektError when the server did not answer. */
+export declare const NETWORK_ERROR: 'network_error';
+/** `error` of a ProtektError when the answer was not the JSON the API promises. */
+export declare const SERVER_ERROR: 'server_error';
+/** `error` of a ProtektError when there is no session or it could not be renewed. */
+export declare const LOGIN_REQUIRED: 'login_required';
+export declare const MFA_OTP_GRANT: 'http://protekt.dev/oauth/grant-type/mfa-otp';
+export declare const MFA_OOB_GRANT: 'http://protekt.dev/oauth/grant-type/mfa-oob';
+export declare const MFA_RECOVERY_CODE_GRANT: 'http://protekt.dev/oauth/grant-type/mfa-recovery-code';
+
+/** A key-value store for the session; each method may be synchronous or return a promise. */
+export interface SessionStorage {
+  get(key: string): unknown | Promise<unknown>;
+  set(key: string, value: StoredSession): void | Promise<void>;
+  remove(key: string): void | Promise<void>;
+}
+
+/** What the client keeps under `protekt:<clientId>`. */
+export interface StoredSession {
+  access_token: string;
+  refresh_token?: string;
+  id_token?: string;
+  scope?: string;
+  /** Milliseconds since the epoch. */
+  expires_at: number;
+}
+
+export interface ProtektOptions {
+  /** The server's base URL, e.g. `https://auth.example.com` (a trailing slash is dropped). */
+  domain: string;
+  clientId: string;
+  /** Confidential (server-side) clients only; sent as client_secret_post. Never in a browser. */
+  clientSecret?: string;
+  /** Default scope of `login`; default {@link DEFAULT_SCOPE}. */
+  scope?: string;
+  /** Default `audience` of `login`: the API the access token is for. */
+  audience?: string;
+  /** Where the session is kept; default {@link memoryStorage}. */
+  storage?: SessionStorage;
+  /** Default: the global `fetch`. */
+  fetch?: typeof fetch;
+  /** Renew the access token this many seconds before it expires; default 60. */
+  refreshMarginSeconds?: number;
+}
+
+/** A successful token response (RFC 6749 §5.1, API.md §2). */
+export interface TokenResponse {
+  access_token: string;
+  token_type: 'Bearer';
+  expires_in: number;
+  scope: string;
+  id_token?: string;
+  refresh_token?: string;
+  /** After a recovery code. */
+  recovery_codes_remaining?: number;
+  /** Absent: lets `if (result.mfa_required)` tell a login's two answers apart. */
+  mfa_required?: undefined;
+}
+
+export type Factor = 'otp' | 'sms' | 'recovery-code';
+
+/** `login`'s answer when a second factor is needed (API.md §2, 403 mfa_required). */
+export interface MfaRequiredResult {
+  mfa_required: true;
+  mfa_token: string;
+  mfa_requirements: { challenge?: { type: Factor }[]; enroll?: { type: Factor }[] };
+  available_factors: Factor[];
+}
+
+export interface LoginParams {
+  username: string;
+  password: string;
+  scope?: string;
+  audience?: string;
+}
+
+export type EnrollBody =
+  | { type: 'otp'; name?: string }
+  | { type: 'sms'; phone_number: string; name?: string }
+  | { authenticator_types: ['otp']; name?: string }
+  | { authenticator_types: ['oob']; oob_channels: ['sms']; phone_number: string; name?: string };
+
+export interface Enrollment {
+  id: string;
+  authenticator_type: 'otp' | 'oob';
+  oob_channel?: 'sms';
+  active?: boolean;
+  /** TOTP: base32 secret, its `otpauth://` URI, and that URI as a PNG QR code data URI. */
+  secret?: string;
+  barcode_uri?: string;
+  qr_code?: string;
+  /** SMS with phone confirmation on. */
+  oob_code?: string;
+  binding_method?: 'prompt';
+  /** With the user's first enrollment only. */
+  recovery_codes?: string[];
+}
+
+export interface Confirmation {
+  id: string;
+  authenticator_type: 'otp' | 'oob';
+  active: true;
+}
+
+export interface ChallengeParams {
+  mfa_token: string;
+  challenge_type: 'otp' | 'sms' | 'oob';
+  authenticator_id?: string;
+}
+
+export type ChallengeResult =
+  | { challenge_type: 'otp' }
+  | { challenge_type: 'oob'; oob_code: string; binding_method: 'prompt' };
+
+export type VerifyParams =
+  | { mfa_token: string; otp: string }
+  | { mfa_token: string; recovery_code: string }
+  | { mfa_token: string; oob_code: string; binding_code: string };
+
+export interface Authenticator {
+  id: string;
+  authenticator_type: 'otp' | 'oob' | 'recovery-code';
+  oob_channel?: 'sms';
+  name?: string;
+  /** Masked. */
+  phone_number?: string;
+  active: boolean;
+  created_at?: string;
+  last_used_at?: string | null;
+  /** Recovery codes left. */
+  remaining?: number;
+}
+
+export interface UserInfo {
+  sub: string;
+  email?: string;
+  email_verified?: boolean;
+  [claim: string]: unknown;
+}
+
+/**
+ * The guide's MFA calls and factor management. Where `accessToken` is optional, the session's
+ * (`getTokenSilently()`) is used.
+ */
+export declare class Mfa {
+  private constructor();
+  enroll(body: EnrollBody, accessToken?: string): Promise<Enrollment>;
+  confirmEnrollment(authenticatorId: string, answer: { otp: string } | { binding_code: string }, accessToken?: string): Promise<Confirmation>;
+  /** An SMS challenge's `oob_code` is remembered (10 minutes) for `verify`. */
+  challenge(params: ChallengeParams): Promise<ChallengeResult>;
+  /** Stores the tokens as the session. */
+  verify(params: VerifyParams): Promise<TokenResponse>;
+  listAuthenticators(accessToken?: string): Promise<Authenticator[]>;
+  deleteAuthenticator(authenticatorId: string, accessToken?: string): Promise<void>;
+  regenerateRecoveryCodes(accessToken?: string): Promise<{ recovery_codes: string[] }>;
+}
+
+export declare class Protekt {
+  constructor(options: ProtektOptions);
+  readonly mfa: Mfa;
+  /** Password login; tokens (kept as the session) or the mfa_required result, never thrown. */
+  login(params: LoginParams): Promise<TokenResponse | MfaRequiredResult>;
+  /** A valid access token, renewed when needed; throws `login_required`. */
+  getTokenSilently(): Promise<string>;
+  refresh(refreshToken?: string): Promise<TokenResponse>;
+  revoke(token: string): Promise<void>;
+  /** Revokes the session's refresh token and forgets the session. */
+  logout(): Promise<void>;
+  userinfo(accessToken?: string): Promise<UserInfo>;
+}
+
+export declare function createProtekt(options: ProtektOptions): Protekt;
+
+export declare class ProtektError extends Error {
+  constructor(fields: {
+    error: string; errorDescription?: string; status?: number; retryAfter?: number;
+    body?: Record<string, unknown>; cause?: unknown;
+  });
+  /** The OAuth error code (RFC 6749 §5.2), or `network_error`, `server_error`, `login_required`. */
+  readonly error: string;
+  /** The server's `error_description`. */
+  readonly errorDescription?: string;
+  /** The HTTP status; 0 without an answer. */
+  readonly status: number;
+  /** Seconds to wait before retrying (`Retry-After`). */
+  readonly retryAfter?: number;
+  /** The whole error body, when the server sent one. */
+  readonly body?: Record<string, unknown>;
+}
+
+/** A Web Storage area, as `window.localStorage` and `window.sessionStorage` are. */
+export interface WebStorageArea {
+  getItem(key: string): string | null;
+  setItem(key: string, value: string): void;
+  removeItem(key: string): void;
+}
+
+export declare function memoryStorage(): SessionStorage;
+/** `window.localStorage` or `window.sessionStorage`; values stored as JSON. */
+export declare function browserStorage(area: WebStorageArea): SessionStorage;

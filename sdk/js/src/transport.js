@@ -1,0 +1,119 @@
+/**
+ * HTTP to one Protekt server for one client: discovery, client authentication, JSON answers.
+ * Only `fetch` is used, so this runs in browsers and in Node 18+ alike.
+ */
+
+import { NETWORK_ERROR, ProtektError, SERVER_ERROR, errorFromResponse } from './errors.js';
+
+/** Endpoints a server may leave out of its metadata, and where Protekt serves them (API.md §3). */
+const DEFAULT_PATHS = { mfa_recovery_codes_endpoint: '/mfa/recovery-codes' };
+
+export class Transport {
+  #clientSecret;
+  #fetch;
+  /** @type {Promise<Record<string, unknown>> | undefined} */
+  #metadata;
+
+  /**
+   * @param {object} options
+   * @param {string} options.domain the server's base URL, no trailing slash
+   * @param {string} options.clientId
+   * @param {string} [options.clientSecret]
+   * @param {typeof fetch} options.fetch
+   */
+  constructor({ domain, clientId, clientSecret, fetch }) {
+    this.domain = domain;
+    this.clientId = clientId;
+    this.#clientSecret = clientSecret;
+    this.#fetch = fetch;
+  }
+
+  /**
+   * The URL of a metadata member (`token_endpoint`, `mfa_challenge_endpoint`, ...). The
+   * metadata (OIDC Discovery 1.0 §4) is fetched once; a failed fetch is retried next time.
+   * @param {string} name
+   * @returns {Promise<string>}
+   */
+  async endpoint(name) {
+    this.#metadata ??= this.call('GET', `${this.domain}/.well-known/openid-configuration`)
+      .catch((error) => {
+        this.#metadata = undefined;
+        throw error;
+      });
+    const url = (await this.#metadata)[name] ?? (DEFAULT_PATHS[name] && this.domain + DEFAULT_PATHS[name]);
+    if (typeof url !== 'string') {
+      throw new ProtektError({ error: SERVER_ERROR, errorDescription: `The server's metadata has no ${name}.` });
+    }
+    return url;
+  }
+
+  /**
+   * POST a form to an endpoint as this client: `client_id`, and `client_secret` when the client
+   * has one (RFC 6749 §2.3.1 client_secret_post; §3.2.1 for public clients).
+   * @param {string} endpointName a metadata member
+   * @param {Record<string, string | undefined>} params undefined values are left out
+   */
+  async postAsClient(endpointName, params) {
+    const form = new URLSearchParams();
+    const fields = { ...params, client_id: this.clientId, client_secret: this.#clientSecret };
+    for (const [name, value] of Object.entries(fields)) {
+      if (value !== undefined && value !== null) form.set(name, String(value));
+    }
+    return this.call('POST', await this.endpoint(endpointName), { form });
+  }
+
+  /**
+   * Send a request; the JSON answer (`undefined` for an empty one, e.g. 204), or a ProtektError.
+   * @param {string} method
+   * @param {string} url
+   * @param {{ bearer?: string, json?: unknown, form?: URLSearchParams }} [options]
+   */
+  async call(method, url, { bearer, json, form } = {}) {
+    const headers = { Accept: 'application/json' };
+    if (bearer !== undefined) headers.Authorization = `Bearer ${bearer}`;
+    /** @type {string | URLSearchParams | undefined} */
+    let body = form;
+    if (json !== undefined) {
+      headers['Content-Type'] = 'application/json';
+      body = JSON.stringify(json);
+    }
+    const { response, text } = await this.#send(url, { method, headers, body });
+    const answer = parseJson(text);
+    if (!response.ok) throw errorFromResponse(response, answer.value);
+    if (!answer.ok) {
+      throw new ProtektError({
+        error: SERVER_ERROR,
+        errorDescription: `Protekt answered HTTP ${response.status} with a body that is not JSON.`,
+        status: response.status,
+      });
+    }
+    return answer.value;
+  }
+
+  /** The answer and its body's text; a network failure on the way is a `network_error`. */
+  async #send(url, init) {
+    try {
+      const response = await this.#fetch(url, init);
+      return { response, text: await response.text() };
+    } catch (cause) {
+      throw new ProtektError({
+        error: NETWORK_ERROR,
+        errorDescription: `Protekt at ${this.domain} did not answer (${cause?.message ?? cause}).`,
+        cause,
+      });
+    }
+  }
+}
+
+/**
+ * A body as JSON: `{ok: true, value}` (value undefined when empty), or `{ok: false}`.
+ * @param {string} text
+ */
+function parseJson(text) {
+  if (text === '') return { ok: true, value: undefined };
+  try {
+    return { ok: true, value: JSON.parse(text) };
+  } catch {
+    return { ok: false, value: undefined };
+  }
+}
