@@ -152,3 +152,13 @@ def test_an_unreachable_server_is_a_network_error() -> None:
 def test_a_domain_without_a_scheme_is_refused_at_once() -> None:
     with pytest.raises(ValueError, match="domain must be the server's URL"):
         Protekt("auth.example.com", "client")
+
+
+def test_switching_from_sms_to_the_app_verifies_the_apps_code(account: Account) -> None:
+    mfa_token = account.password_login()["mfa_token"]
+    sms_challenge(account.sdk, mfa_token)
+    assert account.sdk.mfa.challenge({"mfa_token": mfa_token, "challenge_type": "otp"}) == {
+        "challenge_type": "otp"}
+    tokens = account.sdk.mfa.verify({"mfa_token": mfa_token, "otp": account.device.next_code()})
+    assert "otp" in AccessTokenVerifier(account.deployment.url, account.deployment.url).verify(
+        tokens["access_token"])["amr"]

@@ -1,7 +1,7 @@
 """Protekt's Python SDK: the client calls of the MFA guide, and access-token checks for APIs."""
 
 from protekt.client import DEFAULT_SCOPE, Authentication, Protekt
-from protekt.errors import ProtektError
+from protekt.errors import NETWORK_ERROR, ProtektError
 from protekt.mfa import MemoryOobCodes, Mfa, OobCodes
 from protekt.resource import (
     AccessTokenVerifier,
@@ -10,10 +10,12 @@ from protekt.resource import (
     InsufficientUserAuthentication,
     InvalidToken,
     Jwks,
+    KeysUnavailable,
 )
 
 __all__ = [
     "DEFAULT_SCOPE",
+    "NETWORK_ERROR",
     "AccessTokenVerifier",
     "Authentication",
     "BearerError",
@@ -21,6 +23,7 @@ __all__ = [
     "InsufficientUserAuthentication",
     "InvalidToken",
     "Jwks",
+    "KeysUnavailable",
     "MemoryOobCodes",
     "Mfa",
     "OobCodes",

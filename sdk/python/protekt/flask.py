@@ -10,7 +10,8 @@
 Refusals follow RFC 6750 §3: 401 with ``WWW-Authenticate: Bearer realm="api"`` when no token is
 sent (no error code, §3.1), 401 ``invalid_token``, 403 ``insufficient_scope``, and 401
 ``insufficient_user_authentication`` (RFC 9470 §3) when ``mfa=True`` and the login had no second
-factor. The body is ``{"error", "error_description"}``.
+factor. The body is ``{"error", "error_description"}``. When the issuer's keys cannot be fetched
+the answer is 503 ``temporarily_unavailable`` with ``Retry-After``.
 """
 
 from __future__ import annotations
@@ -21,7 +22,9 @@ from typing import Any, TypeVar, cast
 
 from flask import Response, g, jsonify, request
 
-from protekt.resource import AccessTokenVerifier, BearerError
+from protekt.resource import AccessTokenVerifier, BearerError, KeysUnavailable
+
+KEYS_RETRY_AFTER = "5"  # seconds; the issuer's keys are refetched on the next request
 
 View = TypeVar("View", bound=Callable[..., Any])
 
@@ -40,6 +43,8 @@ def require_access_token(verifier: AccessTokenVerifier, scope: str | None = None
                 g.access_token = verifier.verify(token, scope=scope, require_mfa=mfa)
             except BearerError as refusal:
                 return _refuse(refusal, realm)
+            except KeysUnavailable as outage:
+                return _unavailable(outage)
             return view(*args, **kwargs)
 
         return cast(View, guarded)
@@ -60,6 +65,13 @@ def _challenge(realm: str) -> Response:
     response = jsonify(error="invalid_request", error_description="An access token is required.")
     response.status_code = 401
     response.headers["WWW-Authenticate"] = f'Bearer realm="{realm}"'
+    return response
+
+
+def _unavailable(outage: KeysUnavailable) -> Response:
+    response = jsonify(error=outage.error, error_description=str(outage))
+    response.status_code = outage.status
+    response.headers["Retry-After"] = KEYS_RETRY_AFTER
     return response
 
 

@@ -87,13 +87,17 @@ class Mfa:
         """Ask for a code: ``{"mfa_token", "challenge_type": "otp" | "sms" | "oob"}``.
 
         An SMS challenge's ``oob_code`` is remembered for ``verify``; a new SMS challenge for the
-        same mfa_token replaces it, as the server does.
+        same mfa_token replaces it, as the server does, and an ``otp`` challenge drops it.
         """
         response = self._transport.post_as_client("mfa_challenge_endpoint", body)
         challenge = answer(response)
         mfa_token = body.get("mfa_token")
-        if challenge.get("challenge_type") == "oob" and isinstance(mfa_token, str):
+        if not isinstance(mfa_token, str):
+            return challenge
+        if challenge.get("challenge_type") == "oob":
             self._oob_codes.remember(mfa_token, challenge["oob_code"])
+        else:  # the user switched to the app: the SMS code no longer decides the grant
+            self._oob_codes.forget(mfa_token)
         return challenge
 
     def verify(self, body: JSON) -> JSON:

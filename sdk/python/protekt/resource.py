@@ -57,8 +57,11 @@ class InsufficientUserAuthentication(BearerError):
     error = "insufficient_user_authentication"
 
 
-class KeysUnavailable(BearerError):
-    """The issuer's JWKS could not be fetched: the token is neither good nor bad yet (503)."""
+class KeysUnavailable(Exception):
+    """The issuer's JWKS could not be fetched: the token is neither good nor bad yet.
+
+    Not a BearerError: answer 503 with ``Retry-After``, not a challenge to send another token.
+    """
 
     error = "temporarily_unavailable"
     status = 503
