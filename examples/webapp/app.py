@@ -1,0 +1,156 @@
+"""Protekt example web app: sign-in with MFA and a security settings page, on the Python SDK.
+
+Run it against ``protekt demo`` (see README.md)::
+
+    PROTEKT_DOMAIN=http://127.0.0.1:8000 PROTEKT_CLIENT_ID=... PROTEKT_CLIENT_SECRET=... \\
+    WEBAPP_SECRET_KEY=... python examples/webapp/app.py
+
+Tokens stay on the server: the browser's cookie (signed by Flask, HttpOnly, SameSite=Lax) holds
+only a random session id. Every form carries a per-session CSRF token.
+"""
+
+from __future__ import annotations
+
+import hmac
+import os
+import secrets
+import sys
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import account
+import signin
+from flask import Flask, Response, abort, g, render_template, request, session
+from markupsafe import Markup, escape
+from session_store import SessionStore
+from user_session import (
+    EXTENSION,
+    IdTokenVerifier,
+    SignedOut,
+    Webapp,
+    describe,
+    end_session,
+    signed_in,
+    state,
+    webapp,
+)
+from werkzeug.exceptions import HTTPException
+
+from protekt import Protekt, ProtektError
+
+DEFAULT_PORT = 5000
+CONTENT_SECURITY_POLICY = ("default-src 'self'; img-src 'self' data:; form-action 'self'; "
+                           "frame-ancestors 'none'; base-uri 'none'")
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Where Protekt is, this app's client credentials, and the key that signs the cookie."""
+
+    domain: str
+    client_id: str
+    client_secret: str | None
+    secret_key: str
+
+
+def settings_from_env(env: Mapping[str, str]) -> Settings:
+    """Settings from ``PROTEKT_*`` and ``WEBAPP_SECRET_KEY`` (``WEBAPP_DEV=1``: a throwaway key)."""
+    missing = [name for name in ("PROTEKT_DOMAIN", "PROTEKT_CLIENT_ID") if not env.get(name)]
+    if missing:
+        raise SystemExit(f"Set {' and '.join(missing)} (protekt demo prints them).")
+    secret_key = env.get("WEBAPP_SECRET_KEY", "")
+    if not secret_key and env.get("WEBAPP_DEV") != "1":
+        raise SystemExit("Set WEBAPP_SECRET_KEY to a long random value, or WEBAPP_DEV=1 to "
+                         "develop with a throwaway key.")
+    return Settings(env["PROTEKT_DOMAIN"], env["PROTEKT_CLIENT_ID"],
+                    env.get("PROTEKT_CLIENT_SECRET") or None,
+                    secret_key or secrets.token_hex(32))
+
+
+def create_app(settings: Settings) -> Flask:
+    """The Flask app, talking to the Protekt server of ``settings``."""
+    app = Flask(__name__)
+    app.config.update(SECRET_KEY=settings.secret_key, SESSION_COOKIE_NAME="webapp_session",
+                      SESSION_COOKIE_HTTPONLY=True, SESSION_COOKIE_SAMESITE="Lax",
+                      MAX_CONTENT_LENGTH=64 * 1024)
+    app.extensions[EXTENSION] = Webapp(
+        client=Protekt(settings.domain, settings.client_id, settings.client_secret),
+        sessions=SessionStore(),
+        id_tokens=IdTokenVerifier(settings.domain, settings.client_id))
+    app.before_request(open_session)
+    app.after_request(add_security_headers)
+    app.context_processor(template_values)
+    app.register_error_handler(ProtektError, on_protekt_error)
+    app.register_error_handler(SignedOut, on_signed_out)
+    app.register_error_handler(HTTPException, on_http_error)
+    app.register_blueprint(signin.bp)
+    app.register_blueprint(account.bp)
+    return app
+
+
+def open_session() -> None:
+    """Load the server-side session named by the cookie; refuse a POST without its CSRF token."""
+    if request.endpoint == "static":
+        return
+    session_id, g.state = webapp().sessions.open(session.get("sid"))
+    if session.get("sid") != session_id:
+        session["sid"] = session_id
+    if request.method == "POST":
+        sent = request.form.get("csrf_token", "").encode()
+        if not hmac.compare_digest(sent, g.state["csrf_token"].encode()):
+            abort(400, "The form has expired. Go back, reload the page and try again.")
+
+
+def add_security_headers(response: Response) -> Response:
+    """No caching of pages (they show codes), no framing, resources from this app only."""
+    if request.endpoint != "static":
+        response.headers["Cache-Control"] = "no-store"
+    response.headers["Content-Security-Policy"] = CONTENT_SECURITY_POLICY
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Referrer-Policy"] = "no-referrer"
+    return response
+
+
+def template_values() -> dict[str, Any]:
+    """The signed-in user, the CSRF field for forms, and the notices to show once."""
+    if "state" not in g:
+        return {}
+    current = state()
+    field = Markup('<input type="hidden" name="csrf_token" value="{}">').format(
+        escape(current["csrf_token"]))
+    return {"user": current.get("user") if signed_in() else None, "csrf_field": field,
+            "notices": current.pop("notices", [])}
+
+
+def on_protekt_error(error: ProtektError) -> Response | tuple[str, int]:
+    """Step-up when Protekt wants a second factor; sign-in again when the tokens are refused."""
+    if error.error == "mfa_required":
+        return render_template("step_up.html"), 403
+    if error.error == "invalid_token":
+        return end_session("Your session has ended. Please sign in again.")
+    status = error.status if error.status is not None and error.status >= 400 else 502
+    return render_template("error.html", message=describe(error)), status
+
+
+def on_signed_out(error: SignedOut) -> Response:
+    """Tokens gone or expired: back to the sign-in form."""
+    return end_session(str(error))
+
+
+def on_http_error(error: HTTPException) -> tuple[str, int]:
+    """HTTP errors (bad CSRF token, unknown page) on the app's own error page."""
+    return render_template("error.html", message=error.description), error.code or 500
+
+
+def main() -> None:
+    """Serve on 127.0.0.1:$PORT with Flask's development server."""
+    settings = settings_from_env(os.environ)
+    port = int(os.environ.get("PORT", DEFAULT_PORT))
+    print(f"Protekt example web app on http://127.0.0.1:{port}, signing in at {settings.domain}",
+          file=sys.stderr)
+    create_app(settings).run(host="127.0.0.1", port=port)
+
+
+if __name__ == "__main__":
+    main()
