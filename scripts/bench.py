@@ -170,14 +170,17 @@ def _load_process(args: tuple[str, Target, int, float, int | None]) -> tuple[lis
 
     latencies: list[float] = []
     errors: list[int] = []
-    workers = [threading.Thread(target=_client_thread,
-                                args=(scenario, target, stop, latencies, errors))
-               for _ in range(threads)]
+    in_threads(threads, lambda _: _client_thread(scenario, target, stop, latencies, errors))
+    return latencies, len(errors)
+
+
+def in_threads(count: int, work: Callable[[int], object]) -> None:
+    """Run work(0) ... work(count - 1) in threads of their own, and wait for all of them."""
+    workers = [threading.Thread(target=work, args=(index,)) for index in range(count)]
     for worker in workers:
         worker.start()
     for worker in workers:
         worker.join()
-    return latencies, len(errors)
 
 
 def drive(scenario: str, target: Target, concurrency: int, seconds: float,
@@ -211,11 +214,7 @@ def argon2_rate(threads: int, seconds: float = 3.0) -> float:
             hasher.hash(PASSWORD)
             counts[index] += 1
 
-    pool = [threading.Thread(target=work, args=(i,)) for i in range(threads)]
-    for thread in pool:
-        thread.start()
-    for thread in pool:
-        thread.join()
+    in_threads(threads, work)
     return sum(counts) / seconds
 
 

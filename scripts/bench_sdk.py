@@ -20,7 +20,6 @@ import json
 import multiprocessing
 import shutil
 import sys
-import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -32,6 +31,7 @@ from bench import (
     ROOT,
     Result,
     database,
+    in_threads,
     line,
     prepare,
     running,
@@ -76,12 +76,7 @@ def _process(args: tuple[Probe, int, float]) -> tuple[list[float], int]:
     deadline = time.perf_counter() + seconds
     latencies: list[float] = []
     errors: list[int] = []
-    workers = [threading.Thread(target=_client, args=(probe, deadline, latencies, errors))
-               for _ in range(threads)]
-    for worker in workers:
-        worker.start()
-    for worker in workers:
-        worker.join()
+    in_threads(threads, lambda _: _client(probe, deadline, latencies, errors))
     return latencies, len(errors)
 
 
