@@ -360,6 +360,7 @@ def test_a_page_on_an_origin_not_in_the_allow_list_cannot_read_the_answers(
     blocked = refused(page, "protekt.login(arg)", nobody)
     assert (blocked["error"], blocked["status"]) == ("network_error", 0)
     assert blocked["message"] == (
-        f"Protekt at {spa.deployment.url} did not answer (Failed to fetch).")
+        f"Protekt at {spa.deployment.url} did not answer (Failed to fetch). In a browser this "
+        "also means the page's origin is not in the server's PROTEKT_CORS_ORIGINS.")
     # Protekt answered, but without naming this origin: Chromium kept the answer from the page.
     assert devtools.cors_errors() == ["MissingAllowOriginHeader"]

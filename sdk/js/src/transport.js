@@ -5,6 +5,10 @@
 
 import { NETWORK_ERROR, ProtektError, SERVER_ERROR, errorFromResponse } from './errors.js';
 
+/** A page cannot tell a refused cross-origin read (CORS) from a server that did not answer. */
+const IN_BROWSER = typeof window !== 'undefined' && typeof document !== 'undefined';
+const CORS_HINT = ' In a browser this also means the page\'s origin is not in the server\'s PROTEKT_CORS_ORIGINS.';
+
 /** Endpoints a server may leave out of its metadata, and where Protekt serves them (API.md §3). */
 const DEFAULT_PATHS = { mfa_recovery_codes_endpoint: '/mfa/recovery-codes' };
 
@@ -98,7 +102,8 @@ export class Transport {
     } catch (cause) {
       throw new ProtektError({
         error: NETWORK_ERROR,
-        errorDescription: `Protekt at ${this.domain} did not answer (${cause?.message ?? cause}).`,
+        errorDescription: `Protekt at ${this.domain} did not answer (${cause?.message ?? cause}).`
+          + (IN_BROWSER ? CORS_HINT : ''),
         cause,
       });
     }
