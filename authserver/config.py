@@ -98,15 +98,18 @@ def _http_url(raw: str) -> str:
 
 
 def _origins(raw: str) -> tuple[str, ...]:
-    origins = []
-    for part in (p.strip() for p in raw.split(",")):
-        parts = urlsplit(part)
-        if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise ValueError(f"'{part}' is not an origin like https://app.example.com")
-        if part != f"{parts.scheme}://{parts.netloc}" or parts.username or parts.password:
-            raise ValueError(f"'{part}' must be scheme://host[:port] only, without a path")
-        origins.append(part.lower())
-    return tuple(origins)
+    return tuple(_origin(part.strip()) for part in raw.split(","))
+
+
+def _origin(raw: str) -> str:
+    """An origin as browsers send it (RFC 6454 §6.2): lowercase, without its default port."""
+    parts = urlsplit(raw.lower())
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError(f"'{raw}' is not an origin like https://app.example.com")
+    if parts.path or parts.query or parts.fragment or parts.username or parts.password:
+        raise ValueError(f"'{raw}' must be scheme://host[:port] only, without a path")
+    default_port = {"http": ":80", "https": ":443"}[parts.scheme]
+    return f"{parts.scheme}://{parts.netloc.removesuffix(default_port)}"
 
 
 def _positive_float(raw: str) -> float:

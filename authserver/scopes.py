@@ -17,6 +17,9 @@ READ_AUTHENTICATORS = "read:authenticators"
 REMOVE_AUTHENTICATORS = "remove:authenticators"
 
 USER_SCOPES: tuple[str, ...] = (OPENID, EMAIL, ENROLL, READ_AUTHENTICATORS, REMOVE_AUTHENTICATORS)
+# Scopes for Protekt's own /mfa/* endpoints only: never in a token meant for another API, which
+# could otherwise replay it here to change the user's factors (RFC 8707 §2: a token's audience).
+FACTOR_SCOPES: tuple[str, ...] = (ENROLL, READ_AUTHENTICATORS, REMOVE_AUTHENTICATORS)
 DEFAULT_SCOPE = OPENID  # API.md §2: the password grant's default
 
 # RFC 6749 §3.3: scope-token = 1*( %x21 / %x23-5B / %x5D-7E )

@@ -93,7 +93,9 @@ def test_the_env_example_lists_every_setting_with_its_default() -> None:
         assert assignments[variable] == default, variable
 
 
-def test_cors_origins_are_a_lowercased_list() -> None:
+def test_cors_origins_are_kept_as_browsers_send_them() -> None:
     settings = Settings.from_env({**BASE, "PROTEKT_CORS_ORIGINS":
-                                  "https://App.example.com, http://127.0.0.1:3000"})
-    assert settings.cors_origins == ("https://app.example.com", "http://127.0.0.1:3000")
+                                  "HTTPS://App.example.com:443, http://127.0.0.1:3000,"
+                                  "http://[::1]:80"})
+    assert settings.cors_origins == ("https://app.example.com", "http://127.0.0.1:3000",
+                                     "http://[::1]")

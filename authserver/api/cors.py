@@ -11,7 +11,11 @@ from __future__ import annotations
 
 from flask import Flask, Response, request
 
-BROWSER_PATHS = ("/oauth/", "/mfa/", "/userinfo", "/.well-known/")
+BROWSER_ENDPOINTS = frozenset({
+    "/oauth/token", "/oauth/revoke", "/userinfo", "/.well-known/openid-configuration",
+    "/.well-known/oauth-authorization-server", "/.well-known/jwks.json",
+})
+MFA_PREFIX = "/mfa/"  # every /mfa/* endpoint takes a token, never a cookie
 ALLOW_METHODS = "GET, POST, DELETE"
 ALLOW_HEADERS = "Authorization, Content-Type"
 EXPOSE_HEADERS = "Retry-After, WWW-Authenticate"  # the SDKs read both on refusals
@@ -48,7 +52,7 @@ def register_cors(app: Flask, origins: tuple[str, ...]) -> None:
 
 
 def _browser_path() -> bool:
-    return request.path.startswith(BROWSER_PATHS)
+    return request.path in BROWSER_ENDPOINTS or request.path.startswith(MFA_PREFIX)
 
 
 def _allowed_origin(allowed: frozenset[str]) -> str | None:

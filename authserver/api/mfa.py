@@ -35,6 +35,9 @@ def _principal() -> Principal:
     ip = request.remote_addr or ""
     if token.count(".") == 2:  # a JWS compact serialization: an access token
         claims = services.access_tokens.verify(token, services.settings.issuer)
+        if claims["aud"] not in (services.settings.issuer, [services.settings.issuer]):
+            raise InvalidToken("This access token is also for another API; the /mfa endpoints "
+                               "take one from a login without an audience (RFC 8707 §2).")
         return Principal(token_user(claims), claims["client_id"], ip,
                          frozenset(claims["scope"].split()),
                          tuple(claims.get("amr", ())))

@@ -9,7 +9,7 @@ from authlib.consts import default_json_headers
 
 from authserver.errors import AccessDenied, InvalidRequest, InvalidScope, UnauthorizedClient
 from authserver.models import Client
-from authserver.scopes import parse_scope
+from authserver.scopes import FACTOR_SCOPES, parse_scope
 
 if TYPE_CHECKING:
     from authserver.authorization import AuthorizationServer, ProtektRequest
@@ -73,6 +73,16 @@ class ProtektGrant:
         if audience not in client.audiences:
             raise AccessDenied(f"The client is not allowed to access audience '{audience}'.")
         return (audience,)
+
+    @staticmethod
+    def for_own_endpoints_only(scope: tuple[str, ...], audience: tuple[str, ...]) -> None:
+        """Refuse factor-management scopes in a token for another API (RFC 8707 §2)."""
+        mixed = [name for name in scope if name in FACTOR_SCOPES] if audience else []
+        if mixed:
+            raise InvalidScope(
+                f"Scope '{mixed[0]}' is for Protekt's own /mfa endpoints; ask for it in a login "
+                "without an audience, not in a token for another API."
+            )
 
     @staticmethod
     def respond(body: dict[str, Any]) -> Response:

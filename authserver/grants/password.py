@@ -20,11 +20,10 @@ class PasswordGrant(ProtektGrant, grants.ResourceOwnerPasswordCredentialsGrant):
 
     def validate_token_request(self) -> None:
         client = self.authenticated_client()
-        self.token_request = TokenRequest(
-            client,
-            self.requested_scope((*USER_SCOPES, *client.scopes), (DEFAULT_SCOPE,)),
-            self.requested_audience(client),
-        )
+        scope = self.requested_scope((*USER_SCOPES, *client.scopes), (DEFAULT_SCOPE,))
+        audience = self.requested_audience(client)
+        self.for_own_endpoints_only(scope, audience)
+        self.token_request = TokenRequest(client, scope, audience)
         attempt = LoginAttempt(
             self.param("username"), self.param("password"), client.client_id,
             self.request.client_ip,

@@ -49,8 +49,10 @@ def test_other_origins_are_not_named(browser_app: Flask, origin: str) -> None:
         assert "Access-Control-Allow-Methods" not in response.headers
 
 
-def test_endpoints_browsers_do_not_need_stay_closed(browser_app: Flask) -> None:
-    response = browser_app.test_client().get("/health", headers={"Origin": APP_ORIGIN})
+@pytest.mark.parametrize("path", ["/health", "/userinfo-admin", "/oauth/authorize",
+                                  "/.well-known/other", "/api/v2/users", "/dashboard"])
+def test_endpoints_browsers_do_not_need_stay_closed(browser_app: Flask, path: str) -> None:
+    response = browser_app.test_client().get(path, headers={"Origin": APP_ORIGIN})
     assert "Access-Control-Allow-Origin" not in response.headers
 
 

@@ -12,6 +12,8 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from authserver.extensions import services
+from authserver.models.base import utcnow
+from authserver.tokens.issuer import Authentication, TokenRequest
 from tests.conftest import (
     MFA_SCOPE,
     EnrolledUser,
@@ -301,3 +303,18 @@ def test_confirm_needs_six_digits_and_then_changes_need_mfa(
     # now active: the same password-only token may not confirm anything more
     assert_error(confirm(client, bearer_token, body["id"], device.next_code()),
                  "mfa_required", 403)
+
+
+def test_a_token_also_meant_for_another_api_cannot_manage_factors(
+    app: Flask, client: FlaskClient, user: Any, make_client: Any,
+) -> None:
+    """As minted before the password grant refused factor scopes with an audience."""
+    api_client = make_client(audiences=["https://api.example.com"])
+    with app.app_context():
+        authn = Authentication(services.users.get(user.id), ("pwd",), utcnow())
+        request = TokenRequest(services.clients.find(api_client.client_id),
+                               ("openid", "read:authenticators"), ("https://api.example.com",))
+        token = services.issuer.after_login(authn, request)["access_token"]
+    response = client.get("/mfa/authenticators", headers=bearer(token))
+    body = assert_error(response, "invalid_token", 401)
+    assert "also for another API" in body["error_description"]

@@ -81,6 +81,18 @@ def test_an_allowed_audience_is_added_beside_the_userinfo_audience(
     assert claims["scope"] == "openid read:orders"
 
 
+@pytest.mark.parametrize("scope", ["enroll", "openid read:authenticators",
+                                   "read:orders remove:authenticators"])
+def test_factor_scopes_are_never_in_a_token_for_another_api(
+    client: FlaskClient, user: Any, make_client: Any, scope: str,
+) -> None:
+    api_client = make_client(audiences=["https://api.example.com"], scopes=["read:orders"])
+    response = password_login(client, api_client, audience="https://api.example.com",
+                              scope=scope)
+    body = assert_error(response, "invalid_scope", 400)
+    assert "for Protekt's own /mfa endpoints" in body["error_description"]
+
+
 def test_an_audience_the_client_may_not_use_is_access_denied(
     client: FlaskClient, user: Any, web_app: RegisteredClient,
 ) -> None:
