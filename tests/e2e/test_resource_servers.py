@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import pytest
 import requests
 
-from protekt import Protekt
+from protekt import Protekt, ProtektError
 from tests.conftest import ROOT
 from tests.e2e.conftest import PASSWORD, Deployment
 from tests.e2e.test_mfa_flow import oathtool_device
@@ -174,3 +174,14 @@ def test_a_token_for_another_audience_is_refused(api: str, issuer: Issuer) -> No
 def test_an_id_token_is_not_an_access_token(api: str, issuer: Issuer) -> None:
     id_token = issuer.login(issuer.deployment.email)["id_token"]
     refused(call(api, "/messages", id_token), 401, "invalid_token")
+
+
+def test_tokens_for_an_api_never_carry_the_factor_scopes(issuer: Issuer) -> None:
+    """The SDK's default for another audience leaves them out; asking for them is refused, so an
+    API cannot replay a token it was given at Protekt's /mfa endpoints."""
+    credentials = {"username": issuer.deployment.email, "password": PASSWORD}
+    tokens = issuer.sdk.authentication.login(credentials)
+    assert tokens["scope"] == "openid email"
+    with pytest.raises(ProtektError) as refused_scope:
+        issuer.sdk.authentication.login({**credentials, "scope": "openid enroll"})
+    assert (refused_scope.value.error, refused_scope.value.status) == ("invalid_scope", 400)

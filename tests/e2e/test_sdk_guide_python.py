@@ -82,7 +82,7 @@ def test_the_fixture_is_the_guides_python_code_unmodified() -> None:
     assert SNIPPETS.read_text() == "\n".join(blocks)
 
 
-def test_enroll_an_authenticator_app_then_log_in_with_its_code(
+def test_the_guides_journey_app_then_phone(
     journey: tuple[Deployment, Outbox, Guide], expiring_login: tuple[str, TotpDevice, float],
 ) -> None:
     deployment, _, guide = journey
@@ -111,11 +111,11 @@ def test_enroll_an_authenticator_app_then_log_in_with_its_code(
     assert guide.session["access_token"] == verified["tokens"]["access_token"]
     assert guide.session["id_token"] and guide.session["refresh_token"]
     assert amr(guide.session["access_token"]) == ["pwd", "otp", "mfa"]
+    add_a_phone_then_log_in_by_sms(journey)
 
 
-def test_a_phone_added_after_mfa_then_a_login_by_sms(
-    journey: tuple[Deployment, Outbox, Guide],
-) -> None:
+def add_a_phone_then_log_in_by_sms(journey: tuple[Deployment, Outbox, Guide]) -> None:
+    """The journey's second half: the MFA login's tokens may add a phone."""
     deployment, outbox, guide = journey
     enrollment = guide.enroll_sms(PHONE, guide.session["access_token"])
     assert enrollment["success"] is True and enrollment["enrollment_id"]

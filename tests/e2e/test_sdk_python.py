@@ -150,7 +150,7 @@ def test_an_unreachable_server_is_a_network_error() -> None:
 
 
 def test_a_domain_without_a_scheme_is_refused_at_once() -> None:
-    with pytest.raises(ValueError, match="domain must be the server's URL"):
+    with pytest.raises(ValueError, match="domain must be a URL like https://"):
         Protekt("auth.example.com", "client")
 
 

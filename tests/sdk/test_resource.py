@@ -4,6 +4,7 @@ the algorithm allow-list, the ``typ`` check, and the RFC 6750 challenge it write
 from __future__ import annotations
 
 import json
+import secrets
 import threading
 import time
 from collections.abc import Iterator
@@ -33,13 +34,14 @@ class KeyHost:
     def __init__(self) -> None:
         self.keys: dict[str, ec.EllipticCurvePrivateKey] = {}
         self.fetches = 0
+        self.fail = False
         host = self
 
         class Handler(BaseHTTPRequestHandler):
             def do_GET(self) -> None:
                 host.fetches += 1
                 body = json.dumps(host.jwks()).encode()
-                self.send_response(200)
+                self.send_response(500 if host.fail else 200)
                 self.send_header("Content-Type", "application/json")
                 self.end_headers()
                 self.wfile.write(body)
@@ -63,7 +65,9 @@ class KeyHost:
     def token(self, kid: str, typ: str = "at+jwt", **claims: Any) -> str:
         now = int(time.time())
         body = {"iss": ISSUER, "aud": AUDIENCE, "sub": "u1", "iat": now, "exp": now + 60,
-                "scope": "openid read:messages", "amr": ["pwd"], **claims}
+                "client_id": "c1", "jti": secrets.token_hex(8), "scope": "openid read:messages",
+                "amr": ["pwd"], **claims}
+        body = {name: value for name, value in body.items() if value is not None}
         return jwt.encode(body, self.keys[kid], algorithm="ES256",
                           headers={"kid": kid, "typ": typ})
 
@@ -143,3 +147,47 @@ def test_the_challenge_names_the_scope_and_keeps_to_rfc_6750_characters() -> Non
         'Bearer realm="api", error="insufficient_scope", '
         'error_description="needs read:messages  ok ", scope="read:messages"')
     assert BearerError("x").status == 401
+
+
+def test_an_outage_keeps_the_keys_already_known(host: KeyHost) -> None:
+    jwks = Jwks(host.url, cooldown=0.0, max_age=0.0, timeout=1)
+    checker = AccessTokenVerifier(ISSUER, AUDIENCE, jwks=jwks)
+    checker.verify(host.token("k1"))
+    token = host.token("k1")
+    host.server.shutdown()
+    host.server.server_close()
+    assert checker.verify(token)["sub"] == "u1"  # the refresh failed; the known key still works
+
+
+def test_failed_fetches_are_cooled_down_too(host: KeyHost) -> None:
+    token = host.token("k1")
+    checker = AccessTokenVerifier(ISSUER, AUDIENCE,
+                                  jwks=Jwks(host.url + "/missing", cooldown=30.0))
+    host.fail = True
+    for _ in range(5):
+        with pytest.raises(KeysUnavailable):
+            checker.verify(token)
+    assert host.fetches == 1
+
+
+@pytest.mark.parametrize(("claims", "message"), [
+    ({"amr": "pwd mfa"}, "second factor"),
+    ({"amr": ["pwd"]}, "second factor"),
+])
+def test_mfa_means_mfa_in_an_amr_list(host: KeyHost, claims: dict[str, Any],
+                                      message: str) -> None:
+    with pytest.raises(BearerError, match=message):
+        verifier(host).verify(host.token("k1", **claims), require_mfa=True)
+
+
+@pytest.mark.parametrize("claim", ["client_id", "jti", "sub", "iat"])
+def test_the_claims_of_rfc_9068_are_required(host: KeyHost, claim: str) -> None:
+    token = host.token("k1", **{claim: None})
+    with pytest.raises(InvalidToken, match="malformed"):
+        verifier(host).verify(token)
+
+
+@pytest.mark.parametrize("issuer", ["http://issuer.example", "ftp://issuer.example", "issuer"])
+def test_an_issuer_reached_in_the_clear_is_refused(issuer: str) -> None:
+    with pytest.raises(ValueError, match="issuer must"):
+        AccessTokenVerifier(issuer, AUDIENCE)

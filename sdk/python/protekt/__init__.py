@@ -1,6 +1,6 @@
 """Protekt's Python SDK: the client calls of the MFA guide, and access-token checks for APIs."""
 
-from protekt.client import DEFAULT_SCOPE, Authentication, Protekt
+from protekt.client import API_DEFAULT_SCOPE, DEFAULT_SCOPE, Authentication, Protekt
 from protekt.errors import NETWORK_ERROR, ProtektError
 from protekt.mfa import MemoryOobCodes, Mfa, OobCodes
 from protekt.resource import (
@@ -14,6 +14,7 @@ from protekt.resource import (
 )
 
 __all__ = [
+    "API_DEFAULT_SCOPE",
     "DEFAULT_SCOPE",
     "NETWORK_ERROR",
     "AccessTokenVerifier",

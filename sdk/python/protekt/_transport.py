@@ -2,30 +2,33 @@
 
 from __future__ import annotations
 
+import re
 import threading
 from typing import Any
 from urllib.parse import quote
 
 import requests
 
+from protekt._urls import checked_url
 from protekt.errors import NETWORK_ERROR, ProtektError
 
 JSON = dict[str, Any]
+SERVER_ERROR = "server_error"
 
 
 class Transport:
     """A pooled HTTP session bound to a server and a client.
 
-    Endpoints come from the server's metadata (OIDC Discovery 1.0 §4), fetched once. A client
-    with a secret authenticates with HTTP Basic, its id and secret form-encoded first (RFC 6749
-    §2.3.1); a public client sends only ``client_id`` (RFC 6749 §3.2.1).
+    Endpoints come from the server's metadata (OIDC Discovery 1.0 §4), fetched once; its
+    ``issuer`` must be the domain (§4.3) and every endpoint under it, so credentials never go
+    elsewhere, and redirects are never followed. A client with a secret authenticates with HTTP
+    Basic, its id and secret form-encoded first (RFC 6749 §2.3.1); a public client sends only
+    ``client_id`` (RFC 6749 §3.2.1).
     """
 
     def __init__(self, domain: str, client_id: str, client_secret: str | None,
                  timeout: float, session: requests.Session | None) -> None:
-        if not domain.startswith(("https://", "http://")):
-            raise ValueError("domain must be the server's URL, e.g. https://auth.example.com")
-        self.domain = domain.rstrip("/")
+        self.domain = checked_url(domain, "domain")
         self.client_id = client_id
         self._client_secret = client_secret
         self._timeout = timeout
@@ -35,13 +38,10 @@ class Transport:
 
     def endpoint(self, name: str) -> str:
         """The URL of metadata member ``name`` (``token_endpoint``, ``mfa_challenge_endpoint``)."""
-        with self._lock:
-            if self._metadata is None:
-                self._metadata = self.call(
-                    "GET", f"{self.domain}/.well-known/openid-configuration")
-        url = self._metadata.get(name)
-        if not isinstance(url, str):
-            raise ProtektError("server_error", f"The server's metadata has no {name}.")
+        url = self._discovered().get(name)
+        if not isinstance(url, str) or not url.startswith(f"{self.domain}/"):
+            raise ProtektError(SERVER_ERROR, f"The server's metadata names no {name} under "
+                                             f"{self.domain}; is the domain right?")
         return url
 
     def post_as_client(self, endpoint: str, form: JSON) -> requests.Response:
@@ -60,9 +60,20 @@ class Transport:
         headers = {"Authorization": f"Bearer {bearer}"} if bearer is not None else {}
         return answer(self._send(method, url, json=body, headers=headers))
 
+    def _discovered(self) -> JSON:
+        with self._lock:
+            if self._metadata is None:
+                metadata = self.call("GET", f"{self.domain}/.well-known/openid-configuration")
+                if not isinstance(metadata, dict) or metadata.get("issuer") != self.domain:
+                    raise ProtektError(SERVER_ERROR, f"The server at {self.domain} names another "
+                                                     "issuer in its metadata; is the domain right?")
+                self._metadata = metadata
+        return self._metadata
+
     def _send(self, method: str, url: str, **kwargs: Any) -> requests.Response:
         try:
-            return self._session.request(method, url, timeout=self._timeout, **kwargs)
+            return self._session.request(method, url, timeout=self._timeout,
+                                         allow_redirects=False, **kwargs)
         except requests.RequestException as exc:
             raise ProtektError(
                 NETWORK_ERROR, f"Protekt at {self.domain} did not answer: {type(exc).__name__}."
@@ -70,20 +81,33 @@ class Transport:
 
 
 def answer(response: requests.Response) -> Any:
-    """The JSON body of a success; ProtektError built from an error body (RFC 6749 §5.2)."""
-    if response.ok:
-        return response.json() if response.content else None
-    try:
-        body = response.json()
-    except ValueError:
-        body = None
-    if not isinstance(body, dict) or not isinstance(body.get("error"), str):
-        raise ProtektError("server_error", f"Protekt answered HTTP {response.status_code}.",
+    """The JSON body of a success; ProtektError built from an error body (RFC 6749 §5.2).
+
+    Anything else -- a redirect, an HTML page, JSON that is not an error object -- is a
+    ``server_error`` naming the HTTP status, so callers see one exception type.
+    """
+    if response.status_code == 204:
+        return None
+    body = json_body(response)
+    if 200 <= response.status_code < 300 and body is not None:
+        return body
+    if isinstance(body, dict) and isinstance(body.get("error"), str):
+        raise ProtektError(body["error"], str(body.get("error_description", "")),
                            response.status_code, _retry_after(response))
-    raise ProtektError(body["error"], str(body.get("error_description", "")),
+    raise ProtektError(SERVER_ERROR, f"Protekt answered HTTP {response.status_code} with no "
+                                     "usable JSON; is the domain right?",
                        response.status_code, _retry_after(response))
 
 
+def json_body(response: requests.Response) -> Any:
+    """The parsed JSON body, or None when there is none or it is not JSON."""
+    try:
+        return response.json()
+    except ValueError:
+        return None
+
+
 def _retry_after(response: requests.Response) -> int | None:
+    """``Retry-After`` in seconds (RFC 9110 §10.2.3; the HTTP-date form is not used by Protekt)."""
     value = response.headers.get("Retry-After", "")
-    return int(value) if value.isdigit() else None
+    return int(value) if re.fullmatch(r"[0-9]{1,9}", value) else None

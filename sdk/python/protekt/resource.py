@@ -16,8 +16,11 @@ from typing import Any
 import jwt
 import requests
 
+from protekt._urls import checked_url
+
 ALGORITHMS = ("RS256", "ES256", "EdDSA")  # what Protekt signs with (API.md §5)
 ACCESS_TOKEN_TYPES = ("at+jwt", "application/at+jwt")  # RFC 9068 §2.1, §4
+REQUIRED_CLAIMS = ("iss", "exp", "aud", "sub", "client_id", "iat", "jti")  # RFC 9068 §2.2
 
 
 class BearerError(Exception):
@@ -70,33 +73,48 @@ class KeysUnavailable(Exception):
 class Jwks:
     """The issuer's signing keys, cached; refetched when a token names an unknown ``kid``.
 
-    Refetches are at most one per ``cooldown`` seconds, so tokens with made-up key ids cannot
-    make the API hammer the issuer; the set is refreshed anyway after ``max_age`` seconds.
+    Fetches are at most one per ``cooldown`` seconds, failed ones included, so tokens with made-up
+    key ids, or an issuer that is down, cannot make every request wait on the network; the set is
+    refreshed anyway after ``max_age`` seconds. A failed refresh keeps the keys already known, so
+    an outage of the issuer does not refuse good tokens. The fetch holds the lock: requests that
+    arrive meanwhile wait for it instead of fetching again.
     """
 
     def __init__(self, jwks_uri: str, *, cooldown: float = 30.0, max_age: float = 600.0,
                  timeout: float = 5.0, session: requests.Session | None = None) -> None:
-        self._uri = jwks_uri
+        self._uri = checked_url(jwks_uri, "jwks_uri")
         self._cooldown = cooldown
         self._max_age = max_age
         self._timeout = timeout
         self._session = session or requests.Session()
         self._keys: dict[str, jwt.PyJWK] = {}
-        self._fetched = float("-inf")
+        self._fetched = float("-inf")  # last success
+        self._attempted = float("-inf")  # last attempt, failed or not
+        self._failed = False
         self._lock = threading.Lock()
 
     def key(self, kid: str) -> jwt.PyJWK | None:
-        """The key with this id, or None if the issuer does not publish it."""
+        """The key with this id; None if the issuer does not publish it; KeysUnavailable if that
+        cannot be known because the issuer's keys cannot be fetched."""
         with self._lock:
-            age = time.monotonic() - self._fetched
-            if age > self._max_age or (kid not in self._keys and age > self._cooldown):
-                self._keys = self._fetch()
-                self._fetched = time.monotonic()
+            now = time.monotonic()
+            wanted = kid not in self._keys or now - self._fetched > self._max_age
+            if wanted and now - self._attempted > self._cooldown:
+                self._refresh(now)
+            if kid not in self._keys and self._failed:
+                raise KeysUnavailable("The token issuer's keys could not be fetched.")
             return self._keys.get(kid)
+
+    def _refresh(self, now: float) -> None:
+        self._attempted = now
+        try:
+            self._keys, self._fetched, self._failed = self._fetch(), now, False
+        except KeysUnavailable:
+            self._failed = True
 
     def _fetch(self) -> dict[str, jwt.PyJWK]:
         try:
-            response = self._session.get(self._uri, timeout=self._timeout)
+            response = self._session.get(self._uri, timeout=self._timeout, allow_redirects=False)
             response.raise_for_status()
             keys = jwt.PyJWKSet.from_dict(response.json()).keys
         except (requests.RequestException, ValueError, jwt.PyJWKSetError) as exc:
@@ -114,7 +132,7 @@ class AccessTokenVerifier:
 
     def __init__(self, issuer: str, audience: str, *, algorithms: tuple[str, ...] = ALGORITHMS,
                  leeway: float = 5.0, jwks: Jwks | None = None) -> None:
-        self.issuer = issuer.rstrip("/")
+        self.issuer = checked_url(issuer, "issuer")
         self.audience = audience
         self._algorithms = algorithms
         self._leeway = leeway
@@ -131,7 +149,8 @@ class AccessTokenVerifier:
         missing = set((scope or "").split()) - set(str(claims.get("scope", "")).split())
         if missing:
             raise InsufficientScope(f"The access token lacks scope {sorted(missing)[0]}.", scope)
-        if require_mfa and "mfa" not in claims.get("amr", ()):
+        amr = claims.get("amr")
+        if require_mfa and not (isinstance(amr, list) and "mfa" in amr):
             raise InsufficientUserAuthentication(
                 "A login with a second factor is required; log in again with MFA.")
         return claims
@@ -155,7 +174,7 @@ class AccessTokenVerifier:
         try:
             return jwt.decode(token, key=key.key, algorithms=[algorithm], issuer=self.issuer,
                               audience=self.audience, leeway=self._leeway,
-                              options={"require": ["exp", "iat", "iss", "aud", "sub"]})
+                              options={"require": list(REQUIRED_CLAIMS)})
         except jwt.ExpiredSignatureError:
             raise InvalidToken("The access token has expired.") from None
         except jwt.InvalidIssuerError:
