@@ -6,7 +6,8 @@ Run it against ``protekt demo`` (see README.md)::
     WEBAPP_SECRET_KEY=... python examples/webapp/app.py
 
 Tokens stay on the server: the browser's cookie (signed by Flask, HttpOnly, SameSite=Lax) holds
-only a random session id. Every form carries a per-session CSRF token.
+only a random session id, set once the session holds something. Every form carries a per-session
+CSRF token.
 """
 
 from __future__ import annotations
@@ -29,10 +30,12 @@ from user_session import (
     IdTokenVerifier,
     SignedOut,
     Webapp,
+    csrf_token,
     describe,
     end_session,
     signed_in,
     state,
+    user_session,
     webapp,
 )
 from werkzeug.exceptions import HTTPException
@@ -79,6 +82,7 @@ def create_app(settings: Settings) -> Flask:
         sessions=SessionStore(),
         id_tokens=IdTokenVerifier(settings.domain, settings.client_id))
     app.before_request(open_session)
+    app.after_request(keep_session)
     app.after_request(add_security_headers)
     app.context_processor(template_values)
     app.register_error_handler(ProtektError, on_protekt_error)
@@ -93,13 +97,29 @@ def open_session() -> None:
     """Load the server-side session named by the cookie; refuse a POST without its CSRF token."""
     if request.endpoint == "static":
         return
-    session_id, g.state = webapp().sessions.open(session.get("sid"))
-    if session.get("sid") != session_id:
-        session["sid"] = session_id
-    if request.method == "POST":
-        sent = request.form.get("csrf_token", "").encode()
-        if not hmac.compare_digest(sent, g.state["csrf_token"].encode()):
-            abort(400, "The form has expired. Go back, reload the page and try again.")
+    g.user_session = webapp().sessions.open(session.get("sid"))
+    if request.method == "POST" and not csrf_token_matches(request.form.get("csrf_token", "")):
+        abort(400, "The form has expired. Go back, reload the page and try again.")
+
+
+def csrf_token_matches(sent: str) -> bool:
+    """Whether a form sent the session's CSRF token (a session without one accepts no form)."""
+    expected = state().get("csrf_token")
+    return expected is not None and hmac.compare_digest(sent.encode(), expected.encode())
+
+
+def keep_session(response: Response) -> Response:
+    """Store the session if this request put something in it; point the cookie at its id."""
+    if "user_session" not in g:
+        return response
+    current = user_session()
+    if current.state:
+        webapp().sessions.save(current)
+    if current.id is None:
+        session.pop("sid", None)
+    elif session.get("sid") != current.id:
+        session["sid"] = current.id
+    return response
 
 
 def add_security_headers(response: Response) -> Response:
@@ -112,14 +132,21 @@ def add_security_headers(response: Response) -> Response:
     return response
 
 
+class CsrfField:
+    """The hidden CSRF input of a form: its token is made only when a page shows the field."""
+
+    def __html__(self) -> str:
+        """The ``<input>`` element, as Jinja renders ``{{ csrf_field }}``."""
+        return Markup('<input type="hidden" name="csrf_token" value="{}">').format(
+            escape(csrf_token()))
+
+
 def template_values() -> dict[str, Any]:
     """The signed-in user, the CSRF field for forms, and the notices to show once."""
-    if "state" not in g:
+    if "user_session" not in g:
         return {}
     current = state()
-    field = Markup('<input type="hidden" name="csrf_token" value="{}">').format(
-        escape(current["csrf_token"]))
-    return {"user": current.get("user") if signed_in() else None, "csrf_field": field,
+    return {"user": current.get("user") if signed_in() else None, "csrf_field": CsrfField(),
             "notices": current.pop("notices", [])}
 
 

@@ -12,6 +12,7 @@ from typing import Any
 from flask import Blueprint, Response, abort, redirect, render_template, request, url_for
 from user_session import (
     RECOVERY_CODE,
+    UNAVAILABLE,
     WRONG_CODE,
     Page,
     complete_sign_in,
@@ -24,7 +25,7 @@ from user_session import (
     state,
 )
 
-from protekt import ProtektError
+from protekt import KeysUnavailable, ProtektError
 
 bp = Blueprint("signin", __name__)
 
@@ -74,7 +75,7 @@ def submit_password() -> Page:
     except ProtektError as error:
         return render_template("login.html", email=email, error=describe(error)), 400
     if not result.get("mfa_required"):
-        return complete_sign_in(result)
+        return finish_sign_in(result)
     state()["login"] = {"email": email, "mfa_token": result["mfa_token"],
                         "factors": [f for f in result["available_factors"] if f in FACTORS],
                         "enroll": "enroll" in result["mfa_requirements"]}
@@ -128,7 +129,17 @@ def verify_code(login: Login) -> Page:
         tokens = protekt().mfa.verify({"mfa_token": login["mfa_token"], answer: code})
     except ProtektError as error:
         return code_refused(login, error)
-    return complete_sign_in(tokens)
+    return finish_sign_in(tokens)
+
+
+def finish_sign_in(tokens: dict[str, Any]) -> Page:
+    """Complete the sign-in; while Protekt's keys cannot be fetched to verify the ID token, the
+    tokens are revoked and the user is asked to sign in again in a moment."""
+    try:
+        return complete_sign_in(tokens)
+    except KeysUnavailable:
+        return render_template("login.html", email=state().get("email", ""),
+                               error=UNAVAILABLE), 503
 
 
 def code_refused(login: Login, error: ProtektError) -> Page:

@@ -4,16 +4,17 @@ completion and sign-out. Views call these helpers; nothing here renders a page.
 
 from __future__ import annotations
 
+import secrets
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
 import jwt
-from flask import Response, current_app, g, redirect, session, url_for
-from session_store import SessionStore, State
+from flask import Response, current_app, g, redirect, url_for
+from session_store import Session, SessionStore, State
 
-from protekt import BearerError, Jwks, Protekt, ProtektError
+from protekt import Jwks, KeysUnavailable, Protekt, ProtektError
 from protekt.errors import NETWORK_ERROR
 
 EXTENSION = "protekt_webapp"
@@ -22,6 +23,8 @@ RECOVERY_CODE = "recovery-code"  # the factor's name in available_factors and li
 Page = Response | tuple[str, int] | str  # what a view returns
 REFRESH_MARGIN = 30  # seconds: refresh an access token this long before it expires
 ID_TOKEN_ALGORITHMS = ("RS256", "ES256", "EdDSA")
+ID_TOKEN_CLAIMS = ("iss", "sub", "aud", "exp", "iat")  # required, OIDC Core §2
+UNAVAILABLE = "Protekt is unavailable, try again in a moment."
 
 
 class SignedOut(Exception):
@@ -31,21 +34,25 @@ class SignedOut(Exception):
 class IdTokenVerifier:
     """Checks an ID token's signature with Protekt's keys, and its issuer and audience."""
 
-    def __init__(self, issuer: str, client_id: str) -> None:
+    def __init__(self, issuer: str, client_id: str, jwks: Jwks | None = None) -> None:
         self._issuer = issuer.rstrip("/")
         self._client_id = client_id
-        self._jwks = Jwks(f"{self._issuer}/.well-known/jwks.json")
+        self._jwks = jwks or Jwks(f"{self._issuer}/.well-known/jwks.json")
 
     def claims(self, id_token: str) -> dict[str, Any]:
-        """The verified claims (OIDC Core §3.1.3.7), or ProtektError ``invalid_id_token``."""
+        """The verified claims (OIDC Core §3.1.3.7), or ProtektError ``invalid_id_token``.
+
+        KeysUnavailable when Protekt's keys cannot be fetched: the token is neither good nor bad.
+        """
         try:
             header = jwt.get_unverified_header(id_token)
             key = self._jwks.key(str(header.get("kid", "")))
             if key is None or key.algorithm_name not in ID_TOKEN_ALGORITHMS:
                 raise jwt.InvalidTokenError("unknown signing key")
             return jwt.decode(id_token, key.key, algorithms=[key.algorithm_name],
-                              audience=self._client_id, issuer=self._issuer, leeway=5)
-        except (BearerError, jwt.InvalidTokenError) as exc:
+                              audience=self._client_id, issuer=self._issuer, leeway=5,
+                              options={"require": list(ID_TOKEN_CLAIMS)})
+        except jwt.InvalidTokenError as exc:
             raise ProtektError("invalid_id_token", "Protekt's ID token did not verify.") from exc
 
 
@@ -68,9 +75,25 @@ def protekt() -> Protekt:
     return webapp().client
 
 
+def user_session() -> Session:
+    """This browser's server-side session (not stored until it holds something)."""
+    return g.user_session
+
+
 def state() -> State:
     """This browser session's server-side state."""
-    return g.state
+    return user_session().state
+
+
+def csrf_token() -> str:
+    """The session's CSRF token, made when a form first needs it."""
+    return state().setdefault("csrf_token", secrets.token_urlsafe(32))
+
+
+def rotate_session() -> None:
+    """Give the session a new id and CSRF token: the old id and forms stop working."""
+    state().pop("csrf_token", None)
+    webapp().sessions.rotate(user_session())
 
 
 def notify(text: str) -> None:
@@ -84,31 +107,52 @@ def signed_in() -> bool:
 
 
 def access_token() -> str:
-    """The user's access token, refreshed (and the refresh token rotated) when about to expire."""
-    tokens = state().get("tokens")
-    if tokens is None:
-        raise SignedOut("Please sign in.")
-    if tokens["expires_at"] - REFRESH_MARGIN <= time.time():
-        if tokens["refresh_token"] is None:
-            raise SignedOut("Your session has expired. Please sign in again.")
-        try:
-            _keep_tokens(protekt().authentication.refresh(tokens["refresh_token"]))
-        except ProtektError as error:
-            if error.error == "invalid_grant":
-                raise SignedOut("Your session has ended. Please sign in again.") from error
-            raise
-    return state()["tokens"]["access_token"]
+    """The user's access token, refreshed (and the refresh token rotated) when about to expire.
+
+    Concurrent requests of one session refresh one at a time: a refresh token is spent once,
+    and a second use would make Protekt revoke the whole family, signing the user out.
+    """
+    with user_session().lock:
+        tokens = state().get("tokens")
+        if tokens is None:
+            raise SignedOut("Please sign in.")
+        if tokens["expires_at"] - REFRESH_MARGIN <= time.time():
+            _refresh(tokens["refresh_token"])
+        return state()["tokens"]["access_token"]
+
+
+def _refresh(refresh_token: str | None) -> None:
+    """Keep new tokens for the refresh token; SignedOut when there is none or it is refused."""
+    if refresh_token is None:
+        raise SignedOut("Your session has expired. Please sign in again.")
+    try:
+        _keep_tokens(protekt().authentication.refresh(refresh_token))
+    except ProtektError as error:
+        if error.error == "invalid_grant":
+            raise SignedOut("Your session has ended. Please sign in again.") from error
+        raise
 
 
 def complete_sign_in(tokens: dict[str, Any]) -> Response:
-    """Keep the tokens and the user's claims, renew the session id, go where the user was going."""
-    claims = webapp().id_tokens.claims(tokens["id_token"])
+    """Keep the tokens and the user's claims, renew the session id, go where the user was going.
+
+    When the ID token cannot be verified (ProtektError ``invalid_id_token``, or KeysUnavailable
+    while Protekt's keys cannot be fetched), the refresh token just issued is revoked, the
+    sign-in in progress (its mfa_token now spent) is dropped, and the error is raised.
+    """
     current = state()
+    try:
+        claims = webapp().id_tokens.claims(tokens["id_token"])
+    except (KeysUnavailable, ProtektError):
+        current.pop("login", None)
+        revoke(tokens.get("refresh_token"))
+        raise
     current.pop("login", None)
     current["user"] = {"email": claims.get("email", claims["sub"]), "sub": claims["sub"],
                        "amr": list(claims.get("amr", []))}
-    _keep_tokens(tokens)
-    session["sid"] = webapp().sessions.rotate(session["sid"], current)
+    with user_session().lock:
+        _keep_tokens(tokens)
+    rotate_session()
     if "recovery_codes_remaining" in tokens:
         notify(f"Recovery code accepted. You have {tokens['recovery_codes_remaining']} "
                "recovery codes left.")
@@ -118,18 +162,26 @@ def complete_sign_in(tokens: dict[str, Any]) -> Response:
 def end_session(notice: str, keep: Iterable[str] = ()) -> Response:
     """Revoke the refresh token, forget the session (except the ``keep`` keys), go to sign-in."""
     current = state()
-    refresh_token = current.get("tokens", {}).get("refresh_token")
-    if refresh_token is not None:
-        try:
-            protekt().authentication.revoke(refresh_token, "refresh_token")
-        except ProtektError:
+    with user_session().lock:
+        if not revoke(current.get("tokens", {}).get("refresh_token")):
             notice += " (Protekt could not be reached to revoke the session's refresh token.)"
-    kept = {key: current[key] for key in keep if key in current}
-    current.clear()
-    current.update(kept)
-    session["sid"] = webapp().sessions.rotate(session["sid"], current)
+        kept = {key: current[key] for key in keep if key in current}
+        current.clear()
+        current.update(kept)
+    rotate_session()
     notify(notice)
     return redirect(url_for("signin.sign_in"))
+
+
+def revoke(refresh_token: str | None) -> bool:
+    """Revoke a refresh token (and its family) if there is one; False if Protekt refused."""
+    if refresh_token is None:
+        return True
+    try:
+        protekt().authentication.revoke(refresh_token, "refresh_token")
+    except ProtektError:
+        return False
+    return True
 
 
 def describe(error: ProtektError) -> str:
@@ -148,6 +200,7 @@ def retry_hint(error: ProtektError) -> str:
 
 
 def _keep_tokens(tokens: dict[str, Any]) -> None:
+    """Keep a token response; without a new refresh token, the current one stays."""
     previous = state().get("tokens", {})
     state()["tokens"] = {
         "access_token": tokens["access_token"],

@@ -7,6 +7,10 @@ with the app (after a wrong code), an SMS code read from the ``file`` outbox and
 new recovery codes, and a factor removed.
 
 With ``PROTEKT_SCREENSHOTS=1`` the screenshots go to examples/webapp/screenshots for its README.
+
+Also, without a browser (Flask's test client, the real server): concurrent pages of one session
+near the access token's expiry refresh it one at a time and keep the user signed in; and a sign-in
+while Protekt's keys cannot be fetched is answered 503 and its refresh token revoked.
 """
 
 from __future__ import annotations
@@ -16,27 +20,32 @@ import re
 import secrets
 import subprocess
 import sys
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
 import requests
+from flask import Flask
+from flask.testing import FlaskClient
 from playwright.sync_api import Page, expect, sync_playwright
 
+from protekt import Jwks, Protekt
 from tests.e2e.conftest import PASSWORD, Deployment
 from tests.e2e.test_mfa_flow import need, oathtool_device
-from tests.support import Outbox, TotpDevice, free_port, wait_until
+from tests.examples import webapp_module
+from tests.support import Outbox, TotpDevice, free_port, run_parallel, wait_until
 
 ROOT = Path(__file__).resolve().parents[2]
 WEBAPP = ROOT / "examples" / "webapp"
 CHROMIUM = Path("/usr/bin/chromium")
-pytestmark = [
-    pytest.mark.e2e,
-    pytest.mark.skipif(not CHROMIUM.exists(), reason="/usr/bin/chromium missing (Debian package "
-                       "chromium; ./scripts/test.sh installs it)"),
-]
+pytestmark = pytest.mark.e2e
+needs_chromium = pytest.mark.skipif(
+    not CHROMIUM.exists(),
+    reason="/usr/bin/chromium missing (Debian package chromium; ./scripts/test.sh installs it)")
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update",
                  "--disable-sync"]
@@ -45,6 +54,8 @@ PHONE = "+16505550123"
 MASKED_PHONE = "+1******0123"
 LOG = "webapp.log"
 RECOVERY_CODE = re.compile(r"^[0-9A-Z]{4}(?:-[0-9A-Z]{4}){3}$", re.MULTILINE)
+CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
+REFRESH_LATENCY = 0.2  # seconds, on each refresh grant: long enough for requests to overlap
 
 
 @dataclass
@@ -143,6 +154,7 @@ def journey(app_url: str, outbox: Outbox, tmp_path: Path) -> Iterator[Journey]:
             browser.close()
 
 
+@needs_chromium
 def test_a_user_signs_in_sets_up_mfa_and_uses_every_factor(journey: Journey,
                                                             tmp_path: Path) -> None:
     sign_in_with_password(journey)
@@ -311,3 +323,82 @@ def only_new_recovery_codes_sign_in(journey: Journey, old_code: str, new_code: s
     expect(journey.page.get_by_role("alert")).to_contain_text("Invalid verification code")
     journey.enter_code(new_code)
     journey.expect_home("pwd mfa")
+
+
+class ProtektHttp(requests.Session):
+    """The web app's HTTP to Protekt, with network latency on refresh grants; keeps the token
+    endpoint's answers so the test can check what became of the tokens the app was given."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.token_answers: list[dict[str, Any]] = []
+
+    def request(self, method: str | bytes, url: str | bytes, *args: Any,  # type: ignore[override]
+                **kwargs: Any) -> requests.Response:
+        grant = (kwargs.get("data") or {}).get("grant_type")
+        if grant == "refresh_token":
+            time.sleep(REFRESH_LATENCY)
+        response = super().request(method, url, *args, **kwargs)
+        if grant is not None and response.ok:
+            self.token_answers.append(response.json())
+        return response
+
+
+def webapp_on(deployment: Deployment, http: ProtektHttp) -> Flask:
+    """The example web app (in this process) on the deployment, its HTTP to Protekt through http."""
+    app_module = webapp_module("app")
+    extension = webapp_module("user_session").EXTENSION
+    app = app_module.create_app(app_module.Settings(deployment.url, deployment.client_id,
+                                                    deployment.client_secret,
+                                                    secrets.token_hex(32)))
+    app.extensions[extension].client = Protekt(deployment.url, deployment.client_id,
+                                               deployment.client_secret, session=http)
+    return app
+
+
+def submit_password(client: FlaskClient, deployment: Deployment) -> Any:
+    """The sign-in form, filled in with the deployment's user and submitted."""
+    match = CSRF.search(client.get("/login").text)
+    assert match is not None
+    return client.post("/login", data={"csrf_token": match.group(1), "email": deployment.email,
+                                       "password": PASSWORD})
+
+
+def test_concurrent_pages_near_token_expiry_keep_the_user_signed_in(
+        make_deployment: Callable[..., Deployment]) -> None:
+    """Each page needs a refresh (the access token lives no longer than the refresh margin); two
+    at once must not spend the same refresh token, which would revoke the user's session."""
+    margin = webapp_module("user_session").REFRESH_MARGIN
+    deployment = make_deployment(PROTEKT_ACCESS_TOKEN_TTL=str(margin))
+    http = ProtektHttp()
+    client = webapp_on(deployment, http).test_client()
+    signed_in = submit_password(client, deployment)
+    assert (signed_in.status_code, signed_in.headers["Location"]) == (302, "/")
+    pages = run_parallel(2, lambda: client.get("/security").status_code)
+    assert pages == [200, 200]
+    assert client.get("/security").status_code == 200
+    refresh_tokens = [answer["refresh_token"] for answer in http.token_answers]
+    assert len(refresh_tokens) == 4  # the sign-in, then one refresh per page, one at a time
+    assert len(set(refresh_tokens)) == 4
+
+
+def test_a_sign_in_while_protekts_keys_are_unavailable_is_undone(deployment: Deployment) -> None:
+    """The ID token cannot be verified: 503 on the sign-in form, the refresh token revoked."""
+    http = ProtektHttp()
+    app = webapp_on(deployment, http)
+    user_session = webapp_module("user_session")
+    webapp = app.extensions[user_session.EXTENSION]
+    verifier = webapp.id_tokens
+    nowhere = Jwks(f"http://127.0.0.1:{free_port()}/.well-known/jwks.json", timeout=2)
+    webapp.id_tokens = user_session.IdTokenVerifier(deployment.url, deployment.client_id, nowhere)
+    client = app.test_client()
+    refused = submit_password(client, deployment)
+    assert refused.status_code == 503
+    assert "Protekt is unavailable, try again in a moment." in refused.text
+    assert f'value="{deployment.email}"' in refused.text
+    (issued,) = http.token_answers
+    reused = deployment.token(grant_type="refresh_token", refresh_token=issued["refresh_token"])
+    assert reused.status_code == 400 and reused.json()["error"] == "invalid_grant"
+    assert client.get("/").headers["Location"] == "/login"  # not signed in
+    webapp.id_tokens = verifier  # the keys are back: the user signs in
+    assert submit_password(client, deployment).headers["Location"] == "/"
