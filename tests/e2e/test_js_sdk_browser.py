@@ -6,7 +6,9 @@ names that site's origin, exactly, in ``PROTEKT_CORS_ORIGINS``. In the browser t
 enrolls an authenticator app (codes from oathtool), passes the MFA login after a wrong code, keeps
 the session in ``sessionStorage`` across a reload and ends it with logout (the refresh token is
 revoked); an SMS resend inside the cool-down is refused with a readable ``Retry-After``; the
-preflight of a Bearer call is answered for the allowed origin. The same page served from a port
+preflight of a Bearer call is answered for the allowed origin; two tabs sharing ``localStorage``
+renew the session once, the second finding it renewed (Web Locks API) instead of spending the
+refresh token again. The same page served from a port
 not in the list gets ``network_error`` from the same calls: the browser withholds the answers.
 """
 
@@ -43,11 +45,13 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-
 ANN = "ann@example.org"  # made by the e2e conftest; the authenticator-app journey
 SMS_USER = "sms-user@example.org"
 PLAIN_USER = "plain-user@example.org"  # password only, for the preflight check
+TABS_USER = "tabs-user@example.org"  # password only, for the two tabs
 PHONE = "+16505550123"
 SMS_COOLDOWN = 30  # the settings' default, set here so the Retry-After bound below holds
 
 # The page imports the SDK as published (sdk/js/src/index.js) and exposes it to page.evaluate:
-# start() makes the client, kept in sessionStorage; settle() turns a thrown ProtektError into
+# start() makes the client, its session kept in sessionStorage (or `area`), its requests noted
+# by grant type in `grants` and sent `delayMs` late; settle() turns a thrown ProtektError into
 # plain data, as Playwright carries only an exception's message out of the page.
 INDEX_HTML = """<!doctype html>
 <html lang="en">
@@ -57,8 +61,14 @@ INDEX_HTML = """<!doctype html>
 <script type="module">
 import { browserStorage, createProtekt } from '/sdk/index.js';
 
-window.start = (options) => {
-  window.protekt = createProtekt({ ...options, storage: browserStorage(window.sessionStorage) });
+window.start = (options, { area = 'sessionStorage', delayMs = 0 } = {}) => {
+  window.grants = [];
+  const fetch = async (url, init) => {
+    if (init?.body instanceof URLSearchParams) window.grants.push(init.body.get('grant_type'));
+    await new Promise((resolve) => setTimeout(resolve, delayMs));
+    return window.fetch(url, init);
+  };
+  window.protekt = createProtekt({ ...options, fetch, storage: browserStorage(window[area]) });
 };
 window.settle = async (work) => {
   try {
@@ -145,7 +155,7 @@ def spa(make_deployment: Callable[..., Deployment],
              "--sms-resend-cooldown", str(SMS_COOLDOWN)),
             ("sms", "credits", "--add", "10"),
             *(("create-user", "--email", email, "--password", PASSWORD)
-              for email in (SMS_USER, PLAIN_USER)),
+              for email in (SMS_USER, PLAIN_USER, TABS_USER)),
         ]
         with ThreadPoolExecutor(max_workers=len(commands)) as pool:
             made, *_ = pool.map(lambda args: deployment.cli(*args), commands)
@@ -185,12 +195,13 @@ def new_page(browser: Browser, spa: Spa) -> Iterator[Callable[[str], Page]]:
         context.close()
 
 
-def load(page: Page, site: str, spa: Spa) -> None:
-    """(Re)load the page and make a client; a session in sessionStorage is picked up."""
+def load(page: Page, site: str, spa: Spa, **page_options: Any) -> None:
+    """(Re)load the page and make a client; a session in sessionStorage (or `area`) is picked
+    up. `page_options` are start()'s: `area`, `delayMs`."""
     page.goto(site + "/")
     page.wait_for_function("() => document.getElementById('state').textContent === 'ready'")
-    page.evaluate("(options) => start(options)",
-                  {"domain": spa.deployment.url, "clientId": spa.client_id})
+    page.evaluate("([options, page_options]) => start(options, page_options)",
+                  [{"domain": spa.deployment.url, "clientId": spa.client_id}, page_options])
 
 
 def run(page: Page, call: str, arg: Any = None) -> dict[str, Any]:
@@ -364,3 +375,30 @@ def test_a_page_on_an_origin_not_in_the_allow_list_cannot_read_the_answers(
         "also means the page's origin is not in the server's PROTEKT_CORS_ORIGINS.")
     # Protekt answered, but without naming this origin: Chromium kept the answer from the page.
     assert devtools.cors_errors() == ["MissingAllowOriginHeader"]
+
+
+def test_two_tabs_sharing_local_storage_renew_the_session_once(browser: Browser, spa: Spa) -> None:
+    context = browser.new_context()
+    try:
+        context.set_default_timeout(10_000)
+        tabs = [context.new_page() for _ in range(2)]
+        for tab in tabs:  # each request 300 ms late: the second tab asks while the first renews
+            load(tab, spa.allowed, spa, area="localStorage", delayMs=300)
+        tokens = ok(tabs[0], "protekt.login(arg)", credentials(TABS_USER))
+        # The session is due for renewal (within refreshMarginSeconds, 60 s, of its expiry).
+        tabs[0].evaluate("""(key) => {
+            const session = JSON.parse(localStorage.getItem(key));
+            const soon = { ...session, expires_at: Date.now() + 1000 };
+            localStorage.setItem(key, JSON.stringify(soon));
+        }""", f"protekt:{spa.client_id}")
+        for tab in tabs:
+            tab.evaluate("() => { window.renewal = settle(() => protekt.getTokenSilently()); }")
+        renewed = [tab.evaluate("() => window.renewal") for tab in tabs]
+        assert renewed[0]["ok"] and renewed[1] == renewed[0], renewed
+        assert renewed[0]["value"] != tokens["access_token"]
+        assert [tab.evaluate("() => window.grants") for tab in tabs] == [
+            ["password", "refresh_token"], []]
+        # The login is still alive: its rotated refresh token renews again.
+        assert ok(tabs[1], "protekt.refresh()")["access_token"]
+    finally:
+        context.close()

@@ -1,5 +1,13 @@
-/** Scope asked for when a login names none. */
+/**
+ * Scope asked for when a login names none and its tokens are for Protekt itself (no `audience`,
+ * or the domain): with the scopes that manage the user's own factors.
+ */
 export declare const DEFAULT_SCOPE: 'openid email enroll read:authenticators remove:authenticators';
+/**
+ * Scope asked for when a login names none and its `audience` is another API: no factor scopes,
+ * so that API cannot replay the token at Protekt's /mfa/* endpoints.
+ */
+export declare const API_DEFAULT_SCOPE: 'openid email';
 /** `error` of a ProtektError when the server did not answer. */
 export declare const NETWORK_ERROR: 'network_error';
 /** `error` of a ProtektError when the answer was not the JSON the API promises. */
@@ -28,12 +36,18 @@ export interface StoredSession {
 }
 
 export interface ProtektOptions {
-  /** The server's base URL, e.g. `https://auth.example.com` (a trailing slash is dropped). */
+  /**
+   * The server's base URL, e.g. `https://auth.example.com` (a trailing slash is dropped): https,
+   * or http to a loopback host (127.0.0.0/8, ::1, localhost). Must be the metadata's `issuer`.
+   */
   domain: string;
   clientId: string;
   /** Confidential (server-side) clients only; sent as client_secret_post. Never in a browser. */
   clientSecret?: string;
-  /** Default scope of `login`; default {@link DEFAULT_SCOPE}. */
+  /**
+   * Default scope of `login`, sent as given; without it {@link DEFAULT_SCOPE}, or
+   * {@link API_DEFAULT_SCOPE} when the login's `audience` is another API.
+   */
   scope?: string;
   /** Default `audience` of `login`: the API the access token is for. */
   audience?: string;
@@ -72,6 +86,7 @@ export interface MfaRequiredResult {
 export interface LoginParams {
   username: string;
   password: string;
+  /** Sent as given; default: the options' `scope`, else as {@link ProtektOptions.scope} says. */
   scope?: string;
   audience?: string;
 }
@@ -157,20 +172,33 @@ export declare class Mfa {
   regenerateRecoveryCodes(accessToken?: string): Promise<{ recovery_codes: string[] }>;
 }
 
+/**
+ * One user's session with Protekt. An instance holds one session (under `protekt:<clientId>` in
+ * its storage): a Node backend serving many users makes one per user session, with that
+ * session's storage, never one shared by all users. Renewals are shared within an instance and,
+ * in browsers, across tabs (Web Locks API); not between instances in Node.
+ */
 export declare class Protekt {
   constructor(options: ProtektOptions);
   readonly mfa: Mfa;
   /** Password login; tokens (kept as the session) or the mfa_required result, never thrown. */
   login(params: LoginParams): Promise<TokenResponse | MfaRequiredResult>;
-  /** A valid access token, renewed when needed; throws `login_required`. */
+  /**
+   * A valid access token, renewed when needed: one renewal at a time, shared by concurrent
+   * callers and, through the Web Locks API, by the origin's other tabs. Throws `login_required`.
+   */
   getTokenSilently(): Promise<string>;
   refresh(refreshToken?: string): Promise<TokenResponse>;
   revoke(token: string): Promise<void>;
-  /** Revokes the session's refresh token and forgets the session. */
+  /**
+   * Waits for a renewal in flight, revokes the session's refresh token and forgets the session;
+   * an answer to a request sent before it is not stored afterwards.
+   */
   logout(): Promise<void>;
   userinfo(accessToken?: string): Promise<UserInfo>;
 }
 
+/** A client for one user's session (in a Node backend, one per user session): see {@link Protekt}. */
 export declare function createProtekt(options: ProtektOptions): Protekt;
 
 export declare class ProtektError extends Error {

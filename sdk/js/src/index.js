@@ -10,21 +10,39 @@ import { LOGIN_REQUIRED, ProtektError } from './errors.js';
 import { Mfa } from './mfa.js';
 import { memoryStorage } from './storage.js';
 import { Transport } from './transport.js';
+import { secureBaseUrl } from './url.js';
 
 export { LOGIN_REQUIRED, NETWORK_ERROR, ProtektError, SERVER_ERROR } from './errors.js';
-export { MFA_OOB_GRANT, MFA_OTP_GRANT, MFA_RECOVERY_CODE_GRANT, Mfa } from './mfa.js';
+export { MFA_OTP_GRANT, MFA_OOB_GRANT, MFA_RECOVERY_CODE_GRANT, Mfa } from './mfa.js';
 export { browserStorage, memoryStorage } from './storage.js';
 
 /**
- * Scope asked for when a login names none: an ID token, the email claim, and the scopes that let
- * the access token manage the user's own factors (API.md §3), so the guide's "log in, then
- * enroll with the access token" works as written.
+ * Scope asked for when a login names none and its tokens are for Protekt itself (no `audience`,
+ * or the domain): an ID token, the email claim, and the scopes that let the access token manage
+ * the user's own factors (API.md §3), so the guide's "log in, then enroll with the access token"
+ * works as written.
  */
 export const DEFAULT_SCOPE = 'openid email enroll read:authenticators remove:authenticators';
 
+/**
+ * Scope asked for when a login names none and its `audience` is another API: without the factor
+ * scopes, which Protekt grants only in tokens for itself. A token sent to an API must not let
+ * that API replay it at Protekt's /mfa/* endpoints (RFC 8707 §2, RFC 9700 §2.3).
+ */
+export const API_DEFAULT_SCOPE = 'openid email';
+
 const MFA_REQUIRED = 'mfa_required';
 const INVALID_GRANT = 'invalid_grant';
+const ignore = () => {};
 
+/**
+ * One user's session with Protekt: login, MFA, and the stored tokens kept fresh. An instance
+ * holds one session (under `protekt:<clientId>` in its storage, whoever the user is), so a Node
+ * backend serving many users makes one per user session, with that session's storage, never one
+ * for all. Renewals are shared within an instance and, in browsers, across tabs (Web Locks API);
+ * Node has no such lock between instances, so keep one instance per session rather than one per
+ * request when a session's requests may renew at once.
+ */
 export class Protekt {
   #transport;
   #storage;
@@ -34,10 +52,12 @@ export class Protekt {
   #sessionKey;
   /** @type {Promise<object> | undefined} the refresh in flight, shared by concurrent callers */
   #refreshing;
+  /** Bumped by logout: a save begun before it is refused, so nothing revives the session. */
+  #generation = 0;
 
   /** @param {import('./index.js').ProtektOptions} options */
   constructor({
-    domain, clientId, clientSecret, scope = DEFAULT_SCOPE, audience, storage = memoryStorage(),
+    domain, clientId, clientSecret, scope, audience, storage = memoryStorage(),
     fetch = globalThis.fetch, refreshMarginSeconds = 60,
   }) {
     if (typeof clientId !== 'string' || clientId === '') throw new TypeError('clientId is required');
@@ -46,7 +66,7 @@ export class Protekt {
       throw new TypeError('storage must have get(key), set(key, value) and remove(key)');
     }
     this.#transport = new Transport({
-      domain: baseUrl(domain),
+      domain: secureBaseUrl(domain, 'domain'),
       clientId,
       clientSecret,
       // Called unbound: a browser's fetch called as another object's method is an Illegal invocation.
@@ -60,43 +80,44 @@ export class Protekt {
     /** The guide's MFA calls and factor management. */
     this.mfa = new Mfa(this.#transport, {
       accessToken: () => this.getTokenSilently(),
-      save: (tokens) => this.#save(tokens),
+      saver: () => this.#saver(),
     });
   }
 
   /**
    * Password login (RFC 6749 §4.3). Returns the token response, kept as the session, or, when
    * the user must pass a second factor (API.md §2, 403 `mfa_required`),
-   * `{mfa_required: true, mfa_token, mfa_requirements, available_factors}`.
+   * `{mfa_required: true, mfa_token, mfa_requirements, available_factors}`. Without a scope,
+   * DEFAULT_SCOPE, or API_DEFAULT_SCOPE when `audience` is another API; a scope given is sent as is.
    */
   async login({ username, password, scope = this.#scope, audience = this.#audience }) {
+    const save = this.#saver();
     let tokens;
     try {
       tokens = await this.#transport.postAsClient('token_endpoint', {
-        grant_type: 'password', username, password, scope, audience,
+        grant_type: 'password', username, password, scope: scope ?? this.#defaultScope(audience), audience,
       });
     } catch (error) {
       if (error.error !== MFA_REQUIRED) throw error;
       const { mfa_token, mfa_requirements, available_factors } = error.body;
       return { mfa_required: true, mfa_token, mfa_requirements, available_factors };
     }
-    await this.#save(tokens);
+    await save(tokens);
     return tokens;
   }
 
   /**
    * A valid access token of the session. Within `refreshMarginSeconds` of its expiry it is
-   * renewed with the refresh token, which rotates; concurrent callers share one refresh.
+   * renewed with the refresh token, which rotates (RFC 9700 §4.14.2: a refresh token used twice
+   * ends the login). So one renewal runs at a time: concurrent callers share it, and other tabs
+   * wait for it (Web Locks API) and then find the session renewed.
    * Throws `login_required` without a session or when the server refuses the refresh token.
    */
   async getTokenSilently() {
     const session = await this.#session();
     if (!session) throw loginRequired('No session: log in first.');
-    const remaining = session.expires_at - Date.now();
-    if (remaining > this.#marginMs || (remaining > 0 && !session.refresh_token)) {
-      return session.access_token;
-    }
-    this.#refreshing ??= this.#renew(session.refresh_token).finally(() => {
+    if (this.#fresh(session)) return session.access_token;
+    this.#refreshing ??= this.#exclusive(() => this.#renewIfStale()).finally(() => {
       this.#refreshing = undefined;
     });
     return (await this.#refreshing).access_token;
@@ -107,13 +128,14 @@ export class Protekt {
    * becomes the session, its rotated refresh token replacing the spent one.
    */
   async refresh(refreshToken) {
+    const save = this.#saver();
     const token = refreshToken ?? (await this.#session())?.refresh_token;
     if (!token) throw loginRequired('No refresh token: log in first.');
     const tokens = await this.#transport.postAsClient('token_endpoint', {
       grant_type: 'refresh_token', refresh_token: token,
     });
     // RFC 6749 §6: a server that does not rotate leaves the old refresh token valid.
-    await this.#save({ refresh_token: token, ...tokens });
+    await save({ refresh_token: token, ...tokens });
     return tokens;
   }
 
@@ -122,14 +144,14 @@ export class Protekt {
     await this.#transport.postAsClient('revocation_endpoint', { token });
   }
 
-  /** Revoke the session's refresh token (RFC 7009) and forget the session, even if that fails. */
+  /**
+   * Revoke the session's refresh token (RFC 7009) and forget the session, even if that fails.
+   * A renewal in flight is waited for first, so the token revoked is the latest one; no answer
+   * to a request sent before the logout is kept afterwards.
+   */
   async logout() {
-    const session = await this.#session();
-    try {
-      if (session?.refresh_token) await this.revoke(session.refresh_token);
-    } finally {
-      await this.#storage.remove(this.#sessionKey);
-    }
+    await this.#refreshing?.catch(ignore);
+    await this.#exclusive(() => this.#endSession());
   }
 
   /** The user's claims (OIDC Core §5.3); without a token, the session's. */
@@ -139,19 +161,64 @@ export class Protekt {
     return this.#transport.call('GET', url, { bearer });
   }
 
-  /** getTokenSilently's refresh: a refused refresh token (invalid_grant) ends the session. */
+  /** The scope of a login that names none: DEFAULT_SCOPE for Protekt's own tokens. */
+  #defaultScope(audience) {
+    const own = !audience || String(audience).replace(/\/+$/, '') === this.#transport.domain;
+    return own ? DEFAULT_SCOPE : API_DEFAULT_SCOPE;
+  }
+
+  /** Whether the session's access token is used as it is. */
+  #fresh(session) {
+    const remaining = session.expires_at - Date.now();
+    return remaining > this.#marginMs || (remaining > 0 && !session.refresh_token);
+  }
+
+  /**
+   * Run `work` holding the session's lock: the Web Locks API's, shared by the origin's tabs,
+   * where there is one (browsers); elsewhere the caller's own promise is the only guard.
+   */
+  #exclusive(work) {
+    const locks = globalThis.navigator?.locks;
+    return locks ? locks.request(this.#sessionKey, work) : work();
+  }
+
+  /**
+   * Under the lock: the session as stored now. Another tab or caller may have renewed it while
+   * this one waited; only a session still stale is renewed, with the refresh token read here.
+   */
+  async #renewIfStale() {
+    const session = await this.#session();
+    if (!session) throw loginRequired('No session: log in first.');
+    return this.#fresh(session) ? session : this.#renew(session.refresh_token);
+  }
+
+  /**
+   * getTokenSilently's refresh: a refused refresh token (invalid_grant) ends the session,
+   * unless the session now holds another one (a newer login or renewal elsewhere).
+   */
   async #renew(refreshToken) {
-    if (refreshToken) {
-      try {
-        return await this.refresh(refreshToken);
-      } catch (error) {
-        if (error.error !== INVALID_GRANT) throw error;
-        await this.#storage.remove(this.#sessionKey);
-        throw loginRequired(error.message, error);
-      }
+    if (!refreshToken) {
+      await this.#storage.remove(this.#sessionKey);
+      throw loginRequired('The session has expired; log in again.');
     }
-    await this.#storage.remove(this.#sessionKey);
-    throw loginRequired('The session has expired; log in again.');
+    try {
+      return await this.refresh(refreshToken);
+    } catch (error) {
+      if (error.error !== INVALID_GRANT) throw error;
+      if ((await this.#session())?.refresh_token === refreshToken) await this.#storage.remove(this.#sessionKey);
+      throw loginRequired(error.message, error);
+    }
+  }
+
+  /** logout's work, under the lock: revoke the stored refresh token, then forget the session. */
+  async #endSession() {
+    const session = await this.#session();
+    try {
+      if (session?.refresh_token) await this.revoke(session.refresh_token);
+    } finally {
+      this.#generation += 1;
+      await this.#storage.remove(this.#sessionKey);
+    }
   }
 
   /** @returns {Promise<import('./index.js').StoredSession | undefined>} */
@@ -160,29 +227,27 @@ export class Protekt {
     return session ?? undefined;
   }
 
-  async #save({ access_token, refresh_token, id_token, scope, expires_in }) {
-    const session = { access_token, refresh_token, id_token, scope, expires_at: Date.now() + expires_in * 1000 };
-    await this.#storage.set(this.#sessionKey, session);
+  /**
+   * A function that stores a token response as the session, taken when a request starts: if a
+   * logout ends the session before the answer comes, it throws `login_required` instead.
+   */
+  #saver() {
+    const generation = this.#generation;
+    return async ({ access_token, refresh_token, id_token, scope, expires_in }) => {
+      if (generation !== this.#generation) throw loginRequired('Logged out while this request was in flight.');
+      const session = { access_token, refresh_token, id_token, scope, expires_at: Date.now() + expires_in * 1000 };
+      await this.#storage.set(this.#sessionKey, session);
+    };
   }
 }
 
-/** @param {import('./index.js').ProtektOptions} options */
+/**
+ * A client for one user's session (see Protekt): in a Node backend serving many users, one per
+ * user session, each with that session's storage.
+ * @param {import('./index.js').ProtektOptions} options
+ */
 export function createProtekt(options) {
   return new Protekt(options);
-}
-
-/** The server's base URL, without trailing slashes; TypeError unless an http(s) URL. */
-function baseUrl(domain) {
-  let url;
-  try {
-    url = new URL(domain);
-  } catch {
-    throw new TypeError(`domain must be the server's URL, e.g. https://auth.example.com (got ${domain})`);
-  }
-  if (url.protocol !== 'https:' && url.protocol !== 'http:') {
-    throw new TypeError(`domain must be an http(s) URL (got ${domain})`);
-  }
-  return String(domain).replace(/\/+$/, '');
 }
 
 function loginRequired(description, cause) {

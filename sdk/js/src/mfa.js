@@ -49,8 +49,9 @@ export class Mfa {
 
   /**
    * @param {import('./transport.js').Transport} transport
-   * @param {{ accessToken: () => Promise<string>, save: (tokens: object) => Promise<void> }} session
-   *   the client's stored session: where a missing access token comes from, where tokens go
+   * @param {{ accessToken: () => Promise<string>, saver: () => (tokens: object) => Promise<void> }} session
+   *   the client's stored session: where a missing access token comes from, and a function,
+   *   taken when a request starts, that stores its tokens (unless a logout came in between)
    */
   constructor(transport, session) {
     this.#transport = transport;
@@ -94,10 +95,11 @@ export class Mfa {
    * `invalid_grant` and may be retried with the same mfa_token.
    */
   async verify(params) {
+    const save = this.#session.saver();
     const form = { mfa_token: params.mfa_token, ...this.#grantFor(params) };
     const tokens = await this.#transport.postAsClient('token_endpoint', form);
     this.#oobCodes.forget(params.mfa_token);
-    await this.#session.save(tokens);
+    await save(tokens);
     return tokens;
   }
 

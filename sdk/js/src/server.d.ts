@@ -25,7 +25,10 @@ export declare class KeysUnavailableError extends Error {
 }
 
 export interface VerifyOptions {
-  /** Protekt's URL: the tokens' `iss`. */
+  /**
+   * Protekt's URL: the tokens' `iss` (a trailing slash is dropped). https, or http to a loopback
+   * host (127.0.0.0/8, ::1, localhost); a TypeError otherwise.
+   */
   issuer: string;
   /** This API's identifier: the `audience` its clients log in with. */
   audience: string;
@@ -37,7 +40,7 @@ export interface VerifyOptions {
   requireMfa?: boolean;
   /** Seconds of clock skew allowed on `exp`; default 5. */
   clockTolerance?: number;
-  /** The JWKS URL; default the `jwks_uri` of the issuer's metadata. */
+  /** The JWKS URL (https, or http to a loopback host); default the `jwks_uri` of the issuer's metadata. */
   jwksUri?: string;
   /** The `realm` put in `WWW-Authenticate`. */
   realm?: string;

@@ -10,6 +10,8 @@
 
 import { createRemoteJWKSet, jwtVerify } from 'jose';
 
+import { secureBaseUrl, secureUrl } from './url.js';
+
 /** What Protekt signs with (API.md §5); never `none` nor an HMAC algorithm (RFC 8725 §3.1). */
 export const DEFAULT_ALGORITHMS = ['RS256', 'ES256', 'EdDSA'];
 const ACCESS_TOKEN_TYP = 'at+jwt'; // RFC 9068 §2.1; jose also accepts application/at+jwt
@@ -35,6 +37,10 @@ const CLAIM_PROBLEMS = {
   typ: 'The token is not an access token (typ).',
 };
 const KEY_LOOKUP_MISSES = new Set(['ERR_JWKS_NO_MATCHING_KEY', 'ERR_JWKS_MULTIPLE_MATCHING_KEYS']);
+/** How long a metadata or JWKS fetch may take. */
+const FETCH_TIMEOUT_MS = 5000;
+/** After a failed metadata fetch, how long requests get KeysUnavailableError without a new one. */
+const DISCOVERY_COOLDOWN_MS = 30_000;
 
 /** A refused request: `error`, `status` and the `WWW-Authenticate` value to answer with. */
 export class BearerError extends Error {
@@ -88,13 +94,15 @@ export function bearerChallenge({ realm, error, description, scope } = {}) {
  *
  * @param {string} token the Bearer token of the request (RFC 6750 §2.1)
  * @param {object} options
- * @param {string} options.issuer Protekt's URL, the tokens' `iss`
+ * @param {string} options.issuer Protekt's URL, the tokens' `iss` (a trailing slash is dropped);
+ *   https, or http to a loopback host (TypeError otherwise)
  * @param {string} options.audience this API's identifier: the `audience` its clients log in with
  * @param {string[]} [options.algorithms] allowed `alg` values
  * @param {string | string[]} [options.scope] scopes the token must all hold (RFC 6750 §3.1)
  * @param {boolean} [options.requireMfa] `amr` must hold `mfa` (RFC 8176 §2, RFC 9470 §3)
  * @param {number} [options.clockTolerance] seconds of clock skew allowed on `exp` (default 5)
- * @param {string} [options.jwksUri] where the keys are; default: the issuer's metadata `jwks_uri`
+ * @param {string} [options.jwksUri] where the keys are (https, or http to a loopback host);
+ *   default: the issuer's metadata `jwks_uri`
  * @param {string} [options.realm] the `realm` of the challenge (RFC 6750 §3)
  */
 export async function verifyAccessToken(token, {
@@ -102,7 +110,8 @@ export async function verifyAccessToken(token, {
   jwksUri, realm,
 }) {
   if (!issuer || !audience) throw new TypeError('verifyAccessToken needs issuer and audience');
-  const claims = await verifiedClaims(token, { issuer, audience, algorithms, clockTolerance, jwksUri, realm });
+  const keys = keySet(secureBaseUrl(issuer, 'issuer'), jwksUri && secureUrl(jwksUri, 'jwksUri'));
+  const claims = await verifiedClaims(token, { keys, audience, algorithms, clockTolerance, realm });
   const needed = typeof scope === 'string' ? scope.split(' ').filter(Boolean) : (scope ?? []);
   const granted = new Set(String(claims.scope ?? '').split(' '));
   const missing = needed.filter((name) => !granted.has(name));
@@ -125,10 +134,10 @@ export async function verifyAccessToken(token, {
 }
 
 /** Signature, algorithm, typ and registered claims checked by jose; BearerError otherwise. */
-async function verifiedClaims(token, { issuer, audience, algorithms, clockTolerance, jwksUri, realm }) {
+async function verifiedClaims(token, { keys, audience, algorithms, clockTolerance, realm }) {
   try {
-    const { payload } = await jwtVerify(token, keySet(issuer, jwksUri), {
-      issuer, audience, algorithms, clockTolerance, typ: ACCESS_TOKEN_TYP, requiredClaims: REQUIRED_CLAIMS,
+    const { payload } = await jwtVerify(token, keys.resolve, {
+      issuer: keys.issuer, audience, algorithms, clockTolerance, typ: ACCESS_TOKEN_TYP, requiredClaims: REQUIRED_CLAIMS,
     });
     return payload;
   } catch (error) {
@@ -139,44 +148,71 @@ async function verifiedClaims(token, { issuer, audience, algorithms, clockTolera
   }
 }
 
-/** @type {Map<string, import('jose').JWTVerifyGetKey>} key resolvers by issuer and JWKS URL */
+/** @type {Map<string, { issuer: string, resolve: import('jose').JWTVerifyGetKey }>} by issuer and JWKS URL */
 const keySets = new Map();
 
 /** The issuer's keys as a jose key resolver, one per issuer and JWKS URL for the process. */
 function keySet(issuer, jwksUri) {
   const cacheKey = `${issuer} ${jwksUri ?? ''}`;
-  if (!keySets.has(cacheKey)) keySets.set(cacheKey, keyResolver(issuer, jwksUri));
+  if (!keySets.has(cacheKey)) keySets.set(cacheKey, { issuer, resolve: keyResolver(issuer, jwksUri) });
   return keySets.get(cacheKey);
 }
 
 /**
  * A jose key resolver, called only for a well-formed token with an allowed `alg`. The JWKS URL is
- * looked up on first use; keys are cached and fetched again for an unknown `kid` (at most once
- * per 30 s, jose's cooldown), so keys rotated in are found. A failure to get them is a
- * KeysUnavailableError, and the next call starts over.
+ * looked up on first use; its jose key set lives as long as the process, so its cached keys and
+ * its cooldown (an unknown `kid` fetches the keys again at most once per 30 s) outlast a failed
+ * fetch. Keys that cannot be had are a KeysUnavailableError.
  */
 function keyResolver(issuer, jwksUri) {
-  let jwks;
+  const keys = jwksUri ? () => Promise.resolve(remoteKeySet(jwksUri)) : discoveredKeySet(issuer);
   return async (header, token) => {
-    jwks ??= (jwksUri ? Promise.resolve(jwksUri) : discoveredJwksUri(issuer))
-      .then((uri) => createRemoteJWKSet(new URL(uri)));
     try {
-      return await (await jwks)(header, token);
+      return await (await keys())(header, token);
     } catch (error) {
       if (KEY_LOOKUP_MISSES.has(error.code)) throw error;
-      jwks = undefined;
       throw new KeysUnavailableError(issuer, error);
     }
   };
 }
 
-/** `jwks_uri` from the issuer's metadata (OIDC Discovery 1.0 §4; its `issuer` must match, §4.3). */
+/** jose's key set for a JWKS URL, each fetch limited to FETCH_TIMEOUT_MS. */
+function remoteKeySet(jwksUri) {
+  return createRemoteJWKSet(new URL(jwksUri), { timeoutDuration: FETCH_TIMEOUT_MS });
+}
+
+/**
+ * The key set at the issuer's metadata `jwks_uri`, discovered once. A failed discovery is not
+ * tried again for DISCOVERY_COOLDOWN_MS: meanwhile each call fails at once, without a fetch.
+ */
+function discoveredKeySet(issuer) {
+  let keys;
+  let failure;
+  return () => {
+    if (!keys && failure && Date.now() - failure.at < DISCOVERY_COOLDOWN_MS) {
+      return Promise.reject(new Error(`discovery failed ${Date.now() - failure.at} ms ago`, { cause: failure.error }));
+    }
+    keys ??= discoveredJwksUri(issuer).then(remoteKeySet, (error) => {
+      keys = undefined;
+      failure = { at: Date.now(), error };
+      throw error;
+    });
+    return keys;
+  };
+}
+
+/**
+ * `jwks_uri` from the issuer's metadata (OIDC Discovery 1.0 §4; its `issuer` must be the one
+ * configured, §4.3), fetched within FETCH_TIMEOUT_MS.
+ */
 async function discoveredJwksUri(issuer) {
-  const response = await fetch(`${issuer.replace(/\/$/, '')}/.well-known/openid-configuration`);
+  const response = await fetch(`${issuer}/.well-known/openid-configuration`, {
+    signal: AbortSignal.timeout(FETCH_TIMEOUT_MS),
+  });
   if (!response.ok) throw new Error(`discovery answered HTTP ${response.status}`);
   const metadata = await response.json();
-  if (metadata.issuer !== issuer) throw new Error(`the metadata names issuer ${metadata.issuer}`);
-  return metadata.jwks_uri;
+  if (metadata?.issuer !== issuer) throw new Error(`the metadata names issuer ${metadata?.issuer}`);
+  return secureUrl(metadata.jwks_uri, 'the metadata\'s jwks_uri');
 }
 
 /** RFC 6750 §3: error_description and the other values use %x20-21 / %x23-5B / %x5D-7E only. */

@@ -4,13 +4,11 @@
  */
 
 import { NETWORK_ERROR, ProtektError, SERVER_ERROR, errorFromResponse } from './errors.js';
+import { sameOrigin } from './url.js';
 
 /** A page cannot tell a refused cross-origin read (CORS) from a server that did not answer. */
 const IN_BROWSER = typeof window !== 'undefined' && typeof document !== 'undefined';
 const CORS_HINT = ' In a browser this also means the page\'s origin is not in the server\'s PROTEKT_CORS_ORIGINS.';
-
-/** Endpoints a server may leave out of its metadata, and where Protekt serves them (API.md §3). */
-const DEFAULT_PATHS = { mfa_recovery_codes_endpoint: '/mfa/recovery-codes' };
 
 export class Transport {
   #clientSecret;
@@ -20,7 +18,7 @@ export class Transport {
 
   /**
    * @param {object} options
-   * @param {string} options.domain the server's base URL, no trailing slash
+   * @param {string} options.domain the server's base URL, no trailing slash (its issuer)
    * @param {string} options.clientId
    * @param {string} [options.clientSecret]
    * @param {typeof fetch} options.fetch
@@ -34,21 +32,35 @@ export class Transport {
 
   /**
    * The URL of a metadata member (`token_endpoint`, `mfa_challenge_endpoint`, ...). The
-   * metadata (OIDC Discovery 1.0 §4) is fetched once; a failed fetch is retried next time.
+   * metadata (OIDC Discovery 1.0 §4) is fetched once; a failed fetch is retried next time. An
+   * endpoint off the domain's origin is refused before anything is sent to it: metadata that
+   * moved the token endpoint elsewhere would otherwise collect passwords and client secrets.
    * @param {string} name
    * @returns {Promise<string>}
    */
   async endpoint(name) {
-    this.#metadata ??= this.call('GET', `${this.domain}/.well-known/openid-configuration`)
-      .catch((error) => {
-        this.#metadata = undefined;
-        throw error;
-      });
-    const url = (await this.#metadata)[name] ?? (DEFAULT_PATHS[name] && this.domain + DEFAULT_PATHS[name]);
-    if (typeof url !== 'string') {
-      throw new ProtektError({ error: SERVER_ERROR, errorDescription: `The server's metadata has no ${name}.` });
+    this.#metadata ??= this.#discover().catch((error) => {
+      this.#metadata = undefined;
+      throw error;
+    });
+    const url = (await this.#metadata)[name];
+    if (typeof url !== 'string') throw serverError(`The server's metadata has no ${name}.`);
+    if (!sameOrigin(url, this.domain)) {
+      throw serverError(
+        `The server's metadata puts ${name} at ${url}, on another origin than ${this.domain}; nothing is sent there.`,
+      );
     }
     return url;
+  }
+
+  /** The metadata, whose `issuer` must be the domain itself (OIDC Discovery 1.0 §4.3). */
+  async #discover() {
+    const metadata = await this.call('GET', `${this.domain}/.well-known/openid-configuration`);
+    if (metadata?.issuer !== this.domain) {
+      const named = metadata?.issuer;
+      throw serverError(`The server's metadata names issuer ${named}, not ${this.domain} (OIDC Discovery 1.0 §4.3).`);
+    }
+    return metadata;
   }
 
   /**
@@ -68,6 +80,8 @@ export class Transport {
 
   /**
    * Send a request; the JSON answer (`undefined` for an empty one, e.g. 204), or a ProtektError.
+   * A request that carries credentials (a form or a Bearer token) follows no redirect: a 3xx
+   * would send them again to wherever it points (RFC 9110 §15.4.8 keeps a 307's body).
    * @param {string} method
    * @param {string} url
    * @param {{ bearer?: string, json?: unknown, form?: URLSearchParams }} [options]
@@ -81,15 +95,12 @@ export class Transport {
       headers['Content-Type'] = 'application/json';
       body = JSON.stringify(json);
     }
-    const { response, text } = await this.#send(url, { method, headers, body });
+    const redirect = body === undefined && bearer === undefined ? 'follow' : 'error';
+    const { response, text } = await this.#send(url, { method, headers, body, redirect });
     const answer = parseJson(text);
     if (!response.ok) throw errorFromResponse(response, answer.value);
     if (!answer.ok) {
-      throw new ProtektError({
-        error: SERVER_ERROR,
-        errorDescription: `Protekt answered HTTP ${response.status} with a body that is not JSON.`,
-        status: response.status,
-      });
+      throw serverError(`Protekt answered HTTP ${response.status} with a body that is not JSON.`, response.status);
     }
     return answer.value;
   }
@@ -108,6 +119,11 @@ export class Transport {
       });
     }
   }
+}
+
+/** A `server_error`: the server's answer cannot be used as it is. */
+function serverError(description, status = 0) {
+  return new ProtektError({ error: SERVER_ERROR, errorDescription: description, status });
 }
 
 /**

@@ -6,8 +6,11 @@
 
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
 
-import { ProtektError, browserStorage, createProtekt, memoryStorage } from '../src/index.js';
+import {
+  API_DEFAULT_SCOPE, DEFAULT_SCOPE, ProtektError, browserStorage, createProtekt, memoryStorage,
+} from '../src/index.js';
 import {
   MemoryWebStorage, claimsOf, client, freePort, lastSmsCode, loginWithoutMfa, server,
 } from './helpers.js';
@@ -15,21 +18,47 @@ import {
 const SESSION_KEY = `protekt:${server.clientId}`;
 const RECOVERY_PHONE = '+14155552603';
 
-/** A fetch that passes every request to the server and notes each grant_type sent. */
+/** The grant_type of a request, if it has one. */
+function grantOf(init) {
+  return init?.body instanceof URLSearchParams ? init.body.get('grant_type') : null;
+}
+
+/** A fetch that passes every request to the server and notes each grant_type and scope sent. */
 function grantRecorder() {
   const grants = [];
+  const scopes = [];
   const recording = (url, init) => {
-    if (init?.body instanceof URLSearchParams && init.body.has('grant_type')) grants.push(init.body.get('grant_type'));
+    if (grantOf(init)) grants.push(grantOf(init));
+    if (init?.body instanceof URLSearchParams && init.body.has('scope')) scopes.push(init.body.get('scope'));
     return fetch(url, init);
   };
-  return { grants, fetch: recording };
+  return { grants, scopes, fetch: recording };
+}
+
+/**
+ * A fetch whose answers to one grant come late: `sent` settles once the server has answered
+ * (and, for a refresh, rotated), `answer` holds that answer's body, and the caller gets it later.
+ */
+function lateAnswers(grant, delayMs = 300) {
+  let sent;
+  const late = { sent: new Promise((resolve) => { sent = resolve; }) };
+  late.fetch = async (url, init) => {
+    const response = await fetch(url, init);
+    if (grantOf(init) !== grant) return response;
+    late.answer = await response.clone().json();
+    sent();
+    await sleep(delayMs);
+    return response;
+  };
+  return late;
 }
 
 test('login keeps the tokens as the session; getTokenSilently returns them while fresh', async () => {
   const storage = memoryStorage();
   const protekt = client({ storage });
   const tokens = await loginWithoutMfa(protekt, 'plain');
-  assert.deepEqual(tokens.scope.split(' '), ['openid', 'email', 'enroll', 'read:authenticators', 'remove:authenticators']);
+  assert.equal(tokens.scope, DEFAULT_SCOPE);
+  assert.deepEqual(DEFAULT_SCOPE.split(' '), ['openid', 'email', 'enroll', 'read:authenticators', 'remove:authenticators']);
   assert.equal(await protekt.getTokenSilently(), tokens.access_token);
   const session = storage.get(SESSION_KEY);
   assert.deepEqual([session.refresh_token, session.id_token], [tokens.refresh_token, tokens.id_token]);
@@ -64,6 +93,85 @@ test('concurrent getTokenSilently calls share one refresh request', async () => 
   const again = await protekt.getTokenSilently(); // with the rotated refresh token
   assert.notEqual(again, tokens[0]);
   assert.deepEqual(recorder.grants, ['password', 'refresh_token', 'refresh_token']);
+});
+
+test('a caller that read the session before a renewal ended uses the renewed session', async () => {
+  const recorder = grantRecorder();
+  const values = new Map();
+  let hold; // a promise the next read waits for, once it has read the value
+  const storage = {
+    get(key) {
+      const [value, wait] = [values.get(key), hold];
+      hold = undefined;
+      return wait ? wait.then(() => value) : value;
+    },
+    set: (key, value) => void values.set(key, value),
+    remove: (key) => void values.delete(key),
+  };
+  const protekt = client({ storage, fetch: recorder.fetch });
+  await loginWithoutMfa(protekt, 'plain');
+  values.get(SESSION_KEY).expires_at = Date.now(); // due for renewal
+  let release;
+  hold = new Promise((resolve) => { release = resolve; });
+  const late = protekt.getTokenSilently(); // reads the session now, gets it once released
+  const renewed = await protekt.getTokenSilently();
+  release();
+  assert.equal(await late, renewed);
+  assert.deepEqual(recorder.grants, ['password', 'refresh_token']);
+  assert.equal(values.get(SESSION_KEY).access_token, renewed);
+});
+
+test('a refused renewal does not end a session another login stored meanwhile', async () => {
+  const storage = memoryStorage();
+  const other = client({ storage });
+  let meanwhile;
+  const loginFirst = async (url, init) => {
+    if (grantOf(init) === 'refresh_token') meanwhile = await loginWithoutMfa(other, 'plain');
+    return fetch(url, init);
+  };
+  const protekt = client({ storage, fetch: loginFirst, refreshMarginSeconds: 10 ** 6 });
+  const first = await loginWithoutMfa(protekt, 'plain');
+  await protekt.revoke(first.refresh_token);
+  await assert.rejects(protekt.getTokenSilently(), { error: 'login_required' });
+  assert.equal(storage.get(SESSION_KEY).refresh_token, meanwhile.refresh_token);
+});
+
+test('logout waits for a renewal in flight and revokes the renewed token; nothing revives the session', async () => {
+  const storage = memoryStorage();
+  const late = lateAnswers('refresh_token');
+  const protekt = client({ storage, fetch: late.fetch, refreshMarginSeconds: 10 ** 6 });
+  await loginWithoutMfa(protekt, 'plain');
+  const renewing = protekt.getTokenSilently();
+  await late.sent;
+  await protekt.logout();
+  assert.equal(await renewing, late.answer.access_token);
+  assert.equal(storage.get(SESSION_KEY), undefined);
+  await assert.rejects(protekt.getTokenSilently(), { error: 'login_required' });
+  await assert.rejects(client().refresh(late.answer.refresh_token), { error: 'invalid_grant', status: 400 });
+});
+
+test('a login answered after logout is not kept', async () => {
+  const storage = memoryStorage();
+  const late = lateAnswers('password');
+  const protekt = client({ storage, fetch: late.fetch });
+  const login = loginWithoutMfa(protekt, 'plain');
+  await late.sent;
+  await protekt.logout();
+  await assert.rejects(login, { error: 'login_required', message: 'Logged out while this request was in flight.' });
+  assert.equal(storage.get(SESSION_KEY), undefined);
+});
+
+test('the default scope has the factor scopes only in tokens for Protekt itself', async () => {
+  const recorder = grantRecorder();
+  const api = client({ audience: server.apiAudience, fetch: recorder.fetch });
+  const tokens = await loginWithoutMfa(api, 'plain');
+  assert.equal(tokens.scope, API_DEFAULT_SCOPE);
+  // The API the token is for cannot replay it at Protekt to manage the user's factors.
+  await assert.rejects(api.mfa.listAuthenticators(tokens.access_token), (error) => [401, 403].includes(error.status));
+  assert.equal((await loginWithoutMfa(client({ audience: server.url }), 'plain')).scope, DEFAULT_SCOPE);
+  const given = 'openid read:messages';
+  assert.equal((await loginWithoutMfa(api, 'plain', { scope: given })).scope, given);
+  assert.deepEqual(recorder.scopes, [API_DEFAULT_SCOPE, given]);
 });
 
 test('logout revokes the refresh token (RFC 7009) and forgets the session', async () => {
