@@ -27,7 +27,9 @@ from tests.support import Outbox, TotpDevice
 pytestmark = pytest.mark.e2e
 
 SNIPPETS = Path(__file__).parent / "fixtures" / "guide_snippets.py"
-GUIDE = ROOT.parent / "shared" / "product" / "mfa-guide.md"
+# The product guide sits beside the repository (../shared), or in the shared folder of our machines.
+GUIDE_PLACES = (ROOT.parent / "shared" / "product" / "mfa-guide.md",
+                Path("/work/shared/product/mfa-guide.md"))
 MFA_TOKEN_TTL = 60  # the shortest the settings allow, so the expiry test waits least
 
 
@@ -76,9 +78,10 @@ def amr(access_token: str) -> list[str]:
 
 
 def test_the_fixture_is_the_guides_python_code_unmodified() -> None:
-    if not GUIDE.exists():
-        pytest.skip(f"the guide is not beside this checkout ({GUIDE})")
-    blocks = re.findall(r"```python\n(.*?)```", GUIDE.read_text(), re.DOTALL)
+    guide = next((place for place in GUIDE_PLACES if place.exists()), None)
+    if guide is None:
+        pytest.skip(f"product/mfa-guide.md is in none of {[str(p) for p in GUIDE_PLACES]}")
+    blocks = re.findall(r"```python\n(.*?)```", guide.read_text(), re.DOTALL)
     assert SNIPPETS.read_text() == "\n".join(blocks)
 
 
