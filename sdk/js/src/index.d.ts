@@ -23,6 +23,11 @@ export interface SessionStorage {
   get(key: string): unknown | Promise<unknown>;
   set(key: string, value: StoredSession): void | Promise<void>;
   remove(key: string): void | Promise<void>;
+  /**
+   * For storage shared by tabs: settles once another tab has changed `key`, or after `ms`, so a
+   * tab that waited for another's renewal reads the renewed session ({@link browserStorage} has it).
+   */
+  changed?(key: string, ms: number): Promise<void>;
 }
 
 /** What the client keeps under `protekt:<clientId>`. */

@@ -32,6 +32,8 @@ export const DEFAULT_SCOPE = 'openid email enroll read:authenticators remove:aut
 export const API_DEFAULT_SCOPE = 'openid email';
 
 const MFA_REQUIRED = 'mfa_required';
+/** How long a tab that waited for another's lock waits for that tab's write to reach it. */
+const SETTLE_MS = 1000;
 const INVALID_GRANT = 'invalid_grant';
 const ignore = () => {};
 
@@ -179,7 +181,17 @@ export class Protekt {
    */
   #exclusive(work) {
     const locks = globalThis.navigator?.locks;
-    return locks ? locks.request(this.#sessionKey, work) : work();
+    if (!locks) return work();
+    return locks.request(this.#sessionKey, { ifAvailable: true }, (free) => {
+      if (free) return work();
+      // Another tab holds it, and may be renewing: its write reaches this tab asynchronously,
+      // so wait (listening from now) until it has, or SETTLE_MS, before reading the session.
+      const settled = this.#storage.changed?.(this.#sessionKey, SETTLE_MS);
+      return locks.request(this.#sessionKey, async () => {
+        await settled;
+        return work();
+      });
+    });
   }
 
   /**

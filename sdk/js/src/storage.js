@@ -1,6 +1,8 @@
 /**
  * Where the client keeps its session (tokens and their expiry). Any object with `get(key)`,
- * `set(key, value)` and `remove(key)` will do; each may return a value or a promise of it.
+ * `set(key, value)` and `remove(key)` will do; each may return a value or a promise of it. One
+ * shared by several tabs may add `changed(key, ms)`: a promise settled when another tab changed
+ * `key`, or after `ms`, so a tab that waited for another's renewal reads the renewed session.
  */
 
 /**
@@ -29,5 +31,28 @@ export function browserStorage(area) {
     },
     set: (key, value) => area.setItem(key, JSON.stringify(value)),
     remove: (key) => area.removeItem(key),
+    changed: (key, ms) => storageEvent(area, key, ms),
   };
+}
+
+/**
+ * Resolves once another tab has changed `key` in `area` (its `storage` event, dispatched after
+ * this tab's copy is updated: Chromium passes writes between tabs asynchronously), or after `ms`.
+ */
+function storageEvent(area, key, ms) {
+  if (typeof window === 'undefined' || typeof window.addEventListener !== 'function') {
+    return Promise.resolve();
+  }
+  return new Promise((resolve) => {
+    const done = () => {
+      clearTimeout(timer);
+      window.removeEventListener('storage', onStorage);
+      resolve();
+    };
+    const onStorage = (event) => {
+      if (event.storageArea === area && event.key === key) done();
+    };
+    const timer = setTimeout(done, ms);
+    window.addEventListener('storage', onStorage);
+  });
 }
