@@ -22,6 +22,15 @@ USER_SCOPES: tuple[str, ...] = (OPENID, EMAIL, ENROLL, READ_AUTHENTICATORS, REMO
 FACTOR_SCOPES: tuple[str, ...] = (ENROLL, READ_AUTHENTICATORS, REMOVE_AUTHENTICATORS)
 DEFAULT_SCOPE = OPENID  # API.md §2: the password grant's default
 
+# API.md §4: the management API (/api/v2), for machine clients' client_credentials tokens only.
+READ_SETTINGS = "read:settings"
+UPDATE_SETTINGS = "update:settings"
+READ_SMS_CREDITS = "read:sms_credits"
+UPDATE_SMS_CREDITS = "update:sms_credits"
+MANAGEMENT_SCOPES: tuple[str, ...] = (READ_SETTINGS, UPDATE_SETTINGS, READ_SMS_CREDITS,
+                                      UPDATE_SMS_CREDITS)
+MANAGEMENT_PATH = "/api/v2/"  # its audience is the issuer followed by this path
+
 # RFC 6749 §3.3: scope-token = 1*( %x21 / %x23-5B / %x5D-7E )
 _SCOPE_TOKEN = re.compile(r"^[\x21\x23-\x5b\x5d-\x7e]+$")
 

@@ -11,16 +11,18 @@ from authlib.oauth2.rfc6749 import grants
 from authserver.accounts.login import LoginAttempt
 from authserver.grants.base import ProtektGrant, Response
 from authserver.models.base import utcnow
-from authserver.scopes import DEFAULT_SCOPE, USER_SCOPES
+from authserver.scopes import DEFAULT_SCOPE, MANAGEMENT_SCOPES, USER_SCOPES
 from authserver.tokens.issuer import Authentication, TokenRequest
 
 
 class PasswordGrant(ProtektGrant, grants.ResourceOwnerPasswordCredentialsGrant):
-    """Checks parameters first, so a malformed request never costs a login attempt."""
+    """Checks parameters first, so a malformed request never costs a login attempt. Management
+    scopes are never given to a user's login: they belong to machine clients."""
 
     def validate_token_request(self) -> None:
         client = self.authenticated_client()
-        scope = self.requested_scope((*USER_SCOPES, *client.scopes), (DEFAULT_SCOPE,))
+        own_api = [name for name in client.scopes if name not in MANAGEMENT_SCOPES]
+        scope = self.requested_scope((*USER_SCOPES, *own_api), (DEFAULT_SCOPE,))
         audience = self.requested_audience(client)
         self.for_own_endpoints_only(scope, audience)
         self.token_request = TokenRequest(client, scope, audience)

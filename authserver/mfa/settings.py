@@ -150,6 +150,19 @@ def _check_values(settings: MfaSettings) -> None:
         )
 
 
+def _typed(name: str, value: Any) -> Any:
+    """A changed value as the settings hold it (lists as tuples, without repeats);
+    InvalidRequest when a list or a text is of another kind (numbers and flags: checked())."""
+    default = getattr(MfaSettings(), name)
+    if isinstance(default, tuple):
+        if not isinstance(value, list | tuple) or not all(isinstance(v, str) for v in value):
+            raise InvalidRequest(f"{name} must be a list of strings.")
+        return tuple(dict.fromkeys(value))
+    if isinstance(default, str) and not isinstance(value, str):
+        raise InvalidRequest(f"{name} must be a string.")
+    return value
+
+
 class MfaSettingsStore:
     """Loads and changes the one settings row."""
 
@@ -173,9 +186,7 @@ class MfaSettingsStore:
         unknown = sorted(set(changes) - {f.name for f in dataclasses.fields(MfaSettings)})
         if unknown:
             raise InvalidRequest(f"Unknown MFA setting '{unknown[0]}'.")
-        for name in ("factors", "sms_allowed_countries"):
-            if name in changes:
-                changes[name] = tuple(dict.fromkeys(changes[name]))
+        changes = {name: _typed(name, value) for name, value in changes.items()}
         settings = checked(dataclasses.replace(self.load(), **changes))
         row = self._session.get(MfaSettingsRow, self.ROW_ID) or MfaSettingsRow(id=self.ROW_ID)
         for name, value in settings.as_dict().items():
