@@ -27,8 +27,13 @@ READ_SETTINGS = "read:settings"
 UPDATE_SETTINGS = "update:settings"
 READ_SMS_CREDITS = "read:sms_credits"
 UPDATE_SMS_CREDITS = "update:sms_credits"
+READ_USERS = "read:users"
+CREATE_USERS = "create:users"
+DELETE_USERS = "delete:users"
+DELETE_AUTHENTICATORS = "delete:authenticators"  # an admin's reset of a user's MFA
 MANAGEMENT_SCOPES: tuple[str, ...] = (READ_SETTINGS, UPDATE_SETTINGS, READ_SMS_CREDITS,
-                                      UPDATE_SMS_CREDITS)
+                                      UPDATE_SMS_CREDITS, READ_USERS, CREATE_USERS,
+                                      DELETE_USERS, DELETE_AUTHENTICATORS)
 MANAGEMENT_PATH = "/api/v2/"  # its audience is the issuer followed by this path
 
 # RFC 6749 §3.3: scope-token = 1*( %x21 / %x23-5B / %x5D-7E )

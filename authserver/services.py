@@ -9,6 +9,7 @@ from datetime import timedelta
 
 from sqlalchemy.orm import Session
 
+from authserver.accounts.administration import UserAdministration
 from authserver.accounts.login import LoginLimits, PasswordLogin
 from authserver.accounts.passwords import PasswordHasher
 from authserver.accounts.users import UserDirectory
@@ -102,6 +103,7 @@ class Services:
     issuer: TokenIssuer
     revocation: Revocation
     mfa: MfaServices
+    administration: UserAdministration
 
 
 def build_services(
@@ -129,6 +131,8 @@ def build_services(
         session, audit, settings.refresh_token_idle_ttl, settings.refresh_token_absolute_ttl
     )
     access_tokens = AccessTokens(keyring, store.namespace("revoked-jti"), settings.issuer)
+    mfa = build_mfa(session, store, users, encryptor, audit=audit,
+                    sms_provider=open_provider(settings))
     return Services(
         settings=settings,
         session=session,
@@ -142,6 +146,6 @@ def build_services(
         access_tokens=access_tokens,
         issuer=TokenIssuer(session, keyring, refresh_tokens, settings),
         revocation=Revocation(session, refresh_tokens, access_tokens, audit),
-        mfa=build_mfa(session, store, users, encryptor, audit=audit,
-                      sms_provider=open_provider(settings)),
+        mfa=mfa,
+        administration=UserAdministration(session, mfa.recovery_codes, audit),
     )

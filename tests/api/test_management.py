@@ -15,18 +15,28 @@ from tests.conftest import (
     assert_error,
     bearer,
     enroll,
+    mfa_grant,
+    mfa_token,
     password_login,
     token,
 )
 
 API = f"{ISSUER}/api/v2/"
-ALL_SCOPES = "read:settings update:settings read:sms_credits update:sms_credits"
-CALLS = [  # (method, path, body, the scope it needs)
+ALL_SCOPES = ("read:settings update:settings read:sms_credits update:sms_credits read:users "
+              "create:users delete:users delete:authenticators")
+CALLS = [  # (method, path, body, the scope it needs); {user} is an existing user's id
     ("GET", "/api/v2/mfa/settings", None, "read:settings"),
     ("PATCH", "/api/v2/mfa/settings", {"totp_issuer": "Acme"}, "update:settings"),
     ("GET", "/api/v2/sms/credits", None, "read:sms_credits"),
     ("POST", "/api/v2/sms/credits", {"add": 5}, "update:sms_credits"),
+    ("GET", "/api/v2/users?q=ann", None, "read:users"),
+    ("POST", "/api/v2/users", {"email": "new@example.org", "password": "long enough pw"},
+     "create:users"),
+    ("GET", "/api/v2/users/{user}", None, "read:users"),
+    ("DELETE", "/api/v2/users/{user}/authenticators", None, "delete:authenticators"),
+    ("DELETE", "/api/v2/users/{user}", None, "delete:users"),
 ]
+SUCCESS = {"POST /api/v2/users": 201, "DELETE /api/v2/users/{user}": 204}
 
 
 @pytest.fixture
@@ -52,15 +62,16 @@ Endpoint = tuple[str, str, Any, str]
 
 
 @pytest.mark.parametrize("endpoint", CALLS, ids=lambda e: f"{e[0]} {e[1]}")
-def test_each_call_needs_its_scope(client: FlaskClient, machine: RegisteredClient,
+def test_each_call_needs_its_scope(client: FlaskClient, user: Any, machine: RegisteredClient,
                                    endpoint: Endpoint) -> None:
-    method, path, body, scope = endpoint
+    method, template, body, scope = endpoint
+    path = template.format(user=user.id)
     others = " ".join(name for name in ALL_SCOPES.split() if name != scope)
     refused = call(client, method, path, management_token(client, machine, others), body)
     assert_error(refused, "insufficient_scope", 403)
     allowed = call(client, method, path, management_token(client, machine, scope), body)
-    assert allowed.status_code == 200, allowed.get_json()
-    assert allowed.headers["Cache-Control"] == "no-store"
+    assert allowed.status_code == SUCCESS.get(f"{method} {template}", 200), allowed.get_json()
+    assert allowed.status_code == 204 or allowed.headers["Cache-Control"] == "no-store"
 
 
 @pytest.mark.parametrize("endpoint", CALLS, ids=lambda e: f"{e[0]} {e[1]}")
@@ -68,7 +79,8 @@ def test_no_token_or_a_users_token_is_refused(
     client: FlaskClient, user: Any, make_client: Callable[..., RegisteredClient],
     endpoint: Endpoint,
 ) -> None:
-    method, path, body, scope = endpoint
+    method, template, body, scope = endpoint
+    path = template.format(user=user.id)
     assert_error(client.open(path, method=method, json=body), "invalid_token", 401)
     web = make_client(scopes=ALL_SCOPES.split(), audiences=[API])
     users = password_login(client, web, audience=API, scope=scope)
@@ -136,3 +148,75 @@ def test_a_form_body_is_refused_with_a_hint(client: FlaskClient,
     response = client.post("/api/v2/sms/credits", data={"add": "5"}, headers=bearer(ops))
     body = assert_error(response, "invalid_request", 400)
     assert "application/json" in body["error_description"]
+
+
+def test_users_are_found_by_part_of_their_email_page_by_page(
+    client: FlaskClient, make_user: Callable[..., Any], machine: RegisteredClient,
+) -> None:
+    for name in ("ann", "anna", "bob", "annie_x", "zed"):
+        make_user(email=f"{name}@example.org")
+    ops = management_token(client, machine)
+    first = call(client, "GET", "/api/v2/users?q=ANN&per_page=2", ops).get_json()
+    assert (first["total"], first["page"], first["per_page"]) == (3, 0, 2)
+    assert [u["email"] for u in first["users"]] == ["ann@example.org", "anna@example.org"]
+    second = call(client, "GET", "/api/v2/users?q=ann&per_page=2&page=1", ops).get_json()
+    assert [u["email"] for u in second["users"]] == ["annie_x@example.org"]
+    literal = call(client, "GET", "/api/v2/users?q=e_x", ops).get_json()  # _ is no wildcard
+    assert [u["email"] for u in literal["users"]] == ["annie_x@example.org"]
+    assert set(first["users"][0]) == {"user_id", "email", "email_verified", "created_at"}
+
+
+@pytest.mark.parametrize(("query", "message"), [
+    ("page=-1", "page must be a whole number"), ("per_page=0", "per_page 1 to 100"),
+    ("per_page=101", "per_page 1 to 100"), ("page=x", "page must be a whole number"),
+])
+def test_bad_paging_is_refused(client: FlaskClient, machine: RegisteredClient, query: str,
+                               message: str) -> None:
+    response = call(client, "GET", f"/api/v2/users?{query}", management_token(client, machine))
+    assert message in assert_error(response, "invalid_request", 400)["error_description"]
+
+
+@pytest.mark.parametrize(("body", "message"), [
+    ({"email": "not-an-email", "password": "long enough pw"}, "email address is not valid"),
+    ({"email": "ann@example.org", "password": "long enough pw"}, "already exists"),
+    ({"email": "new@example.org", "password": "short"}, "password must be"),
+    ({"email": "new@example.org"}, "both strings"),
+    ({"email": 1, "password": 2}, "both strings"),
+])
+def test_bad_new_users_are_refused(client: FlaskClient, user: Any, machine: RegisteredClient,
+                                   body: dict[str, Any], message: str) -> None:
+    response = call(client, "POST", "/api/v2/users", management_token(client, machine), body)
+    assert message in assert_error(response, "invalid_request", 400)["error_description"]
+
+
+def test_an_unknown_user_is_not_found(client: FlaskClient, machine: RegisteredClient) -> None:
+    ops = management_token(client, machine)
+    for method in ("GET", "DELETE"):
+        assert_error(call(client, method, "/api/v2/users/nobody", ops), "not_found", 404)
+    assert_error(call(client, "DELETE", "/api/v2/users/nobody/authenticators", ops),
+                 "not_found", 404)
+
+
+def test_a_deleted_user_is_gone(client: FlaskClient, user: Any, machine: RegisteredClient,
+                                web_app: RegisteredClient) -> None:
+    ops = management_token(client, machine)
+    assert call(client, "DELETE", f"/api/v2/users/{user.id}", ops).status_code == 204
+    assert_error(call(client, "GET", f"/api/v2/users/{user.id}", ops), "not_found", 404)
+    assert_error(password_login(client, web_app), "invalid_grant", 400)
+
+
+def test_a_reset_removes_every_factor_and_ends_every_session(
+    client: FlaskClient, user: Any, machine: RegisteredClient, web_app: RegisteredClient,
+) -> None:
+    enrolled = enroll(client, web_app)
+    signed_in = mfa_grant(client, web_app, "mfa-recovery-code",
+                          mfa_token=mfa_token(client, web_app),
+                          recovery_code=enrolled.recovery_codes[0]).get_json()
+    ops = management_token(client, machine)
+    reset = call(client, "DELETE", f"/api/v2/users/{user.id}/authenticators", ops)
+    assert reset.get_json() == {"removed": 1}
+    refreshed = token(client, {"grant_type": "refresh_token",
+                               "refresh_token": signed_in["refresh_token"]}, auth=web_app.basic)
+    assert_error(refreshed, "invalid_grant", 400)  # the session the factor opened is over
+    after = password_login(client, web_app)  # no second factor now: the password suffices
+    assert after.status_code == 200 and "access_token" in after.get_json()
