@@ -3,7 +3,8 @@
 Authorised by client_credentials access tokens (RFC 6749 §4.4) whose audience is
 ``{issuer}/api/v2/`` and whose scope names what each call needs (RFC 6750 §3.1:
 ``insufficient_scope``, 403). The rules live in the domain services (``MfaSettingsStore``,
-``SmsCredits``), which the CLI uses too: this layer only reads requests and writes answers.
+``SmsCredits``, ``UserDirectory``, ``UserAdministration``), which the CLI and the dashboard use
+too: this layer only reads requests and writes answers.
 """
 
 from __future__ import annotations
