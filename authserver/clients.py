@@ -5,10 +5,11 @@ from __future__ import annotations
 import secrets
 from collections.abc import Iterable
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from authserver.audit import AuditLog
-from authserver.errors import InvalidRequest
+from authserver.errors import InvalidRequest, NotFound
 from authserver.models import Client, hash_client_secret
 from authserver.scopes import parse_scope
 
@@ -74,6 +75,44 @@ class ClientRegistry:
         return client, secret
 
 
+    def listing(self) -> list[Client]:
+        """Every client, oldest first."""
+        return list(self._session.scalars(select(Client).order_by(Client.created_at)).all())
+
+    def get(self, client_id: str) -> Client:
+        client = self.find(client_id)
+        if client is None:
+            raise NotFound("No client has this id.")
+        return client
+
+    def set_grant_types(self, client_id: str, grant_types: Iterable[str]) -> Client:
+        """Replace the client's allow-list of grants (RFC 6749 §5.2 unauthorized_client)."""
+        client = self.get(client_id)
+        if not grant_types:
+            raise InvalidRequest("grant_types must name at least one grant type.")
+        client.grant_types = _checked_grant_types(grant_types, client.is_public)
+        self._audit.record("client.updated", client_id=client_id, grant_types=client.grant_types)
+        self._session.commit()
+        return client
+
+    def rotate_secret(self, client_id: str) -> str:
+        """A new secret, shown once; the old one stops working at once."""
+        client = self.get(client_id)
+        if client.is_public:
+            raise InvalidRequest("A public client has no secret to rotate.")
+        secret = secrets.token_urlsafe(32)
+        client.secret_hash = hash_client_secret(secret)
+        self._audit.record("client.secret_rotated", client_id=client_id)
+        self._session.commit()
+        return secret
+
+    def delete(self, client_id: str) -> None:
+        """Delete the client; its refresh tokens go with it (ON DELETE CASCADE)."""
+        self._session.delete(self.get(client_id))
+        self._audit.record("client.deleted", client_id=client_id)
+        self._session.commit()
+
+
 def _checked_grant_types(grant_types: Iterable[str] | None, public: bool) -> list[str]:
     named = grant_types or DEFAULT_GRANT_TYPES
     grants = list(dict.fromkeys(canonical_grant_type(g) for g in named))
@@ -91,11 +130,17 @@ def _checked_grant_types(grant_types: Iterable[str] | None, public: bool) -> lis
 
 
 def _checked_scopes(scopes: Iterable[str]) -> list[str]:
-    joined = " ".join(scopes)
-    try:
-        return list(parse_scope(joined)) if joined else []
-    except ValueError:
-        raise InvalidRequest("Scopes must be tokens of printable ASCII without spaces.") from None
+    """Each one scope-token (RFC 6749 §3.3), kept in order without repeats."""
+    checked = []
+    for scope in scopes:
+        try:
+            (token,) = parse_scope(scope)
+        except ValueError:
+            raise InvalidRequest(
+                "Scopes must be tokens of printable ASCII without spaces."
+            ) from None
+        checked.append(token)
+    return list(dict.fromkeys(checked))
 
 
 def _checked_audiences(audiences: Iterable[str]) -> list[str]:

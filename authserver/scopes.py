@@ -31,9 +31,14 @@ READ_USERS = "read:users"
 CREATE_USERS = "create:users"
 DELETE_USERS = "delete:users"
 DELETE_AUTHENTICATORS = "delete:authenticators"  # an admin's reset of a user's MFA
+READ_CLIENTS = "read:clients"
+CREATE_CLIENTS = "create:clients"
+UPDATE_CLIENTS = "update:clients"
+DELETE_CLIENTS = "delete:clients"
 MANAGEMENT_SCOPES: tuple[str, ...] = (READ_SETTINGS, UPDATE_SETTINGS, READ_SMS_CREDITS,
                                       UPDATE_SMS_CREDITS, READ_USERS, CREATE_USERS,
-                                      DELETE_USERS, DELETE_AUTHENTICATORS)
+                                      DELETE_USERS, DELETE_AUTHENTICATORS, READ_CLIENTS,
+                                      CREATE_CLIENTS, UPDATE_CLIENTS, DELETE_CLIENTS)
 MANAGEMENT_PATH = "/api/v2/"  # its audience is the issuer followed by this path
 
 # RFC 6749 §3.3: scope-token = 1*( %x21 / %x23-5B / %x5D-7E )

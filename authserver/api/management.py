@@ -1,10 +1,10 @@
-"""The management API (API.md §4), first part: MFA settings, SMS credits and users.
+"""The management API (API.md §4), first part: MFA settings, SMS credits, users and clients.
 
 Authorised by client_credentials access tokens (RFC 6749 §4.4) whose audience is
 ``{issuer}/api/v2/`` and whose scope names what each call needs (RFC 6750 §3.1:
 ``insufficient_scope``, 403). The rules live in the domain services (``MfaSettingsStore``,
-``SmsCredits``, ``UserDirectory``, ``UserAdministration``), which the CLI and the dashboard use
-too: this layer only reads requests and writes answers.
+``SmsCredits``, ``UserDirectory``, ``UserAdministration``, ``ClientRegistry``), which the CLI
+and the dashboard use too: this layer only reads requests and writes answers.
 """
 
 from __future__ import annotations
@@ -17,15 +17,19 @@ from authserver.api.bearer import bearer_token
 from authserver.authorization import json_object
 from authserver.errors import InsufficientScope, InvalidRequest, InvalidToken
 from authserver.extensions import services
-from authserver.models import User
+from authserver.models import Client, User
 from authserver.scopes import (
+    CREATE_CLIENTS,
     CREATE_USERS,
     DELETE_AUTHENTICATORS,
+    DELETE_CLIENTS,
     DELETE_USERS,
     MANAGEMENT_PATH,
+    READ_CLIENTS,
     READ_SETTINGS,
     READ_SMS_CREDITS,
     READ_USERS,
+    UPDATE_CLIENTS,
     UPDATE_SETTINGS,
     UPDATE_SMS_CREDITS,
 )
@@ -126,6 +130,74 @@ def reset_mfa(user_id: str) -> Response:
     """Every factor and recovery code removed, every refresh token revoked."""
     authorize(DELETE_AUTHENTICATORS)
     return _no_store({"removed": services.administration.reset_mfa(user_id)})
+
+
+@bp.get("/clients")
+def list_clients() -> Response:
+    authorize(READ_CLIENTS)
+    return _no_store({"clients": [_client(c) for c in services.clients.listing()]})
+
+
+@bp.post("/clients")
+def create_client() -> tuple[Response, int]:
+    """``{"name", "public"?, "grant_types"?, "scopes"?, "audiences"?}``; the secret is in this
+    answer only (RFC 6749 §2.3.1: it is stored as a hash)."""
+    authorize(CREATE_CLIENTS)
+    body = _json_body()
+    unknown = sorted(set(body) - {"name", "public", "grant_types", "scopes", "audiences"})
+    if unknown:
+        raise InvalidRequest(f"Unknown client field '{unknown[0]}'.")
+    if not isinstance(body.get("name"), str) or not isinstance(body.get("public", False), bool):
+        raise InvalidRequest("name must be a string and public true or false.")
+    client, secret = services.clients.create(
+        body["name"], public=body.get("public", False),
+        grant_types=_strings(body, "grant_types") or None,
+        scopes=_strings(body, "scopes"), audiences=_strings(body, "audiences"))
+    return _no_store({**_client(client), "client_secret": secret}), 201
+
+
+@bp.get("/clients/<client_id>")
+def read_client(client_id: str) -> Response:
+    authorize(READ_CLIENTS)
+    return _no_store(_client(services.clients.get(client_id)))
+
+
+@bp.patch("/clients/<client_id>")
+def update_client(client_id: str) -> Response:
+    """``{"grant_types": [...]}``: the grants the client may use from its next request."""
+    authorize(UPDATE_CLIENTS)
+    body = _json_body()
+    if set(body) != {"grant_types"}:
+        raise InvalidRequest("Send {\"grant_types\": [...]}; other fields cannot change.")
+    return _no_store(_client(services.clients.set_grant_types(
+        client_id, _strings(body, "grant_types"))))
+
+
+@bp.post("/clients/<client_id>/rotate-secret")
+def rotate_client_secret(client_id: str) -> Response:
+    authorize(UPDATE_CLIENTS)
+    return _no_store({"client_id": client_id,
+                      "client_secret": services.clients.rotate_secret(client_id)})
+
+
+@bp.delete("/clients/<client_id>")
+def delete_client(client_id: str) -> tuple[str, int]:
+    authorize(DELETE_CLIENTS)
+    services.clients.delete(client_id)
+    return "", 204
+
+
+def _client(client: Client) -> dict[str, Any]:
+    return {"client_id": client.client_id, "name": client.name, "public": client.is_public,
+            "grant_types": client.grant_types, "scopes": client.scopes,
+            "audiences": client.audiences, "created_at": client.created_at.isoformat()}
+
+
+def _strings(body: dict[str, Any], name: str) -> list[str]:
+    value = body.get(name, [])
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise InvalidRequest(f"{name} must be a list of strings.")
+    return value
 
 
 def _user(user: User) -> dict[str, Any]:

@@ -23,7 +23,8 @@ from tests.conftest import (
 
 API = f"{ISSUER}/api/v2/"
 ALL_SCOPES = ("read:settings update:settings read:sms_credits update:sms_credits read:users "
-              "create:users delete:users delete:authenticators")
+              "create:users delete:users delete:authenticators read:clients create:clients "
+              "update:clients delete:clients")
 CALLS = [  # (method, path, body, the scope it needs); {user} is an existing user's id
     ("GET", "/api/v2/mfa/settings", None, "read:settings"),
     ("PATCH", "/api/v2/mfa/settings", {"totp_issuer": "Acme"}, "update:settings"),
@@ -35,8 +36,15 @@ CALLS = [  # (method, path, body, the scope it needs); {user} is an existing use
     ("GET", "/api/v2/users/{user}", None, "read:users"),
     ("DELETE", "/api/v2/users/{user}/authenticators", None, "delete:authenticators"),
     ("DELETE", "/api/v2/users/{user}", None, "delete:users"),
+    ("GET", "/api/v2/clients", None, "read:clients"),
+    ("POST", "/api/v2/clients", {"name": "Shop"}, "create:clients"),
+    ("GET", "/api/v2/clients/{client}", None, "read:clients"),
+    ("PATCH", "/api/v2/clients/{client}", {"grant_types": ["password"]}, "update:clients"),
+    ("POST", "/api/v2/clients/{client}/rotate-secret", None, "update:clients"),
+    ("DELETE", "/api/v2/clients/{client}", None, "delete:clients"),
 ]
-SUCCESS = {"POST /api/v2/users": 201, "DELETE /api/v2/users/{user}": 204}
+SUCCESS = {"POST /api/v2/users": 201, "DELETE /api/v2/users/{user}": 204,
+           "POST /api/v2/clients": 201, "DELETE /api/v2/clients/{client}": 204}
 
 
 @pytest.fixture
@@ -63,9 +71,9 @@ Endpoint = tuple[str, str, Any, str]
 
 @pytest.mark.parametrize("endpoint", CALLS, ids=lambda e: f"{e[0]} {e[1]}")
 def test_each_call_needs_its_scope(client: FlaskClient, user: Any, machine: RegisteredClient,
-                                   endpoint: Endpoint) -> None:
+                                   web_app: RegisteredClient, endpoint: Endpoint) -> None:
     method, template, body, scope = endpoint
-    path = template.format(user=user.id)
+    path = template.format(user=user.id, client=web_app.client_id)
     others = " ".join(name for name in ALL_SCOPES.split() if name != scope)
     refused = call(client, method, path, management_token(client, machine, others), body)
     assert_error(refused, "insufficient_scope", 403)
@@ -80,7 +88,7 @@ def test_no_token_or_a_users_token_is_refused(
     endpoint: Endpoint,
 ) -> None:
     method, template, body, scope = endpoint
-    path = template.format(user=user.id)
+    path = template.format(user=user.id, client="some-client")
     assert_error(client.open(path, method=method, json=body), "invalid_token", 401)
     web = make_client(scopes=ALL_SCOPES.split(), audiences=[API])
     users = password_login(client, web, audience=API, scope=scope)
@@ -220,3 +228,79 @@ def test_a_reset_removes_every_factor_and_ends_every_session(
     assert_error(refreshed, "invalid_grant", 400)  # the session the factor opened is over
     after = password_login(client, web_app)  # no second factor now: the password suffices
     assert after.status_code == 200 and "access_token" in after.get_json()
+
+
+def test_a_new_clients_secret_is_shown_once_and_works(client: FlaskClient, user: Any,
+                                                      machine: RegisteredClient) -> None:
+    ops = management_token(client, machine)
+    made = call(client, "POST", "/api/v2/clients", ops,
+                {"name": "Shop", "grant_types": ["password", "mfa-otp"]})
+    assert made.status_code == 201
+    body = made.get_json()
+    assert body["grant_types"] == ["password", "http://protekt.dev/oauth/grant-type/mfa-otp"]
+    shop = RegisteredClient(body["client_id"], body["client_secret"])
+    assert password_login(client, shop).status_code == 200
+    read = call(client, "GET", f"/api/v2/clients/{shop.client_id}", ops).get_json()
+    assert "client_secret" not in read and read["public"] is False
+    listed = call(client, "GET", "/api/v2/clients", ops).get_json()["clients"]
+    assert shop.client_id in [c["client_id"] for c in listed]
+
+
+def test_grant_types_rotation_and_deletion_take_effect_at_once(
+    client: FlaskClient, user: Any, machine: RegisteredClient, web_app: RegisteredClient,
+) -> None:
+    ops = management_token(client, machine)
+    path = f"/api/v2/clients/{web_app.client_id}"
+    call(client, "PATCH", path, ops, {"grant_types": ["refresh_token"]})
+    assert_error(password_login(client, web_app), "unauthorized_client", 400)
+    call(client, "PATCH", path, ops, {"grant_types": ["password"]})
+    rotated = call(client, "POST", f"{path}/rotate-secret", ops).get_json()["client_secret"]
+    assert_error(password_login(client, web_app), "invalid_client", 401)  # the old secret
+    assert password_login(client, RegisteredClient(web_app.client_id, rotated)).status_code == 200
+    assert call(client, "DELETE", path, ops).status_code == 204
+    assert_error(call(client, "GET", path, ops), "not_found", 404)
+    assert_error(password_login(client, RegisteredClient(web_app.client_id, rotated)),
+                 "invalid_client", 401)
+
+
+@pytest.mark.parametrize(("body", "message"), [
+    ({"name": ""}, "name must be 1 to 100"),
+    ({"name": 5}, "name must be a string"),
+    ({"name": "A", "public": "no"}, "public true or false"),
+    ({"name": "A", "colour": "red"}, "Unknown client field 'colour'"),
+    ({"name": "A", "grant_types": ["implicit"]}, "Unknown grant type implicit"),
+    ({"name": "A", "grant_types": "password"}, "grant_types must be a list of strings"),
+    ({"name": "A", "public": True, "grant_types": ["client_credentials"]},
+     "public client cannot use client_credentials"),
+    ({"name": "A", "scopes": ["bad scope"]}, "printable ASCII"),
+])
+def test_bad_new_clients_are_refused(client: FlaskClient, machine: RegisteredClient,
+                                     body: dict[str, Any], message: str) -> None:
+    ops = management_token(client, machine)
+    before = len(call(client, "GET", "/api/v2/clients", ops).get_json()["clients"])
+    response = call(client, "POST", "/api/v2/clients", ops, body)
+    assert message in assert_error(response, "invalid_request", 400)["error_description"]
+    assert len(call(client, "GET", "/api/v2/clients", ops).get_json()["clients"]) == before
+
+
+@pytest.mark.parametrize(("body", "message"), [
+    ({"grant_types": []}, "at least one grant type"),
+    ({"grant_types": ["password"], "name": "x"}, "other fields cannot change"),
+    ({"name": "x"}, "other fields cannot change"),
+])
+def test_bad_client_changes_are_refused(client: FlaskClient, machine: RegisteredClient,
+                                        web_app: RegisteredClient, body: dict[str, Any],
+                                        message: str) -> None:
+    response = call(client, "PATCH", f"/api/v2/clients/{web_app.client_id}",
+                    management_token(client, machine), body)
+    assert message in assert_error(response, "invalid_request", 400)["error_description"]
+
+
+def test_a_public_client_has_no_secret_to_rotate(
+    client: FlaskClient, machine: RegisteredClient, make_client: Callable[..., RegisteredClient],
+) -> None:
+    spa = make_client(name="SPA", public=True)
+    response = call(client, "POST", f"/api/v2/clients/{spa.client_id}/rotate-secret",
+                    management_token(client, machine))
+    assert "no secret to rotate" in assert_error(response, "invalid_request",
+                                                 400)["error_description"]
