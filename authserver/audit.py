@@ -4,9 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from authserver.errors import InvalidRequest
 from authserver.models import AuditEvent
+
+MAX_PAGE_SIZE = 100
 
 
 class AuditLog:
@@ -28,3 +32,18 @@ class AuditLog:
         self._session.add(
             AuditEvent(type=event_type, user_id=user_id, client_id=client_id, ip=ip, detail=detail)
         )
+
+    def latest(self, *, user_id: str | None, event_type: str | None, before: int | None,
+               limit: int) -> list[AuditEvent]:
+        """Events newest first, optionally of one user and one type; ``before`` an event id, to
+        page back through the trail (keyset paging: new events never shift a page)."""
+        if not 1 <= limit <= MAX_PAGE_SIZE:
+            raise InvalidRequest(f"limit must be 1 to {MAX_PAGE_SIZE}.")
+        query = select(AuditEvent).order_by(AuditEvent.id.desc()).limit(limit)
+        if user_id is not None:
+            query = query.where(AuditEvent.user_id == user_id)
+        if event_type is not None:
+            query = query.where(AuditEvent.type == event_type)
+        if before is not None:
+            query = query.where(AuditEvent.id < before)
+        return list(self._session.scalars(query).all())

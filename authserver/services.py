@@ -104,6 +104,7 @@ class Services:
     revocation: Revocation
     mfa: MfaServices
     administration: UserAdministration
+    audit: AuditLog
 
 
 def build_services(
@@ -148,4 +149,5 @@ def build_services(
         revocation=Revocation(session, refresh_tokens, access_tokens, audit),
         mfa=mfa,
         administration=UserAdministration(session, mfa.recovery_codes, audit),
+        audit=audit,
     )

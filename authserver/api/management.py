@@ -1,4 +1,5 @@
-"""The management API (API.md §4), first part: MFA settings, SMS credits, users and clients.
+"""The management API (API.md §4), first part: MFA settings, SMS credits, users, clients and
+the audit trail.
 
 Authorised by client_credentials access tokens (RFC 6749 §4.4) whose audience is
 ``{issuer}/api/v2/`` and whose scope names what each call needs (RFC 6750 §3.1:
@@ -17,7 +18,7 @@ from authserver.api.bearer import bearer_token
 from authserver.authorization import json_object
 from authserver.errors import InsufficientScope, InvalidRequest, InvalidToken
 from authserver.extensions import services
-from authserver.models import Client, User
+from authserver.models import AuditEvent, Client, User
 from authserver.scopes import (
     CREATE_CLIENTS,
     CREATE_USERS,
@@ -25,6 +26,7 @@ from authserver.scopes import (
     DELETE_CLIENTS,
     DELETE_USERS,
     MANAGEMENT_PATH,
+    READ_AUDIT,
     READ_CLIENTS,
     READ_SETTINGS,
     READ_SMS_CREDITS,
@@ -185,6 +187,23 @@ def delete_client(client_id: str) -> tuple[str, int]:
     authorize(DELETE_CLIENTS)
     services.clients.delete(client_id)
     return "", 204
+
+
+@bp.get("/audit-events")
+def audit_events() -> Response:
+    """Newest first: ``?user_id=``, ``type=``, ``before=`` (an event id), ``limit=`` (1-100)."""
+    authorize(READ_AUDIT)
+    args = request.args
+    before = _whole("before", 0) or None
+    events = services.audit.latest(user_id=args.get("user_id"), event_type=args.get("type"),
+                                   before=before, limit=_whole("limit", 50))
+    return _no_store({"events": [_event(event) for event in events]})
+
+
+def _event(event: AuditEvent) -> dict[str, Any]:
+    return {"id": event.id, "type": event.type, "user_id": event.user_id,
+            "client_id": event.client_id, "ip": event.ip,
+            "created_at": event.created_at.isoformat(), "detail": event.detail}
 
 
 def _client(client: Client) -> dict[str, Any]:

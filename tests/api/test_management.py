@@ -24,7 +24,7 @@ from tests.conftest import (
 API = f"{ISSUER}/api/v2/"
 ALL_SCOPES = ("read:settings update:settings read:sms_credits update:sms_credits read:users "
               "create:users delete:users delete:authenticators read:clients create:clients "
-              "update:clients delete:clients")
+              "update:clients delete:clients read:audit")
 CALLS = [  # (method, path, body, the scope it needs); {user} is an existing user's id
     ("GET", "/api/v2/mfa/settings", None, "read:settings"),
     ("PATCH", "/api/v2/mfa/settings", {"totp_issuer": "Acme"}, "update:settings"),
@@ -42,6 +42,7 @@ CALLS = [  # (method, path, body, the scope it needs); {user} is an existing use
     ("PATCH", "/api/v2/clients/{client}", {"grant_types": ["password"]}, "update:clients"),
     ("POST", "/api/v2/clients/{client}/rotate-secret", None, "update:clients"),
     ("DELETE", "/api/v2/clients/{client}", None, "delete:clients"),
+    ("GET", "/api/v2/audit-events?type=login.success", None, "read:audit"),
 ]
 SUCCESS = {"POST /api/v2/users": 201, "DELETE /api/v2/users/{user}": 204,
            "POST /api/v2/clients": 201, "DELETE /api/v2/clients/{client}": 204}
@@ -304,3 +305,31 @@ def test_a_public_client_has_no_secret_to_rotate(
                     management_token(client, machine))
     assert "no secret to rotate" in assert_error(response, "invalid_request",
                                                  400)["error_description"]
+
+
+def test_the_audit_trail_is_read_newest_first_by_user_and_type(
+    client: FlaskClient, user: Any, make_user: Callable[..., Any], machine: RegisteredClient,
+    web_app: RegisteredClient,
+) -> None:
+    other = make_user(email="bob@example.org")
+    for _ in range(3):
+        assert password_login(client, web_app).status_code == 200
+    password_login(client, web_app, username="bob@example.org")
+    ops = management_token(client, machine)
+    query = f"/api/v2/audit-events?user_id={user.id}&type=login.success&limit=2"
+    first = call(client, "GET", query, ops).get_json()["events"]
+    assert [e["type"] for e in first] == ["login.success"] * 2
+    assert {e["user_id"] for e in first} == {user.id} and first[0]["id"] > first[1]["id"]
+    older = call(client, "GET", f"{query}&before={first[1]['id']}", ops).get_json()["events"]
+    assert len(older) == 1 and older[0]["id"] < first[1]["id"]
+    bobs = call(client, "GET", f"/api/v2/audit-events?user_id={other.id}", ops).get_json()
+    assert {e["type"] for e in bobs["events"]} == {"user.created", "login.success"}
+    assert set(first[0]) == {"id", "type", "user_id", "client_id", "ip", "created_at", "detail"}
+
+
+@pytest.mark.parametrize("query", ["limit=0", "limit=101", "limit=x", "before=-3"])
+def test_bad_audit_queries_are_refused(client: FlaskClient, machine: RegisteredClient,
+                                       query: str) -> None:
+    response = call(client, "GET", f"/api/v2/audit-events?{query}",
+                    management_token(client, machine))
+    assert_error(response, "invalid_request", 400)
