@@ -12,9 +12,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, Response, jsonify, request
+from flask import Blueprint, Response, request
 
 from authserver.api.bearer import bearer_token
+from authserver.api.responses import no_store
 from authserver.authorization import json_object
 from authserver.errors import InsufficientScope, InvalidRequest, InvalidToken
 from authserver.extensions import services
@@ -50,12 +51,6 @@ def authorize(scope: str) -> dict[str, Any]:
     return claims
 
 
-def _no_store(body: Any) -> Response:
-    response = jsonify(body)
-    response.headers["Cache-Control"] = "no-store"
-    return response
-
-
 def _json_body() -> dict[str, Any]:
     if not request.is_json:
         raise InvalidRequest("Send a JSON object (Content-Type: application/json).")
@@ -65,7 +60,7 @@ def _json_body() -> dict[str, Any]:
 @bp.get("/mfa/settings")
 def read_settings() -> Response:
     authorize(READ_SETTINGS)
-    return _no_store(services.mfa.settings.load().as_dict())
+    return no_store(services.mfa.settings.load().as_dict())
 
 
 @bp.patch("/mfa/settings")
@@ -74,13 +69,13 @@ def update_settings() -> Response:
     apply from the next request on every server process (the row is read per request)."""
     authorize(UPDATE_SETTINGS)
     changes = _json_body()
-    return _no_store(services.mfa.settings.update(**changes).as_dict())
+    return no_store(services.mfa.settings.update(**changes).as_dict())
 
 
 @bp.get("/sms/credits")
 def read_credits() -> Response:
     authorize(READ_SMS_CREDITS)
-    return _no_store({"balance": services.mfa.sms_credits.balance()})
+    return no_store({"balance": services.mfa.sms_credits.balance()})
 
 
 @bp.post("/sms/credits")
@@ -90,7 +85,7 @@ def top_up_credits() -> Response:
     body = _json_body()
     if set(body) != {"add"}:
         raise InvalidRequest("Send {\"add\": n}, the number of credits to add.")
-    return _no_store({"balance": services.mfa.sms_credits.top_up(body["add"])})
+    return no_store({"balance": services.mfa.sms_credits.top_up(body["add"])})
 
 
 @bp.get("/users")
@@ -99,7 +94,7 @@ def search_users() -> Response:
     authorize(READ_USERS)
     number, size = _whole("page", 0), _whole("per_page", 50)
     page = services.administration.search(request.args.get("q", ""), number, size)
-    return _no_store({"users": [_user(user) for user in page.users], "total": page.total,
+    return no_store({"users": [_user(user) for user in page.users], "total": page.total,
                       "page": number, "per_page": size})
 
 
@@ -111,13 +106,13 @@ def create_user() -> tuple[Response, int]:
     email, password = body.get("email"), body.get("password")
     if not isinstance(email, str) or not isinstance(password, str):
         raise InvalidRequest("Send {\"email\", \"password\"}, both strings.")
-    return _no_store(_user(services.users.create(email, password))), 201
+    return no_store(_user(services.users.create(email, password))), 201
 
 
 @bp.get("/users/<user_id>")
 def read_user(user_id: str) -> Response:
     authorize(READ_USERS)
-    return _no_store(_user(services.administration.user(user_id)))
+    return no_store(_user(services.administration.user(user_id)))
 
 
 @bp.delete("/users/<user_id>")
@@ -131,13 +126,13 @@ def delete_user(user_id: str) -> tuple[str, int]:
 def reset_mfa(user_id: str) -> Response:
     """Every factor and recovery code removed, every refresh token revoked."""
     authorize(DELETE_AUTHENTICATORS)
-    return _no_store({"removed": services.administration.reset_mfa(user_id)})
+    return no_store({"removed": services.administration.reset_mfa(user_id)})
 
 
 @bp.get("/clients")
 def list_clients() -> Response:
     authorize(READ_CLIENTS)
-    return _no_store({"clients": [_client(c) for c in services.clients.listing()]})
+    return no_store({"clients": [_client(c) for c in services.clients.listing()]})
 
 
 @bp.post("/clients")
@@ -155,13 +150,13 @@ def create_client() -> tuple[Response, int]:
         body["name"], public=body.get("public", False),
         grant_types=_strings(body, "grant_types") or None,
         scopes=_strings(body, "scopes"), audiences=_strings(body, "audiences"))
-    return _no_store({**_client(client), "client_secret": secret}), 201
+    return no_store({**_client(client), "client_secret": secret}), 201
 
 
 @bp.get("/clients/<client_id>")
 def read_client(client_id: str) -> Response:
     authorize(READ_CLIENTS)
-    return _no_store(_client(services.clients.get(client_id)))
+    return no_store(_client(services.clients.get(client_id)))
 
 
 @bp.patch("/clients/<client_id>")
@@ -171,14 +166,14 @@ def update_client(client_id: str) -> Response:
     body = _json_body()
     if set(body) != {"grant_types"}:
         raise InvalidRequest("Send {\"grant_types\": [...]}; other fields cannot change.")
-    return _no_store(_client(services.clients.set_grant_types(
+    return no_store(_client(services.clients.set_grant_types(
         client_id, _strings(body, "grant_types"))))
 
 
 @bp.post("/clients/<client_id>/rotate-secret")
 def rotate_client_secret(client_id: str) -> Response:
     authorize(UPDATE_CLIENTS)
-    return _no_store({"client_id": client_id,
+    return no_store({"client_id": client_id,
                       "client_secret": services.clients.rotate_secret(client_id)})
 
 
@@ -197,7 +192,7 @@ def audit_events() -> Response:
     before = _whole("before", 0) or None
     events = services.audit.latest(user_id=args.get("user_id"), event_type=args.get("type"),
                                    before=before, limit=_whole("limit", 50))
-    return _no_store({"events": [_event(event) for event in events]})
+    return no_store({"events": [_event(event) for event in events]})
 
 
 def _event(event: AuditEvent) -> dict[str, Any]:

@@ -10,9 +10,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, Response, jsonify, request
+from flask import Blueprint, Response, request
 
 from authserver.api.bearer import bearer_token, token_user
+from authserver.api.responses import no_store
 from authserver.authorization import ProtektRequest, body_parameters, json_object
 from authserver.errors import ExpiredToken, InvalidGrant, InvalidRequest, InvalidToken
 from authserver.extensions import authorization, services
@@ -21,12 +22,6 @@ from authserver.mfa.enrollment import Confirmation, Enrollment, Principal
 from authserver.mfa.settings import OTP, SMS
 
 bp = Blueprint("mfa", __name__)
-
-
-def _no_store(body: Any) -> Response:
-    response = jsonify(body)
-    response.headers["Cache-Control"] = "no-store"
-    return response
 
 
 def _principal() -> Principal:
@@ -95,7 +90,7 @@ def associate() -> Response:
     body = _body()
     asked = Enrollment(_factor_asked(body), _optional_string(body, "name"),
                        _optional_string(body, "phone_number"))
-    return _no_store(services.mfa.account.associate(who, asked))
+    return no_store(services.mfa.account.associate(who, asked))
 
 
 @bp.post("/mfa/authenticators/<authenticator_id>/confirm")
@@ -104,12 +99,12 @@ def confirm(authenticator_id: str) -> Response:
     body = _body()
     answer = Confirmation(*(_optional_string(body, name)
                             for name in ("otp", "binding_code", "oob_code")))
-    return _no_store(services.mfa.account.confirm(who, authenticator_id, answer))
+    return no_store(services.mfa.account.confirm(who, authenticator_id, answer))
 
 
 @bp.get("/mfa/authenticators")
 def authenticators() -> Response:
-    return _no_store(services.mfa.account.listing(_principal()))
+    return no_store(services.mfa.account.listing(_principal()))
 
 
 @bp.delete("/mfa/authenticators/<authenticator_id>")
@@ -121,7 +116,7 @@ def remove(authenticator_id: str) -> Response:
 @bp.post("/mfa/recovery-codes")
 def recovery_codes() -> Response:
     codes = services.mfa.account.regenerate_recovery_codes(_principal())
-    return _no_store({"recovery_codes": codes})
+    return no_store({"recovery_codes": codes})
 
 
 @bp.post("/mfa/challenge")
@@ -138,4 +133,4 @@ def challenge() -> Response:
         params["mfa_token"], client, oauth_request.client_ip,
         params["challenge_type"], params.get("authenticator_id"),
     )
-    return _no_store(result)
+    return no_store(result)

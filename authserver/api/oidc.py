@@ -7,6 +7,7 @@ from typing import Any
 from flask import Blueprint, Response, jsonify, request
 
 from authserver.api.bearer import bearer_token, token_user
+from authserver.api.responses import no_store
 from authserver.clients import AUTH0_ALIASES
 from authserver.errors import InsufficientScope
 from authserver.extensions import services
@@ -75,6 +76,4 @@ def userinfo() -> Response:
     if OPENID not in claims["scope"].split():
         raise InsufficientScope("The access token needs the openid scope.")
     user = token_user(claims)
-    response = jsonify(sub=user.id, email=user.email, email_verified=user.email_verified)
-    response.headers["Cache-Control"] = "no-store"
-    return response
+    return no_store({"sub": user.id, "email": user.email, "email_verified": user.email_verified})

@@ -1,0 +1,14 @@
+"""Answers the blueprints share."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Response, jsonify
+
+
+def no_store(body: Any) -> Response:
+    """JSON that no cache may keep: tokens, secrets, codes, user data (RFC 9111 §5.2.2.5)."""
+    response = jsonify(body)
+    response.headers["Cache-Control"] = "no-store"
+    return response
