@@ -25,6 +25,7 @@ pytestmark = pytest.mark.e2e
 AUDIENCE = "https://api.example.test"
 SCOPE = "openid read:messages"
 LEEWAY = 5  # seconds of clock skew both helpers allow by default
+TOKEN_TTL = 3  # the issuer's access-token lifetime here: valid 2 to 3 s after it is made
 SERVERS = {
     "python": [str(BIN / "python"), str(ROOT / "examples/resource-servers/python/app.py")],
     "node": ["node", str(ROOT / "examples/resource-servers/node/server.mjs")],
@@ -53,27 +54,31 @@ def api_issuer(deployment: Deployment) -> Issuer:
 
 @pytest.fixture(scope="module")
 def issuer(make_deployment: Callable[..., Deployment]) -> Issuer:
-    """Access tokens live one second, so an expired one is a few seconds' wait away."""
-    return api_issuer(make_deployment(PROTEKT_ACCESS_TOKEN_TTL="1"))
+    """Access tokens live TOKEN_TTL seconds, so an expired one is a few seconds' wait away."""
+    return api_issuer(make_deployment(PROTEKT_ACCESS_TOKEN_TTL=str(TOKEN_TTL)))
 
 
 @pytest.fixture(scope="module")
 def recovery_codes(issuer: Issuer) -> list[str]:
-    """bea has an authenticator app; her recovery codes give one MFA login each."""
+    """bea has an authenticator app; her recovery codes give one MFA login each. Each call gets
+    a token of its own: with whole-second times, one lives between TTL - 1 and TTL seconds."""
+
+    def fresh() -> str:
+        return issuer.login("bea@example.org", "enroll",
+                            audience=issuer.deployment.url)["access_token"]
+
     issuer.deployment.cli("create-user", "--email", "bea@example.org", "--password", PASSWORD)
-    access_token = issuer.login("bea@example.org", "enroll",
-                                audience=issuer.deployment.url)["access_token"]
-    enrollment = issuer.sdk.mfa.enroll({"type": "otp"}, access_token)
+    enrollment = issuer.sdk.mfa.enroll({"type": "otp"}, fresh())
     device = oathtool_device(enrollment["secret"])
-    issuer.sdk.mfa.confirm_enrollment(enrollment["id"], {"otp": device.next_code()},
-                                      access_token)
+    code = device.next_code()
+    issuer.sdk.mfa.confirm_enrollment(enrollment["id"], {"otp": code}, fresh())
     return list(enrollment["recovery_codes"])
 
 
 @pytest.fixture(scope="module")
 def expired_token(issuer: Issuer) -> str:
     token = issuer.login(issuer.deployment.email)["access_token"]
-    time.sleep(1 + LEEWAY + 1)
+    time.sleep(TOKEN_TTL + LEEWAY + 1)
     return token
 
 
