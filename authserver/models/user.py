@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Boolean, String
+from sqlalchemy import Boolean, String, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from authserver.models.base import Base, UTCDateTime, new_id, utcnow
@@ -21,3 +21,11 @@ class User(Base):
     # argon2id PHC string (RFC 9106); never the password.
     password_hash: Mapped[str] = mapped_column(String(255))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # May sign in to the dashboard (`protekt create-admin`), with a second factor of their own.
+    is_admin: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    # Set while an administrator blocks the user: no login, refresh or MFA exchange succeeds.
+    blocked_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
+
+    @property
+    def blocked(self) -> bool:
+        return self.blocked_at is not None
