@@ -29,15 +29,16 @@ READ_SMS_CREDITS = "read:sms_credits"
 UPDATE_SMS_CREDITS = "update:sms_credits"
 READ_USERS = "read:users"
 CREATE_USERS = "create:users"
+UPDATE_USERS = "update:users"  # email, password, blocking
 DELETE_USERS = "delete:users"
-DELETE_AUTHENTICATORS = "delete:authenticators"  # an admin's reset of a user's MFA
+DELETE_AUTHENTICATORS = "delete:authenticators"  # an admin removing a user's factors
 READ_CLIENTS = "read:clients"
 CREATE_CLIENTS = "create:clients"
 UPDATE_CLIENTS = "update:clients"
 DELETE_CLIENTS = "delete:clients"
 READ_AUDIT = "read:audit"
 MANAGEMENT_SCOPES: tuple[str, ...] = (READ_SETTINGS, UPDATE_SETTINGS, READ_SMS_CREDITS,
-                                      UPDATE_SMS_CREDITS, READ_USERS, CREATE_USERS,
+                                      UPDATE_SMS_CREDITS, READ_USERS, CREATE_USERS, UPDATE_USERS,
                                       DELETE_USERS, DELETE_AUTHENTICATORS, READ_CLIENTS,
                                       CREATE_CLIENTS, UPDATE_CLIENTS, DELETE_CLIENTS, READ_AUDIT)
 MANAGEMENT_PATH = "/api/v2/"  # its audience is the issuer followed by this path

@@ -148,6 +148,9 @@ def build_services(
         issuer=TokenIssuer(session, keyring, refresh_tokens, settings),
         revocation=Revocation(session, refresh_tokens, access_tokens, audit),
         mfa=mfa,
-        administration=UserAdministration(session, mfa.recovery_codes, audit),
+        administration=UserAdministration(
+            session, users, authenticators=mfa.authenticators, recovery=mfa.recovery_codes,
+            refresh_tokens=refresh_tokens, audit=audit,
+        ),
         audit=audit,
     )

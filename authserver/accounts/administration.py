@@ -1,26 +1,43 @@
-"""What an administrator does to users (API.md §4): find them, and end what they hold.
+"""What an administrator does to users (API.md §4): find them, change them, block them, and
+take away their factors.
 
-No Flask here: the management API calls it, and the dashboard will. Resetting a user's MFA
-removes every factor and recovery code and revokes every refresh token of the user, so no
-session that a lost or stolen device opened outlives the reset (NIST SP 800-63B §6.1.2.3:
-on a lost authenticator, invalidate it and the sessions it could have opened).
+No Flask here: the management API calls it, and the dashboard will. Each change is checked in
+full before anything is written, and is committed with its audit event in one transaction.
+
+Ending sessions: every refresh-token family of the user is revoked when the MFA is reset, when
+the user is blocked and when the password is changed, so no session opened by a lost device, a
+known password or a blocked person outlives the administrator's decision (NIST SP 800-63B
+§6.1.2.3: on a lost authenticator, invalidate it and the sessions it could have opened). Access
+tokens already issued stay valid until they expire (``access_token_ttl``): they are JWTs that
+resource servers check without asking us.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from authserver.accounts.users import (
+    UserDirectory,
+    check_password,
+    checked_email,
+    normalize_email,
+)
 from authserver.audit import AuditLog
-from authserver.errors import InvalidRequest, NotFound
+from authserver.errors import AccessDenied, InvalidRequest, NotFound
+from authserver.mfa.authenticators import Authenticators
+from authserver.mfa.inventory import FactorInventory
+from authserver.mfa.policy import factor_of
 from authserver.mfa.recovery import RecoveryCodes
-from authserver.models import Authenticator, User
+from authserver.models import User
 from authserver.models.base import utcnow
-from authserver.models.refresh_token import RefreshTokenFamily
+from authserver.tokens.refresh import RefreshTokens
 
 MAX_PAGE_SIZE = 100
+BY_ADMIN = "admin"  # mfa.removed by an administrator, not by the user (API.md §3)
 
 
 @dataclass(frozen=True)
@@ -32,11 +49,14 @@ class Page:
 
 
 class UserAdministration:
-    """Searching, deleting, and resetting the second factors of users."""
+    """Searching, changing, blocking and deleting users, and removing their factors."""
 
-    def __init__(self, session: Session, recovery: RecoveryCodes, audit: AuditLog) -> None:
+    def __init__(self, session: Session, users: UserDirectory, *, authenticators: Authenticators,
+                 recovery: RecoveryCodes, refresh_tokens: RefreshTokens, audit: AuditLog) -> None:
         self._session = session
-        self._recovery = recovery
+        self._users = users
+        self._factors = FactorInventory(session, authenticators, recovery)
+        self._refresh_tokens = refresh_tokens
         self._audit = audit
 
     def search(self, text: str, page: int, per_page: int) -> Page:
@@ -57,29 +77,128 @@ class UserAdministration:
             raise NotFound("No user has this id.")
         return user
 
+    def outside_console(self, user_id: str) -> User:
+        """The user, unless a dashboard administrator (AccessDenied).
+
+        The management API's machine clients may not change administrators: a client holding
+        ``update:users`` and ``delete:authenticators`` could otherwise set an administrator's
+        password, remove their factors and sign in to the console, whose second factor is then
+        enrolled after the password alone. Administrators are managed in the dashboard and with
+        ``protekt create-admin`` (NIST SP 800-63B §6.1.2.3: binding a new authenticator needs
+        the subscriber's existing authentication).
+        """
+        user = self.user(user_id)
+        if user.is_admin:
+            raise AccessDenied("This user is a dashboard administrator; administrators are "
+                               "changed in the dashboard, not through the management API.")
+        return user
+
+    def update(self, user_id: str, *, email: str | None = None,
+               email_verified: bool | None = None, password: str | None = None,
+               blocked: bool | None = None) -> User:
+        """Change what is given, by the rules of ``UserDirectory.create`` (``protekt
+        create-user``); InvalidRequest, with nothing written, when one of them is wrong or the
+        email is another user's in any case.
+
+        A new address (not just a new case) is unverified unless ``email_verified`` says
+        otherwise: nobody has shown it reaches the user, and ID tokens must not say it does
+        (OIDC Core §5.1, ``email_verified``). A new password revokes every refresh token of
+        the user: whoever knew the old one may have logged in with it (NIST SP 800-63B
+        §6.1.2.3: a replaced authenticator is invalidated with what it opened). ``blocked``
+        blocks or unblocks, as :meth:`block` and :meth:`unblock` do, in the same transaction.
+        Audited ``user.updated`` with the names of the fields that changed, never a value.
+        """
+        email = None if email is None else checked_email(email)
+        if password is not None:
+            check_password(password)
+        user = self.user(user_id)
+        changed = self._change_email(user, email, email_verified)
+        if password is not None:
+            self._users.set_password(user, password)
+            self._refresh_tokens.revoke_user(user_id)
+            changed.append("password")
+        if changed:
+            self._audit.record("user.updated", user_id=user_id, fields=changed)
+        if blocked is not None:
+            self._set_blocked(user, blocked)
+        self._session.commit()
+        return user
+
+    def block(self, user_id: str) -> User:
+        """Refuse the user every token from now on (password, refresh and MFA grants answer
+        ``invalid_grant``) and revoke every refresh token. Blocking a blocked user changes
+        nothing."""
+        user = self.user(user_id)
+        self._set_blocked(user, True)
+        self._session.commit()
+        return user
+
+    def unblock(self, user_id: str) -> User:
+        """Let the user log in again. Sessions revoked by the block stay revoked, and a lock
+        from failed logins stays until ``protekt unlock-user``: that is another decision."""
+        user = self.user(user_id)
+        self._set_blocked(user, False)
+        self._session.commit()
+        return user
+
     def delete(self, user_id: str) -> None:
         """Delete the user; factors, codes and refresh tokens go with it (ON DELETE CASCADE)."""
         self._session.delete(self.user(user_id))
         self._audit.record("user.deleted", user_id=user_id)
         self._session.commit()
 
+    def authenticators(self, user_id: str) -> list[dict[str, Any]]:
+        """The user's factors as ``GET /mfa/authenticators`` shows them to the user (API.md §3):
+        phone numbers masked, the recovery codes left as one entry."""
+        self.user(user_id)
+        return self._factors.listing(user_id)
+
+    def remove_authenticator(self, user_id: str, authenticator_id: str) -> None:
+        """Remove one of the user's authenticators by the user's own rule: removing the last
+        active one voids the recovery codes. NotFound for another user's authenticator."""
+        self.user(user_id)
+        authenticator = self._factors.find(user_id, authenticator_id)
+        factor = factor_of(authenticator)
+        self._factors.remove(authenticator)
+        self._audit.record("mfa.removed", user_id=user_id, by=BY_ADMIN,
+                           authenticator_id=authenticator_id, factor=factor)
+        self._session.commit()
+
     def reset_mfa(self, user_id: str) -> int:
         """Remove every factor and recovery code, revoke every refresh token; the number of
         factors removed. The user logs in with the password alone until enrolling again."""
         self.user(user_id)
-        removed = self._session.execute(
-            delete(Authenticator).where(Authenticator.user_id == user_id)
-            .execution_options(synchronize_session=False)
-        ).rowcount
-        self._recovery.void(user_id)
-        self._session.execute(
-            update(RefreshTokenFamily)
-            .where(RefreshTokenFamily.user_id == user_id, RefreshTokenFamily.revoked_at.is_(None))
-            .values(revoked_at=utcnow())
-        )
+        removed = self._factors.remove_all(user_id)
+        self._refresh_tokens.revoke_user(user_id)
         self._audit.record("mfa.reset", user_id=user_id, removed=removed)
         self._session.commit()
-        return int(removed)
+        return removed
+
+    def _change_email(self, user: User, email: str | None,
+                      email_verified: bool | None) -> list[str]:
+        """Set the (checked) email and the verified flag; the names of those that changed."""
+        changed = []
+        if email is not None and email != user.email:
+            if normalize_email(email) != user.email_normalized and email_verified is None:
+                email_verified = False
+            self._users.set_email(user, email)
+            changed.append("email")
+        if email_verified is not None and email_verified != user.email_verified:
+            user.email_verified = email_verified
+            changed.append("email_verified")
+        return changed
+
+    def _set_blocked(self, user: User, blocked: bool) -> None:
+        """Block (revoking every refresh token) or unblock, audited; nothing if already so."""
+        if blocked == user.blocked:
+            return
+        if blocked:
+            user.blocked_at = utcnow()
+            revoked = self._refresh_tokens.revoke_user(user.id)
+            self._audit.record("user.blocked", user_id=user.id, sessions_revoked=revoked)
+        else:
+            user.blocked_at = None
+            self._audit.record("user.unblocked", user_id=user.id)
 
 
 def _escaped(text: str) -> str:

@@ -12,7 +12,9 @@ Limits are counted before the password is verified (see authserver.limits), in t
    the defaults, and every lock is audited (``login.throttled``).
 
 While any limit holds, the right password gets the same 429 as a wrong one. An unknown user and a
-wrong password get the same ``invalid_grant`` after the same argon2 work. What remains visible:
+wrong password get the same ``invalid_grant`` after the same argon2 work. A blocked user is told so
+only after the right password (authserver.accounts.users.ensure_not_blocked), so a guesser learns
+nothing from the block; the right password still clears the failure counters. What remains visible:
 an account locked after 100 failures answers 429 in every window, an unknown name only in windows
 it has exhausted. Keying the lock by name instead would hide that, at the price of a Redis key
 that never expires for every name ever sprayed; NIST asks the lock of accounts, not of names.
@@ -26,7 +28,7 @@ from dataclasses import dataclass
 from sqlalchemy.orm import Session
 
 from authserver.accounts.passwords import MAX_LENGTH, PasswordHasher
-from authserver.accounts.users import UserDirectory, normalize_email
+from authserver.accounts.users import UserDirectory, ensure_not_blocked, normalize_email
 from authserver.audit import AuditLog
 from authserver.config import Settings
 from authserver.errors import InvalidGrant
@@ -89,7 +91,7 @@ class PasswordLogin:
         self._audit = audit
 
     def authenticate(self, attempt: LoginAttempt) -> User:
-        """The user, or InvalidGrant (wrong credentials) or LimitReached (throttled)."""
+        """The user, or InvalidGrant (wrong credentials, blocked user) or LimitReached."""
         user = self._users.find_by_email(attempt.email)
         hits = self._window_hits(attempt)
         try:
@@ -111,6 +113,7 @@ class PasswordLogin:
             raise InvalidGrant(WRONG_CREDENTIALS)
         assert user is not None  # verify() is False without a stored hash
         self._limiter.forgive(hits)
+        ensure_not_blocked(user)
         if self._hasher.needs_rehash(user.password_hash):
             user.password_hash = self._hasher.hash(attempt.password)
         self._audit.record("login.success", user_id=user.id, client_id=attempt.client_id,

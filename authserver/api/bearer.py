@@ -6,6 +6,7 @@ from typing import Any
 
 from flask import Request
 
+from authserver.accounts.users import BLOCKED
 from authserver.errors import InvalidRequest, InvalidToken, MissingToken
 from authserver.extensions import services
 from authserver.models import User
@@ -28,8 +29,11 @@ def bearer_token(request: Request) -> str:
 
 def token_user(claims: dict[str, Any]) -> User:
     """The user a verified access token was issued to; InvalidToken for a client's own token
-    (client_credentials) or a user who no longer exists."""
+    (client_credentials), a user who no longer exists, or one blocked since it was issued (a
+    block ends the user's access at once here, not when the token expires)."""
     user = services.users.get(claims["sub"])
     if user is None:
         raise InvalidToken("This access token does not belong to a user.")
+    if user.blocked:
+        raise InvalidToken(BLOCKED)
     return user

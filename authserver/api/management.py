@@ -1,5 +1,5 @@
-"""The management API (API.md §4), first part: MFA settings, SMS credits, users, clients and
-the audit trail.
+"""The management API (API.md §4): MFA settings, SMS credits, users and their authenticators,
+clients and the audit trail, described by an OpenAPI 3.1 document at ``/api/v2/openapi.json``.
 
 Authorised by client_credentials access tokens (RFC 6749 §4.4) whose audience is
 ``{issuer}/api/v2/`` and whose scope names what each call needs (RFC 6750 §3.1:
@@ -10,12 +10,14 @@ and the dashboard use too: this layer only reads requests and writes answers.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from typing import Any
 
 from flask import Blueprint, Response, request
 
+from authserver.api import openapi
 from authserver.api.bearer import bearer_token
-from authserver.api.responses import no_store
+from authserver.api.responses import cacheable, no_store
 from authserver.authorization import json_object
 from authserver.errors import InsufficientScope, InvalidRequest, InvalidToken
 from authserver.extensions import services
@@ -35,9 +37,15 @@ from authserver.scopes import (
     UPDATE_CLIENTS,
     UPDATE_SETTINGS,
     UPDATE_SMS_CREDITS,
+    UPDATE_USERS,
 )
 
 bp = Blueprint("management", __name__, url_prefix=MANAGEMENT_PATH.rstrip("/"))
+OPENAPI_MAX_AGE = 3600
+# PATCH /users/{id}: the fields that may change, and the JSON type each must have.
+USER_CHANGES: dict[str, type] = {"email": str, "email_verified": bool, "password": str,
+                                 "blocked": bool}
+_KINDS = {str: "a string", bool: "true or false"}
 
 
 def authorize(scope: str) -> dict[str, Any]:
@@ -49,6 +57,12 @@ def authorize(scope: str) -> dict[str, Any]:
     if scope not in claims.get("scope", "").split():
         raise InsufficientScope(f"This call needs scope {scope}.")
     return claims
+
+
+def authorize_change(scope: str, user_id: str) -> None:
+    """``authorize(scope)`` for a change to a user who is not a dashboard administrator."""
+    authorize(scope)
+    services.administration.outside_console(user_id)
 
 
 def _json_body() -> dict[str, Any]:
@@ -115,18 +129,42 @@ def read_user(user_id: str) -> Response:
     return no_store(_user(services.administration.user(user_id)))
 
 
+@bp.patch("/users/<user_id>")
+def update_user(user_id: str) -> Response:
+    """Any of ``{"email", "email_verified", "password", "blocked"}``, by the rules of
+    ``UserAdministration.update``; every field is checked before anything is written."""
+    authorize_change(UPDATE_USERS, user_id)
+    changes = _changes(_json_body(), USER_CHANGES, "user")
+    return no_store(_user(services.administration.update(user_id, **changes)))
+
+
 @bp.delete("/users/<user_id>")
 def delete_user(user_id: str) -> tuple[str, int]:
-    authorize(DELETE_USERS)
+    authorize_change(DELETE_USERS, user_id)
     services.administration.delete(user_id)
     return "", 204
+
+
+@bp.get("/users/<user_id>/authenticators")
+def list_authenticators(user_id: str) -> Response:
+    """The user's factors as ``GET /mfa/authenticators`` shows them (API.md §3)."""
+    authorize(READ_USERS)
+    return no_store({"authenticators": services.administration.authenticators(user_id)})
 
 
 @bp.delete("/users/<user_id>/authenticators")
 def reset_mfa(user_id: str) -> Response:
     """Every factor and recovery code removed, every refresh token revoked."""
-    authorize(DELETE_AUTHENTICATORS)
+    authorize_change(DELETE_AUTHENTICATORS, user_id)
     return no_store({"removed": services.administration.reset_mfa(user_id)})
+
+
+@bp.delete("/users/<user_id>/authenticators/<authenticator_id>")
+def remove_authenticator(user_id: str, authenticator_id: str) -> tuple[str, int]:
+    """One factor removed; the last active one takes the recovery codes with it."""
+    authorize_change(DELETE_AUTHENTICATORS, user_id)
+    services.administration.remove_authenticator(user_id, authenticator_id)
+    return "", 204
 
 
 @bp.get("/clients")
@@ -141,9 +179,7 @@ def create_client() -> tuple[Response, int]:
     answer only (RFC 6749 §2.3.1: it is stored as a hash)."""
     authorize(CREATE_CLIENTS)
     body = _json_body()
-    unknown = sorted(set(body) - {"name", "public", "grant_types", "scopes", "audiences"})
-    if unknown:
-        raise InvalidRequest(f"Unknown client field '{unknown[0]}'.")
+    _known(body, ("name", "public", "grant_types", "scopes", "audiences"), "client")
     if not isinstance(body.get("name"), str) or not isinstance(body.get("public", False), bool):
         raise InvalidRequest("name must be a string and public true or false.")
     client, secret = services.clients.create(
@@ -195,6 +231,12 @@ def audit_events() -> Response:
     return no_store({"events": [_event(event) for event in events]})
 
 
+@bp.get("/openapi.json")
+def openapi_document() -> Response:
+    """The OpenAPI 3.1 description of this API; public, like the discovery document."""
+    return cacheable(openapi.document(services.settings.issuer), OPENAPI_MAX_AGE)
+
+
 def _event(event: AuditEvent) -> dict[str, Any]:
     return {"id": event.id, "type": event.type, "user_id": event.user_id,
             "client_id": event.client_id, "ip": event.ip,
@@ -207,6 +249,25 @@ def _client(client: Client) -> dict[str, Any]:
             "audiences": client.audiences, "created_at": client.created_at.isoformat()}
 
 
+def _known(body: dict[str, Any], names: Collection[str], what: str) -> None:
+    """InvalidRequest naming the first member of body that is not one of names."""
+    unknown = sorted(set(body) - set(names))
+    if unknown:
+        raise InvalidRequest(f"Unknown {what} field '{unknown[0]}'.")
+
+
+def _changes(body: dict[str, Any], fields: dict[str, type], what: str) -> dict[str, Any]:
+    """body, naming one or more of fields, each of its type; InvalidRequest naming the first
+    field that is unknown or of another type."""
+    _known(body, fields, what)
+    if not body:
+        raise InvalidRequest(f"Send at least one of {', '.join(fields)}.")
+    wrong = [name for name, value in body.items() if not isinstance(value, fields[name])]
+    if wrong:
+        raise InvalidRequest(f"{wrong[0]} must be {_KINDS[fields[wrong[0]]]}.")
+    return body
+
+
 def _strings(body: dict[str, Any], name: str) -> list[str]:
     value = body.get(name, [])
     if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
@@ -215,8 +276,11 @@ def _strings(body: dict[str, Any], name: str) -> list[str]:
 
 
 def _user(user: User) -> dict[str, Any]:
+    """A user as the API shows one; never the password hash, never ``is_admin``."""
+    blocked_at = None if user.blocked_at is None else user.blocked_at.isoformat()
     return {"user_id": user.id, "email": user.email, "email_verified": user.email_verified,
-            "created_at": user.created_at.isoformat()}
+            "created_at": user.created_at.isoformat(), "blocked": user.blocked,
+            "blocked_at": blocked_at}
 
 
 def _whole(name: str, default: int) -> int:

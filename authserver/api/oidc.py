@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, Response, jsonify, request
+from flask import Blueprint, Response, request
 
 from authserver.api.bearer import bearer_token, token_user
-from authserver.api.responses import no_store
+from authserver.api.responses import cacheable, no_store
 from authserver.clients import AUTH0_ALIASES
 from authserver.errors import InsufficientScope
 from authserver.extensions import services
@@ -53,21 +53,15 @@ def grant_types_supported() -> list[str]:
     return names + [alias for alias, grant in AUTH0_ALIASES.items() if grant in names]
 
 
-def _cacheable(body: dict[str, Any], max_age: int) -> Response:
-    response = jsonify(body)
-    response.headers["Cache-Control"] = f"public, max-age={max_age}"
-    return response
-
-
 @bp.get("/.well-known/openid-configuration")
 @bp.get("/.well-known/oauth-authorization-server")
 def discovery() -> Response:
-    return _cacheable(provider_metadata(), METADATA_MAX_AGE)
+    return cacheable(provider_metadata(), METADATA_MAX_AGE)
 
 
 @bp.get("/.well-known/jwks.json")
 def jwks() -> Response:
-    return _cacheable(services.keyring.jwks(), JWKS_MAX_AGE)
+    return cacheable(services.keyring.jwks(), JWKS_MAX_AGE)
 
 
 @bp.route("/userinfo", methods=["GET", "POST"])

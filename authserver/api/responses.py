@@ -12,3 +12,10 @@ def no_store(body: Any) -> Response:
     response = jsonify(body)
     response.headers["Cache-Control"] = "no-store"
     return response
+
+
+def cacheable(body: Any, max_age: int) -> Response:
+    """JSON that any cache may keep for ``max_age`` seconds: public documents (RFC 9111 §5.2.2)."""
+    response = jsonify(body)
+    response.headers["Cache-Control"] = f"public, max-age={max_age}"
+    return response

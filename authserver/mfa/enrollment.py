@@ -20,9 +20,10 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from authserver.audit import AuditLog
-from authserver.errors import InsufficientScope, InvalidRequest, MfaRequired, NotFound
+from authserver.errors import InsufficientScope, InvalidRequest, MfaRequired
 from authserver.mfa import totp
 from authserver.mfa.authenticators import TYPE_OOB, TYPE_OTP, Authenticators
+from authserver.mfa.inventory import FactorInventory
 from authserver.mfa.policy import MFA_AMR, factor_of
 from authserver.mfa.recovery import RecoveryCodes
 from authserver.mfa.settings import RECOVERY_CODE, SMS, MfaSettings, MfaSettingsStore
@@ -84,6 +85,7 @@ class MfaAccount:
         self._verifier = verifier
         self._sms = sms
         self._audit = audit
+        self._inventory = FactorInventory(session, authenticators, recovery)
 
     def associate(self, who: Principal, asked: Enrollment) -> dict[str, Any]:
         """Enroll an authenticator app (pending until a first code confirms it) or a phone
@@ -150,7 +152,7 @@ class MfaAccount:
         attempt limits (NIST SP 800-63B §5.2.2), like any other code."""
         settings = self._settings.load()
         self._authorize(who, ENROLL, changes=True)
-        authenticator = self._find(who, authenticator_id)
+        authenticator = self._inventory.find(who.user.id, authenticator_id)
         if authenticator.active:
             raise InvalidRequest("This authenticator is already confirmed.")
         factor = factor_of(authenticator)
@@ -179,21 +181,13 @@ class MfaAccount:
     def listing(self, who: Principal) -> list[dict[str, Any]]:
         """The user's authenticators, and the recovery codes left (API.md §3)."""
         self._authorize(who, READ_AUTHENTICATORS, changes=False, ticket_may=True)
-        items = [self._describe(a) for a in self._authenticators.of_user(who.user.id)]
-        remaining = self._recovery.remaining(who.user.id)
-        if remaining is not None:
-            items.append({"id": RECOVERY_CODE, "authenticator_type": RECOVERY_CODE,
-                          "active": True, "remaining": remaining})
-        return items
+        return self._inventory.listing(who.user.id)
 
     def remove(self, who: Principal, authenticator_id: str) -> None:
         """Delete an authenticator; removing the last active one voids the recovery codes."""
         self._authorize(who, REMOVE_AUTHENTICATORS, changes=True)
-        authenticator = self._find(who, authenticator_id)
-        self._session.delete(authenticator)
-        self._session.flush()
-        if not self._authenticators.has_active(who.user.id):
-            self._recovery.void(who.user.id)
+        authenticator = self._inventory.find(who.user.id, authenticator_id)
+        self._inventory.remove(authenticator)
         self._record(who, "mfa.removed", authenticator_id=authenticator_id,
                      factor=factor_of(authenticator))
 
@@ -243,31 +237,10 @@ class MfaAccount:
             )
         return usable
 
-    def _find(self, who: Principal, authenticator_id: str) -> Authenticator:
-        authenticator = self._authenticators.find(who.user.id, authenticator_id)
-        if authenticator is None:
-            raise NotFound("No authenticator with this id for this user.")
-        return authenticator
-
     def _record(self, who: Principal, event: str, **detail: Any) -> None:
         self._audit.record(event, user_id=who.user.id, client_id=who.client_id, ip=who.ip,
                            **detail)
         self._session.commit()
-
-    def _describe(self, authenticator: Authenticator) -> dict[str, Any]:
-        item: dict[str, Any] = {
-            "id": authenticator.id,
-            "authenticator_type": authenticator.type,
-            "name": authenticator.name,
-            "active": authenticator.active,
-            "created_at": _iso(authenticator.created_at),
-            "last_used_at": _iso(authenticator.last_used_at),
-        }
-        if authenticator.oob_channel:
-            item["oob_channel"] = authenticator.oob_channel
-        if authenticator.phone_ciphertext is not None:
-            item["phone_number"] = self._authenticators.phone(authenticator).masked
-        return item
 
 
 def _name(name: str | None, default: str) -> str:
@@ -281,7 +254,3 @@ def _six_digits(code: str | None, parameter: str, what: str) -> str:
     if code is None or not totp.is_well_formed(code):
         raise InvalidRequest(f"'{parameter}' must be {what}.")
     return code
-
-
-def _iso(moment: Any) -> str | None:
-    return None if moment is None else moment.isoformat(timespec="seconds")

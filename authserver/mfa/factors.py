@@ -12,8 +12,9 @@ from typing import Any, Protocol
 
 from sqlalchemy.orm import Session
 
+from authserver.accounts.users import ensure_not_blocked
 from authserver.audit import AuditLog
-from authserver.errors import InvalidRequest, NotFound, UnauthorizedClient
+from authserver.errors import InvalidGrant, InvalidRequest, NotFound, UnauthorizedClient
 from authserver.mfa.authenticators import Authenticators
 from authserver.mfa.policy import FACTOR_GRANTS, MFA_AMR, factor_of
 from authserver.mfa.recovery import RecoveryCodes
@@ -113,6 +114,10 @@ class MfaChallenges:
     ) -> dict[str, Any]:
         client_id = client.client_id
         ticket = self._tickets.open(mfa_token, client_id)
+        user = self._session.get(User, ticket.user_id)
+        if user is None:
+            raise InvalidGrant("The user of this mfa_token no longer exists.")
+        ensure_not_blocked(user)  # blocked since the password: nothing is sent
         settings = self._settings.load()
         factor = self._factor(challenge_type, settings)
         if not client.check_grant_type(FACTOR_GRANTS[factor.name]):

@@ -20,7 +20,7 @@ from functools import partial
 
 from sqlalchemy.orm import Session
 
-from authserver.accounts.users import UserDirectory
+from authserver.accounts.users import UserDirectory, ensure_not_blocked
 from authserver.audit import AuditLog
 from authserver.errors import ExpiredToken, InvalidGrant, TooManyAttempts
 from authserver.limits import AttemptLimiter, Hit, Limit, LimitReached
@@ -94,11 +94,13 @@ class MfaVerifier:
     def verify(
         self, mfa_token: str, attempt: Attempt, settings: MfaSettings, check: Check,
     ) -> tuple[User, MfaTicket]:
-        """The user and ticket after a right answer; InvalidGrant, ExpiredToken or LimitReached."""
+        """The user and ticket after a right answer; InvalidGrant (also for a blocked user,
+        before any code is checked or spent), ExpiredToken or LimitReached."""
         ticket = self._tickets.open(mfa_token, attempt.client_id)
         user = self._users.get(ticket.user_id)
         if user is None:
             raise InvalidGrant("The user of this mfa_token no longer exists.")
+        ensure_not_blocked(user)  # blocked after the password: the mfa_token is worth nothing
         with self._tickets.exclusive(ticket) as ticket:
             left: int | None = 0
             try:

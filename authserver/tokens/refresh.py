@@ -4,6 +4,7 @@ Each login starts a *family*. Using a token rotates it: it is marked used and a 
 same family is issued, in one transaction. Presenting a used token again means it was copied: the
 whole family is revoked, so neither the thief nor the victim can go on refreshing. Tokens expire
 after ``refresh_token_idle_ttl`` unused and, whatever happens, at the family's absolute expiry.
+A blocked user's tokens are refused (authserver.accounts.users.ensure_not_blocked).
 """
 
 from __future__ import annotations
@@ -12,12 +13,13 @@ import hashlib
 import secrets
 from datetime import datetime, timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import ColumnElement, select, update
 from sqlalchemy.orm import Session
 
+from authserver.accounts.users import ensure_not_blocked
 from authserver.audit import AuditLog
 from authserver.errors import InvalidGrant
-from authserver.models import Client, RefreshToken, RefreshTokenFamily
+from authserver.models import Client, RefreshToken, RefreshTokenFamily, User
 from authserver.models.base import utcnow
 
 
@@ -51,13 +53,15 @@ class RefreshTokens:
     def redeemable(self, token: str, client: Client, ip: str | None) -> RefreshToken:
         """The token's record if this client may use it now; InvalidGrant otherwise.
 
-        A token used before revokes its family (committed at once) before the refusal.
+        A token used before revokes its family (committed at once) before the refusal. A
+        blocked user's token is refused as such, whatever else is true of it.
         """
         record = self._session.scalar(
             select(RefreshToken).where(RefreshToken.token_hash == _digest(token))
         )
         if record is None or record.family.client_id != client.client_id:
             raise InvalidGrant("The refresh token is invalid.")
+        ensure_not_blocked(self._session.get_one(User, record.family.user_id))
         if record.rotated_at is not None:
             self._revoke_family(record.family, "reuse", ip)
             raise InvalidGrant(
@@ -112,6 +116,11 @@ class RefreshTokens:
             self._revoke_family(record.family, "revocation", ip)
         return True
 
+    def revoke_user(self, user_id: str) -> int:
+        """Revoke every live family of the user: the end of all the user's sessions. The number
+        revoked; the caller audits why and commits."""
+        return self._revoke(RefreshTokenFamily.user_id == user_id)
+
     def _add_token(self, family: RefreshTokenFamily, now: datetime) -> str:
         token = secrets.token_urlsafe(32)  # 256 bits
         self._session.add(RefreshToken(
@@ -121,11 +130,16 @@ class RefreshTokens:
         return token
 
     def _revoke_family(self, family: RefreshTokenFamily, reason: str, ip: str | None) -> None:
-        self._session.execute(
-            update(RefreshTokenFamily)
-            .where(RefreshTokenFamily.id == family.id, RefreshTokenFamily.revoked_at.is_(None))
-            .values(revoked_at=utcnow())
-        )
+        self._revoke(RefreshTokenFamily.id == family.id)
         self._audit.record("refresh_token.family_revoked", user_id=family.user_id,
                            client_id=family.client_id, ip=ip, reason=reason)
         self._session.commit()
+
+    def _revoke(self, which: ColumnElement[bool]) -> int:
+        """Mark the live families matching ``which`` revoked; how many."""
+        revoked = self._session.execute(
+            update(RefreshTokenFamily)
+            .where(which, RefreshTokenFamily.revoked_at.is_(None))
+            .values(revoked_at=utcnow())
+        )
+        return int(revoked.rowcount)  # type: ignore[attr-defined]

@@ -1,16 +1,26 @@
-"""The management API's first part (API.md §4): MFA settings and SMS credits, for machine
-clients' client_credentials tokens, each call behind its own scope."""
+"""The management API (API.md §4): MFA settings, SMS credits, users (changing, blocking, their
+authenticators), clients, the audit trail and the OpenAPI document, for machine clients'
+client_credentials tokens, each call behind its own scope."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from typing import Any
 
 import pytest
+from flask import Flask
 from flask.testing import FlaskClient
+from openapi_schema_validator import OAS31Validator
+from openapi_spec_validator import validate
 
+from authserver.dashboard.signin import make_admin
+from authserver.extensions import db, services
+from authserver.scopes import MANAGEMENT_SCOPES
 from tests.api.test_password_grant import ISSUER
 from tests.conftest import (
+    MFA_SCOPE,
+    EnrolledUser,
     RegisteredClient,
     assert_error,
     bearer,
@@ -20,12 +30,14 @@ from tests.conftest import (
     password_login,
     token,
 )
+from tests.support import Outbox
 
 API = f"{ISSUER}/api/v2/"
 ALL_SCOPES = ("read:settings update:settings read:sms_credits update:sms_credits read:users "
-              "create:users delete:users delete:authenticators read:clients create:clients "
-              "update:clients delete:clients read:audit")
-CALLS = [  # (method, path, body, the scope it needs); {user} is an existing user's id
+              "create:users update:users delete:users delete:authenticators read:clients "
+              "create:clients update:clients delete:clients read:audit")
+CALLS = [  # (method, path, body, the scope it needs); {user} is an existing user's id,
+    # {authenticator} the id of that user's authenticator app
     ("GET", "/api/v2/mfa/settings", None, "read:settings"),
     ("PATCH", "/api/v2/mfa/settings", {"totp_issuer": "Acme"}, "update:settings"),
     ("GET", "/api/v2/sms/credits", None, "read:sms_credits"),
@@ -34,6 +46,10 @@ CALLS = [  # (method, path, body, the scope it needs); {user} is an existing use
     ("POST", "/api/v2/users", {"email": "new@example.org", "password": "long enough pw"},
      "create:users"),
     ("GET", "/api/v2/users/{user}", None, "read:users"),
+    ("PATCH", "/api/v2/users/{user}", {"email_verified": True}, "update:users"),
+    ("GET", "/api/v2/users/{user}/authenticators", None, "read:users"),
+    ("DELETE", "/api/v2/users/{user}/authenticators/{authenticator}", None,
+     "delete:authenticators"),
     ("DELETE", "/api/v2/users/{user}/authenticators", None, "delete:authenticators"),
     ("DELETE", "/api/v2/users/{user}", None, "delete:users"),
     ("GET", "/api/v2/clients", None, "read:clients"),
@@ -45,6 +61,7 @@ CALLS = [  # (method, path, body, the scope it needs); {user} is an existing use
     ("GET", "/api/v2/audit-events?type=login.success", None, "read:audit"),
 ]
 SUCCESS = {"POST /api/v2/users": 201, "DELETE /api/v2/users/{user}": 204,
+           "DELETE /api/v2/users/{user}/authenticators/{authenticator}": 204,
            "POST /api/v2/clients": 201, "DELETE /api/v2/clients/{client}": 204}
 
 
@@ -72,9 +89,12 @@ Endpoint = tuple[str, str, Any, str]
 
 @pytest.mark.parametrize("endpoint", CALLS, ids=lambda e: f"{e[0]} {e[1]}")
 def test_each_call_needs_its_scope(client: FlaskClient, user: Any, machine: RegisteredClient,
-                                   web_app: RegisteredClient, endpoint: Endpoint) -> None:
+                                   web_app: RegisteredClient, endpoint: Endpoint, *,
+                                   request: pytest.FixtureRequest) -> None:
     method, template, body, scope = endpoint
-    path = template.format(user=user.id, client=web_app.client_id)
+    enrolled = request.getfixturevalue("mfa_user") if "{authenticator}" in template else None
+    path = template.format(user=user.id, client=web_app.client_id,
+                           authenticator=enrolled and enrolled.authenticator_id)
     others = " ".join(name for name in ALL_SCOPES.split() if name != scope)
     refused = call(client, method, path, management_token(client, machine, others), body)
     assert_error(refused, "insufficient_scope", 403)
@@ -89,7 +109,7 @@ def test_no_token_or_a_users_token_is_refused(
     endpoint: Endpoint,
 ) -> None:
     method, template, body, scope = endpoint
-    path = template.format(user=user.id, client="some-client")
+    path = template.format(user=user.id, client="some-client", authenticator="some-factor")
     assert_error(client.open(path, method=method, json=body), "invalid_token", 401)
     web = make_client(scopes=ALL_SCOPES.split(), audiences=[API])
     users = password_login(client, web, audience=API, scope=scope)
@@ -172,7 +192,8 @@ def test_users_are_found_by_part_of_their_email_page_by_page(
     assert [u["email"] for u in second["users"]] == ["annie_x@example.org"]
     literal = call(client, "GET", "/api/v2/users?q=e_x", ops).get_json()  # _ is no wildcard
     assert [u["email"] for u in literal["users"]] == ["annie_x@example.org"]
-    assert set(first["users"][0]) == {"user_id", "email", "email_verified", "created_at"}
+    assert set(first["users"][0]) == {"user_id", "email", "email_verified", "created_at",
+                                      "blocked", "blocked_at"}  # never is_admin
 
 
 @pytest.mark.parametrize(("query", "message"), [
@@ -198,12 +219,18 @@ def test_bad_new_users_are_refused(client: FlaskClient, user: Any, machine: Regi
     assert message in assert_error(response, "invalid_request", 400)["error_description"]
 
 
-def test_an_unknown_user_is_not_found(client: FlaskClient, machine: RegisteredClient) -> None:
-    ops = management_token(client, machine)
-    for method in ("GET", "DELETE"):
-        assert_error(call(client, method, "/api/v2/users/nobody", ops), "not_found", 404)
-    assert_error(call(client, "DELETE", "/api/v2/users/nobody/authenticators", ops),
-                 "not_found", 404)
+@pytest.mark.parametrize(("method", "path", "body"), [
+    ("GET", "/api/v2/users/nobody", None),
+    ("PATCH", "/api/v2/users/nobody", {"blocked": True}),
+    ("DELETE", "/api/v2/users/nobody", None),
+    ("GET", "/api/v2/users/nobody/authenticators", None),
+    ("DELETE", "/api/v2/users/nobody/authenticators", None),
+    ("DELETE", "/api/v2/users/nobody/authenticators/nothing", None),
+])
+def test_an_unknown_user_is_not_found(client: FlaskClient, machine: RegisteredClient,
+                                      method: str, path: str, body: Any) -> None:
+    response = call(client, method, path, management_token(client, machine), body)
+    assert_error(response, "not_found", 404)
 
 
 def test_a_deleted_user_is_gone(client: FlaskClient, user: Any, machine: RegisteredClient,
@@ -333,3 +360,375 @@ def test_bad_audit_queries_are_refused(client: FlaskClient, machine: RegisteredC
     response = call(client, "GET", f"/api/v2/audit-events?{query}",
                     management_token(client, machine))
     assert_error(response, "invalid_request", 400)
+
+
+# --- changing users -----------------------------------------------------------------------
+
+def user_events(client: FlaskClient, ops: str, user_id: str, kind: str) -> list[dict[str, Any]]:
+    query = f"/api/v2/audit-events?user_id={user_id}&type={kind}"
+    return call(client, "GET", query, ops).get_json()["events"]
+
+
+def refresh(client: FlaskClient, app_client: RegisteredClient, refresh_token: str) -> Any:
+    return token(client, {"grant_type": "refresh_token", "refresh_token": refresh_token},
+                 auth=app_client.basic)
+
+
+def test_a_new_password_works_and_ends_every_session(
+    client: FlaskClient, user: Any, machine: RegisteredClient, web_app: RegisteredClient,
+) -> None:
+    signed_in = password_login(client, web_app).get_json()
+    ops = management_token(client, machine)
+    changed = call(client, "PATCH", f"/api/v2/users/{user.id}", ops,
+                   {"password": "a brand new secret"})
+    assert changed.status_code == 200 and changed.get_json()["user_id"] == user.id
+    revoked = assert_error(refresh(client, web_app, signed_in["refresh_token"]),
+                           "invalid_grant", 400)
+    assert "revoked" in revoked["error_description"]
+    assert_error(password_login(client, web_app), "invalid_grant", 400)  # the old password
+    assert password_login(client, web_app, password="a brand new secret").status_code == 200
+    [event] = user_events(client, ops, user.id, "user.updated")
+    assert event["detail"] == {"fields": ["password"]}  # named, never its value
+
+
+def test_a_new_address_logs_in_and_is_unverified_unless_said_otherwise(
+    client: FlaskClient, user: Any, machine: RegisteredClient, web_app: RegisteredClient,
+) -> None:
+    ops = management_token(client, machine)
+    path = f"/api/v2/users/{user.id}"
+    verified = call(client, "PATCH", path, ops, {"email_verified": True}).get_json()
+    assert verified["email_verified"] is True
+    recased = call(client, "PATCH", path, ops, {"email": " Ann@Example.ORG "}).get_json()
+    assert (recased["email"], recased["email_verified"]) == ("Ann@Example.ORG", True)
+    moved = call(client, "PATCH", path, ops, {"email": "Ann.Lee@Example.org"}).get_json()
+    assert (moved["email"], moved["email_verified"]) == ("Ann.Lee@Example.org", False)
+    assert password_login(client, web_app, username="ann.lee@example.org").status_code == 200
+    assert_error(password_login(client, web_app), "invalid_grant", 400)  # the old address
+    both = call(client, "PATCH", path, ops, {"email": "ann@example.org", "email_verified": True})
+    assert both.get_json()["email_verified"] is True
+    changes = [e["detail"]["fields"] for e in user_events(client, ops, user.id, "user.updated")]
+    assert changes == [["email", "email_verified"], ["email", "email_verified"], ["email"],
+                       ["email_verified"]]  # newest first
+
+
+@pytest.mark.parametrize(("body", "message"), [
+    ({}, "Send at least one of email, email_verified, password, blocked"),
+    ({"colour": "blue"}, "Unknown user field 'colour'"),
+    ({"is_admin": True}, "Unknown user field 'is_admin'"),
+    ({"email": 5}, "email must be a string"),
+    ({"email_verified": "yes"}, "email_verified must be true or false"),
+    ({"password": None}, "password must be a string"),
+    ({"blocked": 1}, "blocked must be true or false"),
+    ({"blocked": True, "colour": "blue"}, "Unknown user field 'colour'"),
+    ({"email": "not-an-email"}, "email address is not valid"),
+    ({"password": "short"}, "password must be 8 to 1024"),
+    ({"password": "x" * 1025}, "password must be 8 to 1024"),
+    ({"email": "BOB@example.ORG"}, "already exists"),
+    ({"email": "ann.new@example.org", "password": "short"}, "password must be"),
+    ({"email_verified": True, "email": "Bob@Example.org"}, "already exists"),
+    ({"blocked": True, "password": "short"}, "password must be"),
+    ({"blocked": True, "email": "bob@example.org"}, "already exists"),
+    ({"password": "a brand new secret", "email": "bob@example.org"}, "already exists"),
+    ([{"blocked": True}], "must be an object"),
+])
+def test_bad_user_changes_are_refused_and_nothing_changes(
+    client: FlaskClient, user: Any, make_user: Callable[..., Any], machine: RegisteredClient,
+    web_app: RegisteredClient, *, body: Any, message: str,
+) -> None:
+    make_user(email="bob@example.org")
+    signed_in = password_login(client, web_app).get_json()
+    ops = management_token(client, machine)
+    path = f"/api/v2/users/{user.id}"
+    before = call(client, "GET", path, ops).get_json()
+    refused = assert_error(call(client, "PATCH", path, ops, body), "invalid_request", 400)
+    assert message in refused["error_description"]
+    assert call(client, "GET", path, ops).get_json() == before
+    for kind in ("user.updated", "user.blocked"):
+        assert user_events(client, ops, user.id, kind) == []
+    assert refresh(client, web_app, signed_in["refresh_token"]).status_code == 200
+    assert password_login(client, web_app).status_code == 200  # the password is the same
+
+
+# --- blocking -----------------------------------------------------------------------------
+
+def set_blocked(client: FlaskClient, ops: str, user_id: str, blocked: bool) -> dict[str, Any]:
+    response = call(client, "PATCH", f"/api/v2/users/{user_id}", ops, {"blocked": blocked})
+    assert response.status_code == 200, response.get_json()
+    return response.get_json()
+
+
+def assert_blocked(response: Any) -> None:
+    body = assert_error(response, "invalid_grant", 400)
+    assert body["error_description"] == "This account is blocked."
+
+
+def test_a_blocked_user_gets_no_token_for_the_right_password_and_learns_nothing_from_a_wrong_one(
+    client: FlaskClient, user: Any, machine: RegisteredClient, web_app: RegisteredClient,
+) -> None:
+    unblocked_wrong = password_login(client, web_app, password="not the password").get_json()
+    ops = management_token(client, machine)
+    blocked = set_blocked(client, ops, user.id, True)
+    assert blocked["blocked"] is True and blocked["blocked_at"] is not None
+    assert_blocked(password_login(client, web_app))
+    wrong = password_login(client, web_app, password="not the password")
+    assert assert_error(wrong, "invalid_grant", 400) == unblocked_wrong  # as if not blocked
+    unblocked = set_blocked(client, ops, user.id, False)
+    assert (unblocked["blocked"], unblocked["blocked_at"]) == (False, None)
+    assert password_login(client, web_app).status_code == 200
+
+
+def test_a_blocked_users_refresh_token_is_refused_and_stays_revoked_after_unblocking(
+    client: FlaskClient, user: Any, machine: RegisteredClient, web_app: RegisteredClient,
+) -> None:
+    signed_in = password_login(client, web_app).get_json()
+    ops = management_token(client, machine)
+    set_blocked(client, ops, user.id, True)
+    assert_blocked(refresh(client, web_app, signed_in["refresh_token"]))
+    set_blocked(client, ops, user.id, False)
+    revoked = assert_error(refresh(client, web_app, signed_in["refresh_token"]),
+                           "invalid_grant", 400)
+    assert "revoked" in revoked["error_description"]  # blocking ended the session for good
+    fresh = password_login(client, web_app).get_json()
+    assert refresh(client, web_app, fresh["refresh_token"]).status_code == 200
+
+
+def test_an_mfa_token_from_before_the_block_gets_no_token(
+    client: FlaskClient, machine: RegisteredClient, web_app: RegisteredClient,
+    mfa_user: EnrolledUser, user: Any,
+) -> None:
+    ticket = mfa_token(client, web_app)
+    ops = management_token(client, machine)
+    set_blocked(client, ops, user.id, True)
+    assert_blocked(mfa_grant(client, web_app, "mfa-otp", mfa_token=ticket,
+                             otp=mfa_user.device.next_code()))
+    assert_blocked(mfa_grant(client, web_app, "mfa-recovery-code", mfa_token=ticket,
+                             recovery_code=mfa_user.recovery_codes[0]))
+    set_blocked(client, ops, user.id, False)
+    again = mfa_grant(client, web_app, "mfa-recovery-code", mfa_token=mfa_token(client, web_app),
+                      recovery_code=mfa_user.recovery_codes[0])  # not spent while blocked
+    assert again.status_code == 200, again.get_json()
+
+
+def test_a_blocked_users_access_token_stops_working_at_once(
+    client: FlaskClient, user: Any, machine: RegisteredClient, web_app: RegisteredClient,
+) -> None:
+    access = password_login(client, web_app, scope="openid read:authenticators").get_json()[
+        "access_token"]
+    assert client.get("/userinfo", headers=bearer(access)).status_code == 200
+    set_blocked(client, management_token(client, machine), user.id, True)
+    for answer in (client.get("/userinfo", headers=bearer(access)),
+                   client.get("/mfa/authenticators", headers=bearer(access))):
+        body = assert_error(answer, "invalid_token", 401)
+        assert body["error_description"] == "This account is blocked."
+
+
+def test_an_mfa_token_from_before_the_block_sends_no_sms(
+    client: FlaskClient, machine: RegisteredClient, web_app: RegisteredClient,
+    mfa_user: EnrolledUser, *, user: Any, outbox: Outbox,
+) -> None:
+    ticket = mfa_token(client, web_app)
+    set_blocked(client, management_token(client, machine), user.id, True)
+    for challenge_type in ("otp", "sms"):
+        answer = client.post("/mfa/challenge", auth=web_app.basic,
+                             data={"mfa_token": ticket, "challenge_type": challenge_type})
+        assert_blocked(answer)
+    assert outbox.messages() == []
+
+
+@pytest.fixture
+def dashboard_admin(app: Flask) -> str:
+    with app.app_context():
+        return make_admin(db.session, services.users, services.audit, "root@example.org",
+                          "the admin's password").id
+
+
+@pytest.mark.parametrize(("method", "path", "body", "scope"), [
+    ("PATCH", "/api/v2/users/{user}", {"password": "a password of mine"}, "update:users"),
+    ("PATCH", "/api/v2/users/{user}", {"blocked": True}, "update:users"),
+    ("DELETE", "/api/v2/users/{user}", None, "delete:users"),
+    ("DELETE", "/api/v2/users/{user}/authenticators", None, "delete:authenticators"),
+    ("DELETE", "/api/v2/users/{user}/authenticators/{user}", None, "delete:authenticators"),
+])
+def test_a_dashboard_administrator_cannot_be_changed_through_the_api(
+    app: Flask, client: FlaskClient, machine: RegisteredClient, dashboard_admin: str, *,
+    method: str, path: str, body: Any, scope: str,
+) -> None:
+    ops = management_token(client, machine, scope)
+    answer = call(client, method, path.format(user=dashboard_admin), ops, body)
+    assert "administrator" in assert_error(answer, "access_denied", 403)["error_description"]
+    with app.app_context():
+        admin = services.administration.user(dashboard_admin)
+        assert admin.is_admin and not admin.blocked
+    readable = call(client, "GET", f"/api/v2/users/{dashboard_admin}",
+                    management_token(client, machine, "read:users"))
+    assert readable.status_code == 200 and "is_admin" not in readable.get_json()
+
+
+def test_blocking_twice_changes_nothing_the_second_time(
+    client: FlaskClient, user: Any, machine: RegisteredClient,
+) -> None:
+    ops = management_token(client, machine)
+    first = set_blocked(client, ops, user.id, True)
+    assert set_blocked(client, ops, user.id, True) == first
+    assert len(user_events(client, ops, user.id, "user.blocked")) == 1
+    set_blocked(client, ops, user.id, False)
+    set_blocked(client, ops, user.id, False)
+    assert len(user_events(client, ops, user.id, "user.unblocked")) == 1
+
+
+# --- a user's authenticators ----------------------------------------------------------------
+
+PHONE = "+14155552671"
+
+
+@pytest.fixture
+def two_factors(client: FlaskClient, web_app: RegisteredClient,
+                mfa_user: EnrolledUser) -> tuple[EnrolledUser, str, str]:
+    """Ann with an authenticator app and a phone: (the app, the phone's id, an access token of
+    Ann's whose amr holds mfa)."""
+    ticket = mfa_token(client, web_app, scope=MFA_SCOPE)
+    signed_in = mfa_grant(client, web_app, "mfa-otp", mfa_token=ticket,
+                          otp=mfa_user.device.next_code())
+    own = signed_in.get_json()["access_token"]
+    phone = client.post("/mfa/associate", json={"type": "sms", "phone_number": PHONE},
+                        headers=bearer(own))
+    assert phone.status_code == 200, phone.get_json()
+    return mfa_user, phone.get_json()["id"], own
+
+
+def test_a_users_authenticators_are_listed_as_the_user_sees_them(
+    client: FlaskClient, user: Any, machine: RegisteredClient,
+    two_factors: tuple[EnrolledUser, str, str],
+) -> None:
+    enrolled, phone_id, own = two_factors
+    listed = call(client, "GET", f"/api/v2/users/{user.id}/authenticators",
+                  management_token(client, machine)).get_json()["authenticators"]
+    assert listed == client.get("/mfa/authenticators", headers=bearer(own)).get_json()
+    assert [item["id"] for item in listed] == [enrolled.authenticator_id, phone_id,
+                                               "recovery-code"]
+    assert listed[1]["phone_number"] == "+1******2671" and PHONE not in str(listed)
+    assert listed[2] == {"id": "recovery-code", "authenticator_type": "recovery-code",
+                         "active": True, "remaining": 10}
+
+
+def test_removing_one_authenticator_leaves_the_others_and_the_last_takes_the_codes(
+    client: FlaskClient, user: Any, machine: RegisteredClient, web_app: RegisteredClient,
+    two_factors: tuple[EnrolledUser, str, str],
+) -> None:
+    enrolled, phone_id, _ = two_factors
+    ops = management_token(client, machine)
+    path = f"/api/v2/users/{user.id}/authenticators"
+    assert call(client, "DELETE", f"{path}/{phone_id}", ops).status_code == 204
+    left = call(client, "GET", path, ops).get_json()["authenticators"]
+    assert [item["id"] for item in left] == [enrolled.authenticator_id, "recovery-code"]
+    [event] = user_events(client, ops, user.id, "mfa.removed")
+    assert event["detail"] == {"by": "admin", "authenticator_id": phone_id, "factor": "sms"}
+    last = call(client, "DELETE", f"{path}/{enrolled.authenticator_id}", ops)
+    assert last.status_code == 204
+    assert call(client, "GET", path, ops).get_json() == {"authenticators": []}
+    assert password_login(client, web_app).status_code == 200  # no second factor is left
+
+
+def test_an_unknown_or_another_users_authenticator_is_not_found_and_stays(
+    client: FlaskClient, make_user: Callable[..., Any], machine: RegisteredClient,
+    mfa_user: EnrolledUser, user: Any,
+) -> None:
+    bob = make_user(email="bob@example.org")
+    ops = management_token(client, machine)
+    response = call(client, "DELETE",
+                    f"/api/v2/users/{bob.id}/authenticators/{mfa_user.authenticator_id}", ops)
+    assert_error(response, "not_found", 404)
+    unknown = call(client, "DELETE", f"/api/v2/users/{user.id}/authenticators/nothing", ops)
+    assert_error(unknown, "not_found", 404)
+    mine = call(client, "GET", f"/api/v2/users/{user.id}/authenticators", ops).get_json()
+    assert mine["authenticators"][0]["id"] == mfa_user.authenticator_id
+
+
+# --- the OpenAPI document -----------------------------------------------------------------
+
+def openapi_document(client: FlaskClient) -> dict[str, Any]:
+    response = client.get("/api/v2/openapi.json")  # no token: the document is public
+    assert response.status_code == 200
+    assert response.headers["Cache-Control"].startswith("public, max-age=")
+    return response.get_json()
+
+
+def operations(document: dict[str, Any]) -> dict[tuple[str, str], dict[str, Any]]:
+    """(METHOD, path under /api/v2) → the operation."""
+    return {(method.upper(), path): operation for path, item in document["paths"].items()
+            for method, operation in item.items()}
+
+
+def test_the_document_is_valid_openapi_3_1_for_this_issuer(client: FlaskClient) -> None:
+    document = openapi_document(client)
+    validate(document)
+    assert document["openapi"].startswith("3.1")
+    assert document["servers"] == [{"url": f"{ISSUER}/api/v2"}]
+    flow = document["components"]["securitySchemes"]["management"]["flows"]
+    assert flow["clientCredentials"]["tokenUrl"] == f"{ISSUER}/oauth/token"
+    assert set(flow["clientCredentials"]["scopes"]) == set(MANAGEMENT_SCOPES)
+    assert set(ALL_SCOPES.split()) == set(MANAGEMENT_SCOPES)
+
+
+def test_the_document_describes_exactly_the_routes_there_are(app: Flask,
+                                                             client: FlaskClient) -> None:
+    routes = {
+        (method, re.sub(r"<(?:\w+:)?(\w+)>", r"{\1}", rule.rule).removeprefix("/api/v2"))
+        for rule in app.url_map.iter_rules() if rule.endpoint.startswith("management.")
+        for method in rule.methods or () if method not in ("HEAD", "OPTIONS")
+    }
+    assert set(operations(openapi_document(client))) == routes
+
+
+def test_each_operation_needs_the_scope_the_document_names(
+    client: FlaskClient, machine: RegisteredClient,
+) -> None:
+    for (method, path), operation in operations(openapi_document(client)).items():
+        url = "/api/v2" + re.sub(r"\{\w+\}", "nothing", path)
+        body = {} if method in ("POST", "PATCH") else None
+        if not operation["security"]:
+            assert client.open(url, method=method).status_code == 200
+            continue
+        [[scope]] = [requirement["management"] for requirement in operation["security"]]
+        others = " ".join(name for name in MANAGEMENT_SCOPES if name != scope)
+        refused = call(client, method, url, management_token(client, machine, others), body)
+        assert scope in assert_error(refused, "insufficient_scope", 403)["error_description"]
+        allowed = call(client, method, url, management_token(client, machine, scope), body)
+        assert allowed.status_code not in (401, 403), (method, path, allowed.get_json())
+
+
+def test_answers_match_the_documented_schemas(
+    client: FlaskClient, user: Any, machine: RegisteredClient, web_app: RegisteredClient,
+    two_factors: tuple[EnrolledUser, str, str],
+) -> None:
+    document = openapi_document(client)
+    ops = management_token(client, machine)
+    made = call(client, "POST", "/api/v2/clients", ops, {"name": "Shop"}).get_json()
+    exchanges = [
+        ("GET", "/mfa/settings", "/mfa/settings", None),
+        ("GET", "/sms/credits", "/sms/credits", None),
+        ("GET", "/users", "/users?q=ann", None),
+        ("PATCH", "/users/{user_id}", f"/users/{user.id}", {"blocked": True}),
+        ("GET", "/users/{user_id}", f"/users/{user.id}", None),
+        ("GET", "/users/{user_id}", "/users/nobody", None),
+        ("GET", "/users/{user_id}/authenticators", f"/users/{user.id}/authenticators", None),
+        ("PATCH", "/users/{user_id}", f"/users/{user.id}", {"password": "short"}),
+        ("DELETE", "/users/{user_id}/authenticators", f"/users/{user.id}/authenticators", None),
+        ("GET", "/clients", "/clients", None),
+        ("GET", "/clients/{client_id}", f"/clients/{made['client_id']}", None),
+        ("POST", "/clients/{client_id}/rotate-secret",
+         f"/clients/{made['client_id']}/rotate-secret", None),
+        ("GET", "/audit-events", "/audit-events?limit=5", None),
+    ]
+    for method, template, path, body in exchanges:
+        response = call(client, method, f"/api/v2{path}", ops, body)
+        declared = document["paths"][template][method.lower()]["responses"]
+        answer = declared[str(response.status_code)]
+        if "$ref" in answer:
+            answer = document["components"]["responses"][answer["$ref"].rsplit("/", 1)[1]]
+        schema = answer["content"]["application/json"]["schema"]
+        OAS31Validator({**schema, "components": document["components"]}).validate(
+            response.get_json())
+    created = document["paths"]["/clients"]["post"]["responses"]["201"]
+    OAS31Validator({**created["content"]["application/json"]["schema"],
+                    "components": document["components"]}).validate(made)

@@ -1,0 +1,396 @@
+"""The OpenAPI 3.1 description of the management API, served at ``GET /api/v2/openapi.json``.
+
+Written by hand, as a contract is; the tests hold it to the code: its operations are exactly the
+management blueprint's routes, each operation's scope is the one its view asks for, the answers
+of the running API match its schemas, and the document validates against OpenAPI 3.1. The MFA
+settings' schema is read from :class:`MfaSettings`, so a new setting appears here by itself.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+from authserver.clients import GRANT_TYPES
+from authserver.mfa.settings import FACTORS, POLICIES, MfaSettings
+from authserver.scopes import (
+    CREATE_CLIENTS,
+    CREATE_USERS,
+    DELETE_AUTHENTICATORS,
+    DELETE_CLIENTS,
+    DELETE_USERS,
+    MANAGEMENT_PATH,
+    MANAGEMENT_SCOPES,
+    READ_AUDIT,
+    READ_CLIENTS,
+    READ_SETTINGS,
+    READ_SMS_CREDITS,
+    READ_USERS,
+    UPDATE_CLIENTS,
+    UPDATE_SETTINGS,
+    UPDATE_SMS_CREDITS,
+    UPDATE_USERS,
+)
+from authserver.sms.credits import MAX_TOP_UP
+
+SCHEME = "management"  # the name of the security scheme below
+JSON = "application/json"
+
+SCOPE_TEXT = {
+    READ_SETTINGS: "Read the MFA settings",
+    UPDATE_SETTINGS: "Change the MFA settings",
+    READ_SMS_CREDITS: "Read the SMS credit balance",
+    UPDATE_SMS_CREDITS: "Top up the SMS credits",
+    READ_USERS: "Search and read users and their authenticators",
+    CREATE_USERS: "Create users",
+    UPDATE_USERS: "Change a user's email, password and blocked state",
+    DELETE_USERS: "Delete users",
+    DELETE_AUTHENTICATORS: "Remove a user's authenticators, one or all",
+    READ_CLIENTS: "List and read clients",
+    CREATE_CLIENTS: "Create clients",
+    UPDATE_CLIENTS: "Change a client's grant types and rotate its secret",
+    DELETE_CLIENTS: "Delete clients",
+    READ_AUDIT: "Read the audit trail",
+}
+
+# status → (component name, error code, what it means); bodies follow RFC 6749 §5.2.
+ERRORS = {
+    400: ("BadRequest", "invalid_request",
+          "A parameter or field is missing, unknown or wrong; nothing was changed."),
+    401: ("Unauthorized", "invalid_token",
+          "No access token, or one that is expired, revoked, not for this API or not a "
+          "client's (RFC 6750 §3.1)."),
+    403: ("Forbidden", "insufficient_scope",
+          "The access token lacks the scope this call needs (RFC 6750 §3.1); or, as "
+          "access_denied, the user to change is a dashboard administrator."),
+    404: ("NotFound", "not_found", "No such user, authenticator or client."),
+    503: ("Unavailable", "temporarily_unavailable",
+          "The database or Redis cannot be reached; retry after Retry-After seconds."),
+}
+_ALWAYS = (401, 403, 503)  # what any authorised call may answer
+_HEADERS = {
+    401: {"WWW-Authenticate": "Bearer"},
+    403: {"WWW-Authenticate": 'Bearer error="insufficient_scope"'},
+    503: {"Retry-After": "Seconds to wait"},
+}
+
+
+def document(issuer: str) -> dict[str, Any]:
+    """The whole document, for a server whose issuer URL is ``issuer``."""
+    return {
+        "openapi": "3.1.0",
+        "info": {
+            "title": "Protekt management API",
+            "version": "2",
+            "description": (
+                "Users, their authenticators, clients, MFA settings, SMS credits and the audit "
+                "trail. Every call but this document's takes a client_credentials access token "
+                f"(RFC 6749 §4.4) for the audience {issuer}{MANAGEMENT_PATH} holding the "
+                "call's scope. Bodies are JSON; answers are no-store."
+            ),
+        },
+        "servers": [{"url": issuer + MANAGEMENT_PATH.rstrip("/")}],
+        "paths": _paths(),
+        "components": {
+            "schemas": _schemas(),
+            "responses": {name: _error_response(status) for status, (name, _, _) in ERRORS.items()},
+            "parameters": _PARAMETERS,
+            "securitySchemes": {SCHEME: _security_scheme(issuer)},
+        },
+    }
+
+
+def _security_scheme(issuer: str) -> dict[str, Any]:
+    return {
+        "type": "oauth2",
+        "description": f"Ask the token endpoint with audience={issuer}{MANAGEMENT_PATH}.",
+        "flows": {"clientCredentials": {
+            "tokenUrl": f"{issuer}/oauth/token",
+            "scopes": {scope: SCOPE_TEXT[scope] for scope in MANAGEMENT_SCOPES},
+        }},
+    }
+
+
+def _paths() -> dict[str, Any]:
+    return {
+        "/mfa/settings": {
+            "get": _operation("readMfaSettings", "Every MFA setting", READ_SETTINGS,
+                              ok=_answer(200, "The settings", "MfaSettings")),
+            "patch": _operation(
+                "updateMfaSettings", "Change some MFA settings; all are checked together, "
+                "and apply from the next request", UPDATE_SETTINGS,
+                body="MfaSettingsChanges", ok=_answer(200, "The settings now", "MfaSettings"),
+                errors=(400,)),
+        },
+        "/sms/credits": {
+            "get": _operation("readSmsCredits", "The SMS credit balance", READ_SMS_CREDITS,
+                              ok=_answer(200, "The balance", "Balance")),
+            "post": _operation("topUpSmsCredits", "Add SMS credits (audited)",
+                               UPDATE_SMS_CREDITS, body="TopUp",
+                               ok=_answer(200, "The new balance", "Balance"), errors=(400,)),
+        },
+        "/users": {
+            "get": _operation(
+                "searchUsers", "Users whose email contains q (any case), in email order",
+                READ_USERS, parameters=("q", "page", "per_page"),
+                ok=_answer(200, "One page of users", "UserPage"), errors=(400,)),
+            "post": _operation("createUser", "Create a user (the rules of protekt create-user)",
+                               CREATE_USERS, body="NewUser",
+                               ok=_answer(201, "The user", "User"), errors=(400,)),
+        },
+        "/users/{user_id}": {
+            "get": _operation("readUser", "One user", READ_USERS, parameters=("user_id",),
+                              ok=_answer(200, "The user", "User"), errors=(404,)),
+            "patch": _operation(
+                "updateUser", "Change a user's email, verified flag or password, or block or "
+                "unblock the user; a new password or a block revokes every refresh token",
+                UPDATE_USERS, parameters=("user_id",), body="UserChanges",
+                ok=_answer(200, "The user now", "User"), errors=(400, 404)),
+            "delete": _operation(
+                "deleteUser", "Delete a user with the user's factors, codes and refresh tokens",
+                DELETE_USERS, parameters=("user_id",), ok=_nothing("Deleted"), errors=(404,)),
+        },
+        "/users/{user_id}/authenticators": {
+            "get": _operation(
+                "listAuthenticators", "The user's authenticators as GET /mfa/authenticators "
+                "shows them: phone numbers masked, recovery codes as one entry",
+                READ_USERS, parameters=("user_id",),
+                ok=_answer(200, "The authenticators", "AuthenticatorList"), errors=(404,)),
+            "delete": _operation(
+                "resetMfa", "Remove every authenticator and recovery code and revoke every "
+                "refresh token of the user", DELETE_AUTHENTICATORS, parameters=("user_id",),
+                ok=_answer(200, "How many authenticators were removed", "Reset"),
+                errors=(404,)),
+        },
+        "/users/{user_id}/authenticators/{authenticator_id}": {
+            "delete": _operation(
+                "removeAuthenticator", "Remove one authenticator; removing the last active one "
+                "voids the recovery codes", DELETE_AUTHENTICATORS,
+                parameters=("user_id", "authenticator_id"), ok=_nothing("Removed"),
+                errors=(404,)),
+        },
+        "/clients": {
+            "get": _operation("listClients", "Every client, oldest first", READ_CLIENTS,
+                              ok=_answer(200, "The clients", "ClientList")),
+            "post": _operation(
+                "createClient", "Create a client; its secret is in this answer only",
+                CREATE_CLIENTS, body="NewClient",
+                ok=_answer(201, "The client and its secret", "ClientWithSecret"),
+                errors=(400,)),
+        },
+        "/clients/{client_id}": {
+            "get": _operation("readClient", "One client, never its secret", READ_CLIENTS,
+                              parameters=("client_id",), ok=_answer(200, "The client", "Client"),
+                              errors=(404,)),
+            "patch": _operation(
+                "updateClient", "Replace the grant types the client may use", UPDATE_CLIENTS,
+                parameters=("client_id",), body="ClientChanges",
+                ok=_answer(200, "The client now", "Client"), errors=(400, 404)),
+            "delete": _operation("deleteClient", "Delete a client with its refresh tokens",
+                                 DELETE_CLIENTS, parameters=("client_id",),
+                                 ok=_nothing("Deleted"), errors=(404,)),
+        },
+        "/clients/{client_id}/rotate-secret": {
+            "post": _operation(
+                "rotateClientSecret", "A new secret, shown once; the old one stops working",
+                UPDATE_CLIENTS, parameters=("client_id",),
+                ok=_answer(200, "The new secret", "Secret"), errors=(400, 404)),
+        },
+        "/audit-events": {
+            "get": _operation(
+                "readAuditEvents", "The audit trail, newest first", READ_AUDIT,
+                parameters=("user_id_filter", "type", "before", "limit"),
+                ok=_answer(200, "One page of events", "AuditEventList"), errors=(400,)),
+        },
+        "/openapi.json": {
+            "get": {
+                "operationId": "openapiDocument",
+                "summary": "This document; no access token needed",
+                "security": [],
+                "responses": {"200": {"description": "The OpenAPI 3.1 document",
+                                      "content": {JSON: {"schema": {"type": "object"}}}}},
+            },
+        },
+    }
+
+
+def _operation(operation_id: str, summary: str, scope: str, *, ok: dict[str, Any],
+               parameters: tuple[str, ...] = (), body: str | None = None,
+               errors: tuple[int, ...] = ()) -> dict[str, Any]:
+    """One operation behind ``scope``; it may answer ``ok`` or an error of ``errors``, and
+    401, 403 and 503 as every authorised call may."""
+    responses = dict(ok)
+    for status in sorted({*errors, *_ALWAYS}):
+        responses[str(status)] = {"$ref": f"#/components/responses/{ERRORS[status][0]}"}
+    operation: dict[str, Any] = {
+        "operationId": operation_id,
+        "summary": summary,
+        "security": [{SCHEME: [scope]}],
+        "responses": responses,
+    }
+    if parameters:
+        operation["parameters"] = [{"$ref": f"#/components/parameters/{p}"} for p in parameters]
+    if body is not None:
+        operation["requestBody"] = {"required": True, "content": {JSON: {"schema": _ref(body)}}}
+    return operation
+
+
+def _answer(status: int, description: str, schema: str) -> dict[str, Any]:
+    return {str(status): {"description": description, "content": {JSON: {"schema": _ref(schema)}}}}
+
+
+def _nothing(description: str) -> dict[str, Any]:
+    return {"204": {"description": description}}
+
+
+def _ref(schema: str) -> dict[str, str]:
+    return {"$ref": f"#/components/schemas/{schema}"}
+
+
+def _error_response(status: int) -> dict[str, Any]:
+    _, code, meaning = ERRORS[status]
+    response: dict[str, Any] = {
+        "description": meaning,
+        "content": {JSON: {"schema": _ref("Error"),
+                           "example": {"error": code, "error_description": meaning}}},
+    }
+    if status in _HEADERS:
+        response["headers"] = {name: {"description": text, "schema": {"type": "string"}}
+                               for name, text in _HEADERS[status].items()}
+    return response
+
+
+def _in_path(name: str, description: str) -> dict[str, Any]:
+    return {"name": name, "in": "path", "required": True, "description": description,
+            "schema": {"type": "string"}}
+
+
+def _in_query(name: str, description: str, schema: dict[str, Any]) -> dict[str, Any]:
+    return {"name": name, "in": "query", "required": False, "description": description,
+            "schema": schema}
+
+
+_PARAMETERS = {
+    "user_id": _in_path("user_id", "The user's id"),
+    "authenticator_id": _in_path("authenticator_id", "The authenticator's id"),
+    "client_id": _in_path("client_id", "The client's id"),
+    "q": _in_query("q", "Part of the email, any case; % and _ are taken literally",
+                   {"type": "string"}),
+    "page": _in_query("page", "Page number from 0", {"type": "integer", "minimum": 0}),
+    "per_page": _in_query("per_page", "Users per page",
+                          {"type": "integer", "minimum": 1, "maximum": 100, "default": 50}),
+    "user_id_filter": _in_query("user_id", "Only this user's events", {"type": "string"}),
+    "type": _in_query("type", "Only events of this type, e.g. login.success",
+                      {"type": "string"}),
+    "before": _in_query("before", "Only events older than this event id (paging back)",
+                        {"type": "integer", "minimum": 1}),
+    "limit": _in_query("limit", "Events per page",
+                       {"type": "integer", "minimum": 1, "maximum": 100, "default": 50}),
+}
+
+_STRING = {"type": "string"}
+_STRINGS = {"type": "array", "items": _STRING}
+_MOMENT = {"type": "string", "format": "date-time"}
+_MAYBE_MOMENT = {"type": ["string", "null"], "format": "date-time"}
+
+
+def _object(properties: dict[str, Any], *, required: tuple[str, ...] | None = None,
+            closed: bool = False) -> dict[str, Any]:
+    """An object schema; ``required`` defaults to every property; ``closed`` refuses others
+    (request bodies: an unknown field is a 400)."""
+    schema: dict[str, Any] = {
+        "type": "object", "properties": properties,
+        "required": list(properties if required is None else required),
+    }
+    if closed:
+        schema["additionalProperties"] = False
+    return schema
+
+
+def _setting_schema(name: str, default: Any) -> dict[str, Any]:
+    """The JSON type of one MFA setting, from its default."""
+    if name == "factors":
+        return {"type": "array", "items": {"enum": list(FACTORS)}}
+    if name == "policy":
+        return {"enum": list(POLICIES)}
+    if isinstance(default, bool):
+        return {"type": "boolean"}
+    if isinstance(default, int):
+        return {"type": "integer"}
+    if isinstance(default, tuple):
+        return _STRINGS
+    return _STRING
+
+
+def _schemas() -> dict[str, Any]:
+    settings = {field.name: _setting_schema(field.name, field.default)
+                for field in dataclasses.fields(MfaSettings)}
+    user = _object({"user_id": _STRING, "email": {"type": "string", "format": "email"},
+                    "email_verified": {"type": "boolean"}, "created_at": _MOMENT,
+                    "blocked": {"type": "boolean"}, "blocked_at": _MAYBE_MOMENT})
+    client = _object({"client_id": _STRING, "name": _STRING, "public": {"type": "boolean"},
+                      "grant_types": _STRINGS, "scopes": _STRINGS, "audiences": _STRINGS,
+                      "created_at": _MOMENT})
+    return {
+        "Error": _object({"error": _STRING, "error_description": _STRING}),
+        "MfaSettings": _object(settings),
+        "MfaSettingsChanges": {**_object(settings, required=(), closed=True),
+                               "minProperties": 1},
+        "Balance": _object({"balance": {"type": "integer"}}),
+        "TopUp": _object({"add": {"type": "integer", "minimum": 1, "maximum": MAX_TOP_UP}},
+                         closed=True),
+        "User": user,
+        "UserPage": _object({"users": {"type": "array", "items": _ref("User")},
+                             "total": {"type": "integer"}, "page": {"type": "integer"},
+                             "per_page": {"type": "integer"}}),
+        "NewUser": _object({"email": _STRING, "password": {"type": "string", "minLength": 8,
+                                                            "maxLength": 1024}}),
+        "UserChanges": {**_object(
+            {"email": {"type": "string", "description": "Unique regardless of case; a new "
+                       "address is unverified unless email_verified is also sent"},
+             "email_verified": {"type": "boolean"},
+             "password": {"type": "string", "minLength": 8, "maxLength": 1024,
+                          "description": "Revokes every refresh token of the user"},
+             "blocked": {"type": "boolean", "description": "true: no token for the user from "
+                         "any grant, every refresh token revoked; false: unblocked"}},
+            required=(), closed=True), "minProperties": 1},
+        "Authenticator": _authenticator_schema(),
+        "AuthenticatorList": _object({"authenticators": {"type": "array",
+                                                          "items": _ref("Authenticator")}}),
+        "Reset": _object({"removed": {"type": "integer", "minimum": 0}}),
+        "Client": client,
+        "ClientList": _object({"clients": {"type": "array", "items": _ref("Client")}}),
+        "NewClient": _object(
+            {"name": {"type": "string", "minLength": 1, "maxLength": 100},
+             "public": {"type": "boolean", "default": False},
+             "grant_types": {"type": "array", "items": _STRING, "description": "Of "
+                             f"{', '.join(GRANT_TYPES)}; mfa-otp, mfa-oob and "
+                             "mfa-recovery-code as short names"},
+             "scopes": _STRINGS, "audiences": _STRINGS},
+            required=("name",), closed=True),
+        "ClientWithSecret": {"allOf": [_ref("Client"), _object(
+            {"client_secret": {"type": ["string", "null"],
+                               "description": "Shown once; null for a public client"}})]},
+        "ClientChanges": _object({"grant_types": {**_STRINGS, "minItems": 1}}, closed=True),
+        "Secret": _object({"client_id": _STRING, "client_secret": _STRING}),
+        "AuditEvent": _object({"id": {"type": "integer"}, "type": _STRING,
+                               "user_id": {"type": ["string", "null"]},
+                               "client_id": {"type": ["string", "null"]},
+                               "ip": {"type": ["string", "null"]}, "created_at": _MOMENT,
+                               "detail": {"type": "object"}}),
+        "AuditEventList": _object({"events": {"type": "array", "items": _ref("AuditEvent")}}),
+    }
+
+
+def _authenticator_schema() -> dict[str, Any]:
+    """An authenticator app or phone (API.md §3), or the recovery codes left."""
+    factor = _object(
+        {"id": _STRING, "authenticator_type": {"enum": ["otp", "oob"]},
+         "oob_channel": {"enum": ["sms"]}, "name": _STRING, "active": {"type": "boolean"},
+         "created_at": _MOMENT, "last_used_at": _MAYBE_MOMENT,
+         "phone_number": {"type": "string", "description": "Masked"}},
+        required=("id", "authenticator_type", "name", "active", "created_at", "last_used_at"))
+    codes = _object({"id": {"const": "recovery-code"},
+                     "authenticator_type": {"const": "recovery-code"},
+                     "active": {"const": True}, "remaining": {"type": "integer", "minimum": 0}})
+    return {"oneOf": [factor, codes]}
