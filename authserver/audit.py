@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
@@ -9,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from authserver.errors import InvalidRequest
 from authserver.models import AuditEvent
+from authserver.models.base import utcnow
 
 MAX_PAGE_SIZE = 100
 
@@ -26,11 +28,17 @@ class AuditLog:
         user_id: str | None = None,
         client_id: str | None = None,
         ip: str | None = None,
+        created_at: datetime | None = None,
         **detail: Any,
     ) -> None:
-        """Add an event. ``detail`` must never hold a password, code, token or secret."""
+        """Add an event. ``detail`` must never hold a password, code, token or secret.
+
+        ``created_at`` (aware) is when it happened, if not now: for events replayed from
+        elsewhere, and for tests of what reads the trail by day (authserver.monitoring).
+        """
         self._session.add(
-            AuditEvent(type=event_type, user_id=user_id, client_id=client_id, ip=ip, detail=detail)
+            AuditEvent(type=event_type, user_id=user_id, client_id=client_id, ip=ip,
+                       created_at=created_at or utcnow(), detail=detail)
         )
 
     def latest(self, *, user_id: str | None, event_type: str | None, before: int | None,

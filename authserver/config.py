@@ -268,6 +268,11 @@ class Settings:
     log_level: str = _setting(
         "PROTEKT_LOG_LEVEL", "INFO", _log_level, "Log level of the server.",
     )
+    metrics_cache_seconds: int = _setting(
+        "PROTEKT_METRICS_CACHE_SECONDS", 5, _non_negative_int,
+        "Seconds a process reuses its /metrics answer: a flood of scrapes then costs the "
+        "database one count per process per period; 0 counts on every scrape.",
+    )
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str]) -> Settings:

@@ -93,6 +93,7 @@ class Target:
     client_id: str
     client_secret: str
     prepared: list[dict[str, str]] = field(default_factory=list)
+    cookie: str = ""  # a signed-in dashboard session, for the dashboard pages
 
     @property
     def basic(self) -> str:
@@ -106,6 +107,9 @@ PREPARED = {"challenge": "/mfa/challenge", "mfa-otp": "/oauth/token",
             "sms-challenge": "/mfa/challenge", "mfa-oob": "/oauth/token"}
 FIXED_REQUESTS: dict[str, tuple[str, str, dict[str, str] | None]] = {
     "health": ("GET", "/health", None),
+    "metrics": ("GET", "/metrics", None),
+    "dashboard-monitoring": ("GET", "/dashboard/monitoring", None),
+    "dashboard-security": ("GET", "/dashboard/security", None),
     "jwks": ("GET", "/.well-known/jwks.json", None),
     "password": ("POST", "/oauth/token", LOGIN),
     "wrong-password": ("POST", "/oauth/token", {**LOGIN, "password": "wrong password"}),
@@ -121,6 +125,8 @@ SMS_USERS = 300  # each phone takes one code per cool-down
 def _send(conn: http.client.HTTPConnection, target: Target, method: str, path: str,
           form: dict[str, str] | None) -> tuple[int, bytes]:
     headers = {"Authorization": target.basic}
+    if target.cookie:
+        headers["Cookie"] = target.cookie
     body = None
     if form is not None:
         body = urlencode(form)
@@ -222,13 +228,14 @@ def argon2_rate(threads: int, seconds: float = 3.0) -> float:
 
 
 @contextmanager
-def database() -> Iterator[str]:
+def database(url: str = POSTGRES_URL) -> Iterator[str]:
+    """A fresh schema of its own in the PostgreSQL database at ``url``; dropped after."""
     schema = f"protekt_bench_{secrets.token_hex(4)}"
-    admin = sa.create_engine(POSTGRES_URL)
+    admin = sa.create_engine(url)
     with admin.begin() as conn:
         conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
     try:
-        yield f"{POSTGRES_URL}?options=-csearch_path%3D{schema}"
+        yield f"{url}?options=-csearch_path%3D{schema}"
     finally:
         with admin.begin() as conn:
             conn.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))

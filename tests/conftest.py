@@ -124,6 +124,7 @@ def env(database_url: str, redis_url: str, redis_prefix: str, outbox: Outbox) ->
         "PROTEKT_ISSUER": "http://127.0.0.1:8000",
         "PROTEKT_SMS_PROVIDER": "file",
         "PROTEKT_SMS_OUTBOX": str(outbox.path),
+        "PROTEKT_METRICS_CACHE_SECONDS": "0",  # every scrape counts afresh
         **FAST_ARGON2,
     }
 
