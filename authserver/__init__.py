@@ -16,6 +16,7 @@ from authserver.api import register_api
 from authserver.api.cors import register_cors
 from authserver.authorization import AuthorizationServer
 from authserver.config import Settings
+from authserver.dashboard import register_dashboard
 from authserver.extensions import db
 from authserver.services import build_services
 
@@ -47,6 +48,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     authorization.init_services(app, services)
     app.extensions["protekt.authorization"] = authorization
     register_api(app)
+    register_dashboard(app, services)
     register_cors(app, settings.cors_origins)
     _configure_logging(settings.log_level)
     return app

@@ -19,6 +19,7 @@ from flask import Flask
 from authserver import create_app
 from authserver.clients import CLIENT_CREDENTIALS, DEFAULT_GRANT_TYPES
 from authserver.config import ConfigError, Settings
+from authserver.dashboard.signin import make_admin
 from authserver.encryption import DecryptionError
 from authserver.errors import ProtektError
 from authserver.extensions import db, services
@@ -87,6 +88,21 @@ def create_user(email: str, password: str, as_json: bool) -> None:
         user = services.users.create(email, password)
         data = {"id": user.id, "email": user.email}
     _emit(as_json, data, lambda: f"id     {data['id']}\nemail  {data['email']}")
+
+
+@main.command("create-admin")
+@click.option("--email", required=True, help="The administrator's login name.")
+@click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True,
+              help="Prompted for (hidden) when omitted.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+def create_admin(email: str, password: str, as_json: bool) -> None:
+    """Create a dashboard administrator; at first sign-in they add an authenticator app."""
+    with _app_context():
+        user = make_admin(services.session, services.users, services.audit, email, password)
+        data = {"id": user.id, "email": user.email,
+                "dashboard": f"{services.settings.issuer}/dashboard/signin"}
+    _emit(as_json, data, lambda: f"id         {data['id']}\nemail      {data['email']}\n"
+          f"dashboard  {data['dashboard']}   (sign in there; you will add an authenticator app)")
 
 
 @main.command("create-client")

@@ -9,13 +9,14 @@ import pytest
 from click.testing import CliRunner, Result
 
 from authserver.cli import main
+from authserver.extensions import services
 from tests.support import protekt
 
 
 @pytest.fixture
 def run(env: dict[str, str]) -> Any:
-    def invoke(*args: str, **extra_env: str) -> Result:
-        return CliRunner().invoke(main, list(args), env={**env, **extra_env},
+    def invoke(*args: str, input: str | None = None, **extra_env: str) -> Result:
+        return CliRunner().invoke(main, list(args), env={**env, **extra_env}, input=input,
                                   catch_exceptions=False)
 
     return invoke
@@ -37,6 +38,26 @@ def test_create_user_prints_id_and_email_as_json(run: Any) -> None:
 def test_create_user_refuses_a_duplicate_with_a_clear_message(run: Any) -> None:
     run("create-user", "--email", "bob@example.org", "--password", "correct horse")
     result = run("create-user", "--email", "BOB@example.org", "--password", "correct horse")
+    assert result.exit_code != 0 and "already exists" in result.output
+
+
+def test_create_admin_makes_an_administrator_and_says_where_to_sign_in(run: Any,
+                                                                      app: Any) -> None:
+    result = run("create-admin", "--email", "root@example.org", "--json",
+                 input="the admin password\nthe admin password\n")
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.output.splitlines()[-1])
+    assert data["dashboard"] == "http://127.0.0.1:8000/dashboard/signin"
+    with app.app_context():
+        admin = services.users.find_by_email("root@example.org")
+        assert admin is not None and admin.is_admin and admin.id == data["id"]
+        plain = services.users.create("plain@example.org", "a user password")
+        assert not plain.is_admin
+
+
+def test_create_admin_refuses_a_taken_email(run: Any) -> None:
+    run("create-user", "--email", "bob@example.org", "--password", "correct horse")
+    result = run("create-admin", "--email", "Bob@example.org", "--password", "correct horse")
     assert result.exit_code != 0 and "already exists" in result.output
 
 

@@ -98,7 +98,8 @@ class MfaSettings:
         return values
 
 
-_BOUNDS = {
+# Whole-number settings: (lowest, highest) allowed; the dashboard shows them as min and max.
+BOUNDS = {
     "mfa_token_ttl": (60, 3600),
     "token_max_failures": (1, 10),
     "user_failure_burst": (1, 100),
@@ -139,7 +140,7 @@ def _check_values(settings: MfaSettings) -> None:
         raise InvalidRequest(
             "totp_issuer must be 1 to 64 characters, without ':' or spaces at either end."
         )
-    for name, (low, high) in _BOUNDS.items():
+    for name, (low, high) in BOUNDS.items():
         value = getattr(settings, name)
         if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
             raise InvalidRequest(f"{name} must be a whole number from {low} to {high}.")
@@ -187,11 +188,15 @@ class MfaSettingsStore:
         if unknown:
             raise InvalidRequest(f"Unknown MFA setting '{unknown[0]}'.")
         changes = {name: _typed(name, value) for name, value in changes.items()}
-        settings = checked(dataclasses.replace(self.load(), **changes))
+        before = self.load()
+        settings = checked(dataclasses.replace(before, **changes))
+        changed = sorted(n for n in changes if getattr(before, n) != getattr(settings, n))
+        if not changed:  # a form saved as it was: nothing to store or audit
+            return settings
         row = self._session.get(MfaSettingsRow, self.ROW_ID) or MfaSettingsRow(id=self.ROW_ID)
         for name, value in settings.as_dict().items():
             setattr(row, name, value)
         self._session.add(row)
-        self._audit.record("mfa.settings.updated", changed=sorted(changes))
+        self._audit.record("mfa.settings.updated", changed=changed)
         self._session.commit()
         return settings

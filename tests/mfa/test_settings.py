@@ -36,6 +36,16 @@ def test_changes_are_stored_and_audited(app: Flask) -> None:
     assert events == [{"changed": ["mfa_token_ttl", "policy", "totp_issuer"]}]
 
 
+def test_only_values_that_change_are_audited(app: Flask) -> None:
+    """A form saved whole (the dashboard's) names only what it changed, or nothing at all."""
+    with app.app_context():
+        services.mfa.settings.update(**MfaSettings().as_dict())
+        services.mfa.settings.update(**{**MfaSettings().as_dict(), "policy": "required"})
+        events = db.session.scalars(db.select(AuditEvent.detail).where(
+            AuditEvent.type == "mfa.settings.updated")).all()
+    assert events == [{"changed": ["policy"]}]
+
+
 BAD_CHANGES: list[dict[str, Any]] = [
     {"factors": ["otp", "push"]},
     {"policy": "sometimes"},

@@ -1,0 +1,97 @@
+"""Sign-in pages: email and password, then the administrator's app code (or first, adding the
+app), then the recovery codes once; and sign-out."""
+
+from __future__ import annotations
+
+from flask import Response, redirect, request, session, url_for
+
+from authserver.dashboard.signin import DASHBOARD, SignedIn
+from authserver.dashboard.web import (
+    admin,
+    bp,
+    client_ip,
+    end_session,
+    page,
+    sign_in,
+    start_session,
+)
+from authserver.errors import ExpiredToken, InvalidGrant, ProtektError
+from authserver.extensions import services
+
+Page = tuple[str, int]
+
+
+@bp.route("/signin", methods=["GET", "POST"])
+def signin() -> Page | Response:
+    if request.method == "GET":
+        return page("signin.html")
+    email = request.form.get("email", "")
+    try:
+        accepted = sign_in().password(email, request.form.get("password", ""), client_ip())
+    except ProtektError as refused:
+        return _refused(refused, "signin.html", email=email)
+    session["signin"] = accepted.mfa_token
+    session["signin_email"] = email
+    step = "dashboard.signin_enroll" if accepted.enroll else "dashboard.signin_code"
+    return redirect(url_for(step))
+
+
+@bp.route("/signin/code", methods=["GET", "POST"])
+def signin_code() -> Page | Response:
+    if "signin" not in session:
+        return redirect(url_for("dashboard.signin"))
+    if request.method == "GET":
+        return page("signin_code.html")
+    return _second_factor("signin_code.html")
+
+
+@bp.route("/signin/enroll", methods=["GET", "POST"])
+def signin_enroll() -> Page | Response:
+    """A new authenticator app for an administrator who has none; a first code confirms it."""
+    if "signin" not in session:
+        return redirect(url_for("dashboard.signin"))
+    if request.method == "GET":
+        try:
+            app = sign_in().new_app(session["signin"], session.get("signin_email", ""))
+        except (ExpiredToken, InvalidGrant) as ended:
+            return _restart(ended)
+        return page("signin_enroll.html", app=app)
+    return _second_factor("signin_enroll.html")
+
+
+def _second_factor(template: str) -> Page | Response:
+    code = request.form.get("code", "").strip()
+    try:
+        signed_in = sign_in().verify(session["signin"], code, client_ip())
+    except ExpiredToken as ended:
+        return _restart(ended)
+    except ProtektError as wrong:
+        return _refused(wrong, template)
+    return _welcome(signed_in)
+
+
+def _refused(error: ProtektError, template: str, **context: str) -> Page:
+    """The form again with the reason; a server-side failure goes to the error page."""
+    if error.status_code >= 500:
+        raise error
+    return page(template, error.status_code, error=error.get_error_description(), **context)
+
+
+def _welcome(signed_in: SignedIn) -> Page | Response:
+    start_session(signed_in.user)
+    if signed_in.recovery_codes:
+        return page("recovery_codes.html", codes=signed_in.recovery_codes)
+    return redirect(url_for("dashboard.home"))
+
+
+def _restart(ended: ProtektError) -> Page:
+    session.pop("signin", None)
+    return page("signin.html", 400, error=f"{ended.get_error_description()} Sign in again.")
+
+
+@bp.post("/signout")
+def signout() -> Response:
+    services.audit.record("dashboard.signed_out", user_id=admin().id, client_id=DASHBOARD)
+    services.session.commit()
+    end_session()
+    return redirect(url_for("dashboard.signin"))

@@ -1,0 +1,42 @@
+"""Monitoring: the chart and table of MFA success per factor per day, SMS figures and the latest
+events, after real MFA logins."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime
+
+from flask import Flask
+from flask.testing import FlaskClient
+
+from tests.conftest import EnrolledUser, RegisteredClient, mfa_grant, mfa_token
+from tests.dashboard.conftest import Console
+
+BAR = re.compile(r'<rect class="bar (\S+)"[^>]*data-day="([\d-]+)" data-rate="(\d+)">'
+                 r"<title>([^<]+)</title>")
+
+
+def test_the_chart_shows_todays_success_rate_per_factor(
+    app: Flask, console: Console, client: FlaskClient, web_app: RegisteredClient,
+    mfa_user: EnrolledUser,
+) -> None:
+    console.get("/monitoring")  # the admin's own sign-in was one app code: 1 of 1
+    for code in ("000000", "111111", mfa_user.device.next_code()):
+        mfa_grant(client, web_app, "mfa-otp", mfa_token=mfa_token(client, web_app), otp=code)
+    mfa_grant(client, web_app, "mfa-recovery-code", mfa_token=mfa_token(client, web_app),
+              recovery_code=mfa_user.recovery_codes[0])
+    page = console.get("/monitoring").get_data(as_text=True)
+    today = datetime.now(UTC).date().isoformat()
+    bars = {factor: (rate, title) for factor, day, rate, title in BAR.findall(page)
+            if day == today}
+    assert bars["otp"][0] == "50"  # the admin's code and Ann's right one, Ann's two wrong ones
+    assert "otp on " + today + ": 50% successful (2 of 4)" in bars["otp"][1]
+    assert bars["recovery-code"][0] == "100"
+    assert "sms" not in bars  # no attempt, no bar
+    assert "mfa.verify.failure" in page and "mfa.recovery_code.used" in page
+
+
+def test_without_activity_the_page_says_so(console: Console) -> None:
+    page = console.get("/monitoring").get_data(as_text=True)
+    assert "No SMS in these days." in page
+    assert '<strong id="sms-sent">0</strong>' in page

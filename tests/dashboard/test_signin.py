@@ -1,0 +1,127 @@
+"""Administrators sign in with their password and their own second factor (an authenticator
+app, added at the first sign-in, or a recovery code); sessions end on sign-out, on blocking,
+and for a user who is no longer an administrator."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import redis
+from flask import Flask
+
+from authserver.extensions import db, services
+from authserver.models import User
+from tests.dashboard.conftest import ADMIN_EMAIL, Console
+
+PAGES = ("/monitoring", "/security", "/applications", "/users")
+
+
+def signed_out(console: Console) -> bool:
+    """Every page sends this browser to the sign-in page."""
+    answers = [console.get(path) for path in PAGES]
+    return all(a.status_code == 302 and a.location.endswith("/dashboard/signin")
+               for a in answers)
+
+
+def test_first_sign_in_adds_an_app_then_shows_ten_recovery_codes(console: Console) -> None:
+    assert console.recovery_codes is not None and len(set(console.recovery_codes)) == 10
+    assert all(console.get(path).status_code == 200 for path in PAGES)
+
+
+def test_the_next_sign_in_asks_for_the_app_code(app: Flask, console: Console) -> None:
+    again = Console(app.test_client(), device=console.device)
+    answer = again.password()
+    assert answer.status_code == 302 and answer.location.endswith("/dashboard/signin/code")
+    assert signed_out(again)  # the password alone opens nothing
+    assert console.device is not None
+    assert again.code(console.device.next_code()).status_code == 302
+    assert again.get("/monitoring").status_code == 200
+
+
+def test_a_wrong_code_is_refused_and_opens_nothing(app: Flask, console: Console) -> None:
+    again = Console(app.test_client())
+    again.password()
+    refused = again.code("000000")
+    assert refused.status_code == 400
+    assert "The code is wrong" in refused.get_data(as_text=True)
+    assert signed_out(again)
+
+
+def test_too_many_wrong_codes_void_the_sign_in(app: Flask, console: Console) -> None:
+    again = Console(app.test_client())
+    again.password()
+    answers = [again.code("000000").status_code for _ in range(6)]
+    assert answers == [400] * 5 + [429]
+    assert console.device is not None
+    assert again.code(console.device.next_code()).status_code == 429
+    assert signed_out(again)
+
+
+def test_a_recovery_code_signs_in_once(app: Flask, console: Console) -> None:
+    assert console.recovery_codes
+    first, second = Console(app.test_client()), Console(app.test_client())
+    first.password()
+    assert first.code(console.recovery_codes[0].lower()).status_code == 302
+    second.password()
+    assert second.code(console.recovery_codes[0]).status_code == 400
+    assert signed_out(second)
+
+
+def test_a_wrong_password_is_refused(app: Flask, console: Console) -> None:
+    again = Console(app.test_client())
+    refused = again.password(password="not the password at all")
+    assert refused.status_code == 400
+    assert "Wrong email or password." in refused.get_data(as_text=True)
+    assert signed_out(again)
+
+
+def test_a_user_who_is_not_an_administrator_cannot_sign_in(
+    app: Flask, make_user: Callable[..., Any],
+) -> None:
+    make_user("user@example.org", "a user's own password")
+    visitor = Console(app.test_client())
+    refused = visitor.password("user@example.org", "a user's own password")
+    assert refused.status_code == 403
+    assert "may not sign in to the dashboard" in refused.get_data(as_text=True)
+    assert visitor.get("/signin/code").location.endswith("/dashboard/signin")
+    assert signed_out(visitor)
+
+
+def test_sign_out_ends_the_session_on_the_server(app: Flask, console: Console) -> None:
+    cookie = console.http.get_cookie("protekt-dashboard")
+    assert cookie is not None
+    assert console.post("/signout").status_code == 302
+    assert signed_out(console)
+    replayed = Console(app.test_client())
+    replayed.http.set_cookie(cookie.key, cookie.value, domain=cookie.domain)
+    assert signed_out(replayed)
+
+
+def test_an_administrator_demoted_or_blocked_loses_the_session(
+    app: Flask, console: Console,
+) -> None:
+    with app.app_context():
+        admin = db.session.query(User).filter_by(email=ADMIN_EMAIL).one()
+        admin.is_admin = False
+        db.session.commit()
+    assert signed_out(console)
+
+
+def test_blocking_an_administrator_ends_their_session(app: Flask, console: Console) -> None:
+    with app.app_context():
+        admin = db.session.query(User).filter_by(email=ADMIN_EMAIL).one()
+        services.administration.block(admin.id)
+    assert signed_out(console)
+
+
+def test_the_store_keeps_only_a_digest_of_the_session_id(
+    console: Console, redis_url: str, redis_prefix: str,
+) -> None:
+    cookie = console.http.get_cookie("protekt-dashboard")
+    assert cookie is not None
+    keys = [k.decode() for k in redis.Redis.from_url(redis_url).scan_iter(
+        match=f"{redis_prefix}:dashboard-session*")]
+    assert len(keys) == 1
+    with console.http.session_transaction() as session:
+        assert session["sid"] not in keys[0]

@@ -1,0 +1,94 @@
+"""Users: search, create, one user's factors and events, remove a factor, reset MFA (the user
+then logs in with the password alone), block and unblock."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Flask
+from flask.testing import FlaskClient
+
+from authserver.extensions import services
+from tests.conftest import EnrolledUser, RegisteredClient, assert_error, password_login
+from tests.dashboard.conftest import Console
+
+
+def user_id(app: Flask, email: str = "ann@example.org") -> str:
+    with app.app_context():
+        found = services.users.find_by_email(email)
+        assert found is not None
+        return found.id
+
+
+def test_search_finds_users_by_part_of_the_email(console: Console, make_user: Any) -> None:
+    make_user("ann@example.org")
+    make_user("bob@example.net")
+    page = console.get("/users", query_string={"q": "EXAMPLE.NET"}).get_data(as_text=True)
+    assert "bob@example.net" in page and "ann@example.org" not in page
+    assert "1 user(s)" in page
+
+
+def test_an_administrator_creates_a_user(app: Flask, console: Console) -> None:
+    answer = console.post("/users", {"email": "cy@example.org", "password": "a fine password"})
+    assert answer.status_code == 302
+    assert "Created cy@example.org." in console.get(answer.location.removeprefix(
+        "/dashboard")).get_data(as_text=True)
+
+
+def test_a_bad_new_user_is_explained_and_not_created(app: Flask, console: Console) -> None:
+    answer = console.post("/users", {"email": "not-an-email", "password": "a fine password"})
+    assert answer.status_code == 400
+    assert "The email address is not valid." in answer.get_data(as_text=True)
+    with app.app_context():
+        assert services.users.find_by_email("not-an-email") is None
+
+
+def test_the_user_page_lists_factors_and_recent_events(
+    app: Flask, console: Console, mfa_user: EnrolledUser,
+) -> None:
+    page = console.get(f"/users/{user_id(app)}").get_data(as_text=True)
+    assert mfa_user.authenticator_id in page
+    assert "10 left" in page  # recovery codes
+    assert "mfa.enrolled" in page and "login.success" in page
+
+
+def test_reset_mfa_lets_the_user_log_in_with_the_password_alone(
+    app: Flask, console: Console, client: FlaskClient, web_app: RegisteredClient,
+    mfa_user: EnrolledUser,
+) -> None:
+    assert password_login(client, web_app).status_code == 403
+    answer = console.post(f"/users/{user_id(app)}/reset-mfa")
+    assert answer.status_code == 302
+    assert password_login(client, web_app).status_code == 200
+    page = console.get(f"/users/{user_id(app)}").get_data(as_text=True)
+    assert "Reset MFA: removed 1 authenticator(s)" in page
+    factors = page.split('<table id="authenticators">')[1].split("</table>")[0]
+    assert mfa_user.authenticator_id not in factors and "No second factor" in factors
+
+
+def test_removing_a_factor(app: Flask, console: Console, client: FlaskClient,
+                           web_app: RegisteredClient, mfa_user: EnrolledUser) -> None:
+    ann = user_id(app)
+    assert console.post(
+        f"/users/{ann}/authenticators/{mfa_user.authenticator_id}/delete").status_code == 302
+    assert password_login(client, web_app).status_code == 200
+    assert console.post(f"/users/{ann}/authenticators/{mfa_user.authenticator_id}/delete"
+                        ).status_code == 404
+
+
+def test_a_blocked_user_cannot_log_in_until_unblocked(
+    app: Flask, console: Console, client: FlaskClient, web_app: RegisteredClient, user: Any,
+) -> None:
+    ann = user_id(app)
+    console.post(f"/users/{ann}/block")
+    assert "blocked since" in console.get(f"/users/{ann}").get_data(as_text=True)
+    assert_error(password_login(client, web_app), "invalid_grant", 400)
+    console.post(f"/users/{ann}/unblock")
+    assert password_login(client, web_app).status_code == 200
+
+
+def test_unknown_users_are_404_pages(console: Console) -> None:
+    for answer in (console.get("/users/nobody"), console.post("/users/nobody/reset-mfa"),
+                   console.post("/users/nobody/block")):
+        assert answer.status_code == 404
+        assert "No user has this id." in answer.get_data(as_text=True)
