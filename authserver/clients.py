@@ -27,6 +27,10 @@ AUTH0_ALIASES = {
 }
 SHORT_NAMES = {grant.rsplit("/", 1)[1]: grant for grant in MFA_GRANT_TYPES}
 
+# The dashboard's own logins, mfa_tokens and audit events are this client's; registered client
+# ids are random (token_urlsafe), so none can take it.
+DASHBOARD_CLIENT_ID = "protekt-dashboard"
+
 GRANT_TYPES: tuple[str, ...] = (PASSWORD, REFRESH_TOKEN, CLIENT_CREDENTIALS, *MFA_GRANT_TYPES)
 DEFAULT_GRANT_TYPES: tuple[str, ...] = (PASSWORD, REFRESH_TOKEN, *MFA_GRANT_TYPES)
 

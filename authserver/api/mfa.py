@@ -12,9 +12,11 @@ from typing import Any
 
 from flask import Blueprint, Response, request
 
+from authserver.accounts.users import BLOCKED
 from authserver.api.bearer import bearer_token, token_user
 from authserver.api.responses import no_store
 from authserver.authorization import ProtektRequest, body_parameters, json_object
+from authserver.clients import DASHBOARD_CLIENT_ID
 from authserver.errors import ExpiredToken, InvalidGrant, InvalidRequest, InvalidToken
 from authserver.extensions import authorization, services
 from authserver.grants.base import ProtektGrant
@@ -40,9 +42,13 @@ def _principal() -> Principal:
         ticket = services.mfa.tickets.open(token)
     except (InvalidGrant, ExpiredToken):
         raise InvalidToken("The mfa_token is unknown, used or expired. Log in again.") from None
+    if ticket.client_id == DASHBOARD_CLIENT_ID:  # the console's sign-in step, not an app's
+        raise InvalidToken("The mfa_token is unknown, used or expired. Log in again.")
     user = services.users.get(ticket.user_id)
     if user is None:
         raise InvalidToken("The user of this mfa_token no longer exists.")
+    if user.blocked:
+        raise InvalidToken(BLOCKED)
     return Principal(user, ticket.client_id, ip, ticket=ticket)
 
 

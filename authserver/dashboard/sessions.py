@@ -1,11 +1,15 @@
 """Administrators' dashboard sessions, kept in the store (Redis in production).
 
 The browser holds only a random 256-bit session id inside the signed session cookie; the store
-keeps its SHA-256 (DESIGN.md habit 4) with the administrator's id. A session ends after
-``idle`` seconds without a request or ``absolute`` seconds after sign-in, whichever comes first
-(NIST SP 800-63B §7.1: reauthentication at least every 12 hours and after 30 minutes of
-inactivity at AAL2), or at once on sign-out. Being in the store, a session works on every server
-process and ends everywhere at once. No Flask here.
+keeps its SHA-256 (DESIGN.md habit 4) with the administrator's id and a stamp of the credentials
+they signed in with. A session ends after ``idle`` seconds without a request or ``absolute``
+seconds after sign-in, whichever comes first (NIST SP 800-63B §7.1: reauthentication at least
+every 12 hours and after 30 minutes of inactivity at AAL2), or at once on sign-out. Being in the
+store, a session works on every server process and ends everywhere at once. No Flask here.
+
+Two records make a session: the session itself, which lives ``absolute`` seconds and is never
+written again, and a "seen" mark that each request renews for ``idle`` seconds. A request racing
+a sign-out can renew only the mark; the session it would need is gone for good.
 """
 
 from __future__ import annotations
@@ -14,20 +18,22 @@ import hashlib
 import json
 import secrets
 import time
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 
 from authserver.store import Namespace
 
 IDLE_SECONDS = 30 * 60
 ABSOLUTE_SECONDS = 12 * 3600
+_MAX_ID_LENGTH = 100
 
 
 @dataclass(frozen=True)
 class AdminSession:
-    """Who is signed in, and since when (epoch seconds)."""
+    """Who is signed in, since when (epoch seconds), and the stamp of their credentials then."""
 
     user_id: str
     started_at: float
+    stamp: str
 
 
 def _key(session_id: str) -> str:
@@ -35,7 +41,7 @@ def _key(session_id: str) -> str:
 
 
 class AdminSessions:
-    """Starts, finds (sliding the idle timeout) and ends dashboard sessions."""
+    """Starts, finds (renewing the idle timeout) and ends dashboard sessions."""
 
     def __init__(self, records: Namespace, idle: int = IDLE_SECONDS,
                  absolute: int = ABSOLUTE_SECONDS) -> None:
@@ -43,28 +49,29 @@ class AdminSessions:
         self._idle = idle
         self._absolute = absolute
 
-    def start(self, user_id: str) -> str:
+    def start(self, user_id: str, stamp: str) -> str:
         """A new session id for the administrator: given to the browser, never stored."""
         session_id = secrets.token_urlsafe(32)
-        self._save(session_id, AdminSession(user_id, time.time()))
+        key = _key(session_id)
+        record = AdminSession(user_id, time.time(), stamp)
+        self._records.put(key, json.dumps(asdict(record)).encode(), self._absolute)
+        self._records.put(f"seen:{key}", b"1", self._idle)
         return session_id
 
     def find(self, session_id: str) -> AdminSession | None:
         """The live session of this id, its idle timeout restarted; None when it has ended."""
-        raw = self._records.get(_key(session_id)) if 0 < len(session_id) <= 100 else None
+        if not 0 < len(session_id) <= _MAX_ID_LENGTH:
+            return None
+        key = _key(session_id)
+        raw = self._records.get(key)
         if raw is None:
             return None
-        session = AdminSession(**json.loads(raw))
-        if time.time() - session.started_at >= self._absolute:
+        if self._records.get(f"seen:{key}") is None:  # idle too long
             self.end(session_id)
             return None
-        self._save(session_id, session)
-        return session
+        self._records.put(f"seen:{key}", b"1", self._idle)
+        return AdminSession(**json.loads(raw))
 
     def end(self, session_id: str) -> None:
-        self._records.delete(_key(session_id))
-
-    def _save(self, session_id: str, session: AdminSession) -> None:
-        left = session.started_at + self._absolute - time.time()
-        record = json.dumps({"user_id": session.user_id, "started_at": session.started_at})
-        self._records.put(_key(session_id), record.encode(), max(1.0, min(self._idle, left)))
+        key = _key(session_id)
+        self._records.delete(key, f"seen:{key}")

@@ -12,26 +12,25 @@ confirms it with a first code, and is shown recovery codes once. No Flask here.
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from functools import partial
 
 from sqlalchemy.orm import Session
 
 from authserver.accounts.login import LoginAttempt, PasswordLogin
-from authserver.accounts.users import UserDirectory
 from authserver.audit import AuditLog
+from authserver.clients import DASHBOARD_CLIENT_ID
 from authserver.errors import AccessDenied, InvalidRequest
 from authserver.mfa import recovery, totp
 from authserver.mfa.authenticators import TYPE_OTP
 from authserver.mfa.factors import Factor
-from authserver.mfa.policy import factor_of
-from authserver.mfa.settings import OTP
 from authserver.mfa.tickets import FOR_CHALLENGE, FOR_ENROLLMENT
 from authserver.mfa.verification import Attempt
 from authserver.models import User
 from authserver.services import MfaServices
 
-DASHBOARD = "protekt-dashboard"  # the client id of the dashboard's logins, tickets and events
+DASHBOARD = DASHBOARD_CLIENT_ID  # the client of the dashboard's logins, tickets and events
 APP_ISSUER = "Protekt dashboard"  # what the administrator's authenticator app shows
 NOT_ADMIN = "This account may not sign in to the dashboard."
 
@@ -61,16 +60,6 @@ class SignedIn:
     recovery_codes: list[str] | None
 
 
-def make_admin(session: Session, users: UserDirectory, audit: AuditLog, email: str,
-               password: str) -> User:
-    """A new user who may sign in to the dashboard (``protekt create-admin``)."""
-    user = users.create(email, password)
-    user.is_admin = True
-    audit.record("admin.created", user_id=user.id)
-    session.commit()
-    return user
-
-
 class AdminSignIn:
     """The two steps of an administrator's sign-in."""
 
@@ -88,22 +77,37 @@ class AdminSignIn:
         if not user.is_admin:
             self._session.commit()
             raise AccessDenied(NOT_ADMIN)
-        has_app = any(factor_of(a) == OTP
-                      for a in self._mfa.authenticators.of_user(user.id, active=True))
+        enroll = self._unprotected(user.id)
         mfa_token = self._mfa.tickets.issue(
             user_id=user.id, client_id=DASHBOARD, scope=(), audience=(),
-            purpose=FOR_CHALLENGE if has_app else FOR_ENROLLMENT,
+            purpose=FOR_ENROLLMENT if enroll else FOR_CHALLENGE,
             ttl=self._mfa.settings.load().mfa_token_ttl,
         )
         self._session.commit()
-        return PasswordAccepted(mfa_token, enroll=not has_app)
+        return PasswordAccepted(mfa_token, enroll=enroll)
+
+    def stamp(self, user: User) -> str:
+        """A digest of what the administrator signs in with: the password hash and the active
+        authenticators. A session begun under other credentials is over, so a password change,
+        a factor removed (or added) and an MFA reset end the administrator's console sessions,
+        whoever made the change and through whichever door (NIST SP 800-63B §6.1.2.3)."""
+        ids = sorted(a.id for a in self._mfa.authenticators.of_user(user.id, active=True))
+        return hashlib.sha256("\n".join([user.password_hash, *ids]).encode()).hexdigest()
+
+    def _unprotected(self, user_id: str) -> bool:
+        """No active factor of any kind and no recovery codes: a new administrator, or one
+        whose MFA another administrator reset. Only then may the password alone lead to adding
+        an app; anyone else answers with what they have (an app code or a recovery code), so
+        the password never replaces a factor (NIST SP 800-63B §6.1.2.1)."""
+        return (not self._mfa.authenticators.has_active(user_id)
+                and not self._mfa.recovery_codes.remaining(user_id))
 
     def new_app(self, mfa_token: str, email: str) -> NewApp:
         """A pending authenticator app for an administrator who has none (replacing an earlier
         pending one); it becomes active with its first code, at :meth:`verify`."""
         ticket = self._mfa.tickets.open(mfa_token, DASHBOARD)
-        if ticket.purpose != FOR_ENROLLMENT:
-            raise InvalidRequest("This administrator already has an authenticator app.")
+        if ticket.purpose != FOR_ENROLLMENT or not self._unprotected(ticket.user_id):
+            raise InvalidRequest("This administrator already has a second factor.")
         self._mfa.authenticators.drop_pending(ticket.user_id, TYPE_OTP)
         _, secret = self._mfa.authenticators.add_otp(ticket.user_id, APP_ISSUER)
         self._session.commit()

@@ -12,7 +12,8 @@ headers, and errors rendered as pages.
   (``frame-ancestors 'none'``), ``X-Frame-Options: DENY``, ``nosniff``, referrers only within
   the dashboard's origin, and ``Cache-Control: no-store`` on every page (all show account data).
 * **Guard**: every page but sign-in and the static files needs a live session of a user who is
-  still an administrator and not blocked; anyone else is sent to the sign-in page.
+  still an administrator, not blocked, and has the password and factors they signed in with;
+  anyone else is sent to the sign-in page.
 """
 
 from __future__ import annotations
@@ -41,7 +42,7 @@ from werkzeug import exceptions as http
 
 from authserver.api.errors import DATABASE_UNAVAILABLE, render
 from authserver.dashboard.sessions import AdminSessions
-from authserver.dashboard.signin import AdminSignIn
+from authserver.dashboard.signin import DASHBOARD, AdminSignIn
 from authserver.errors import ServerError, TemporarilyUnavailable
 from authserver.extensions import db, services
 from authserver.models import User
@@ -92,7 +93,7 @@ def csrf_token() -> str:
 def start_session(user: User) -> None:
     """A fresh cookie for the administrator: new session id and CSRF token (no fixation)."""
     session.clear()
-    session["sid"] = sessions().start(user.id)
+    session["sid"] = sessions().start(user.id, sign_in().stamp(user))
     csrf_token()
 
 
@@ -104,6 +105,15 @@ def end_session() -> None:
 
 def page(template: str, status: int = 200, **context: Any) -> tuple[str, int]:
     return render_template(f"dashboard/{template}", **context), status
+
+
+def latest_events(limit: int, user_id: str | None = None) -> dict[str, Any]:
+    """The audit trail's newest events, with the names of the applications they mention."""
+    names = {client.client_id: client.name for client in services.clients.listing()}
+    names[DASHBOARD] = "Dashboard"
+    return {"events": services.audit.latest(user_id=user_id, event_type=None, before=None,
+                                            limit=limit),
+            "client_names": names}
 
 
 @bp.before_request
@@ -139,7 +149,7 @@ def _signed_in_admin() -> User | None:
     if found is None:
         return None
     user = services.users.get(found.user_id)
-    if user is None or not user.is_admin or user.blocked:
+    if user is None or not user.is_admin or user.blocked or found.stamp != sign_in().stamp(user):
         end_session()
         return None
     return user

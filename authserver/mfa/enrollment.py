@@ -213,10 +213,15 @@ class MfaAccount:
     def _authorize(self, who: Principal, scope: str, *, changes: bool,
                    ticket_may: bool = False) -> list[Authenticator]:
         """Raise unless the caller may do this; returns the user's usable authenticators
-        (active, of a factor that is on): with one, changes need an mfa login."""
+        (active, of a factor that is on): with one, changes need an mfa login.
+
+        A dashboard administrator's every active authenticator counts, whatever the settings:
+        it guards the console (authserver.dashboard.signin), so switching a factor or MFA off
+        must not let the password alone remove it (NIST SP 800-63B §6.1.2.1).
+        """
         settings = self._settings.load()
         usable = [a for a in self._authenticators.of_user(who.user.id, active=True)
-                  if settings.factor_enabled(factor_of(a))]
+                  if who.user.is_admin or settings.factor_enabled(factor_of(a))]
         if who.ticket is not None:
             if not ticket_may:
                 raise InsufficientScope(

@@ -9,10 +9,12 @@ from typing import Any
 
 import redis
 from flask import Flask
+from flask.testing import FlaskClient
 
 from authserver.extensions import db, services
 from authserver.models import User
-from tests.dashboard.conftest import ADMIN_EMAIL, Console
+from tests.conftest import RegisteredClient
+from tests.dashboard.conftest import ADMIN_EMAIL, ADMIN_PASSWORD, Console
 
 PAGES = ("/monitoring", "/security", "/applications", "/users")
 
@@ -122,6 +124,80 @@ def test_the_store_keeps_only_a_digest_of_the_session_id(
     assert cookie is not None
     keys = [k.decode() for k in redis.Redis.from_url(redis_url).scan_iter(
         match=f"{redis_prefix}:dashboard-session*")]
-    assert len(keys) == 1
+    assert len(keys) == 2  # the session and its "seen" mark
     with console.http.session_transaction() as session:
-        assert session["sid"] not in keys[0]
+        assert not [key for key in keys if session["sid"] in key]
+
+
+def test_an_mfa_reset_or_a_new_password_ends_the_administrators_sessions(
+    app: Flask, console: Console, make_admin_user: Callable[..., str],
+) -> None:
+    """Whoever resets an administrator (another one, after a stolen phone) ends the sessions
+    the old factor opened; so does a new password."""
+    with app.app_context():
+        admin_id = db.session.query(User).filter_by(email=ADMIN_EMAIL).one().id
+        services.administration.reset_mfa(admin_id)
+    assert signed_out(console)
+    other = Console(app.test_client())
+    make_admin_user("second@example.org")
+    other.password("second@example.org")
+    other.enroll()
+    with app.app_context():
+        services.administration.update(
+            db.session.query(User).filter_by(email="second@example.org").one().id,
+            password="a brand new password")
+    assert signed_out(other)
+
+
+def test_an_administrator_with_any_factor_is_never_offered_enrollment(
+    app: Flask, make_admin_user: Callable[..., str], client: FlaskClient,
+    web_app: RegisteredClient,
+) -> None:
+    """An administrator with any second factor (here only recovery codes; a phone enrolled as
+    a user does the same) is asked for a code after the password: the password alone never
+    adds an app in their place."""
+    make_admin_user()
+    with app.app_context():
+        admin = db.session.query(User).filter_by(email=ADMIN_EMAIL).one()
+        services.mfa.recovery_codes.replace_set(admin.id)
+        db.session.commit()
+    attacker = Console(app.test_client())
+    answer = attacker.password()
+    assert answer.location.endswith("/dashboard/signin/code")
+    refused = attacker.get("/signin/enroll")
+    assert refused.status_code == 400
+    assert "already has a second factor" in refused.get_data(as_text=True)
+    assert signed_out(attacker)
+
+
+def test_the_admins_app_stays_when_mfa_is_switched_off_for_users(
+    app: Flask, console: Console, client: FlaskClient, web_app: RegisteredClient,
+) -> None:
+    """MFA off: the administrator's password logs in to apps, but its token cannot remove the
+    factor that guards the console."""
+    with app.app_context():
+        services.mfa.settings.update(enabled=False)
+    login = client.post("/oauth/token", auth=web_app.basic, data={
+        "grant_type": "password", "username": ADMIN_EMAIL, "password": ADMIN_PASSWORD,
+        "scope": "openid read:authenticators remove:authenticators"})
+    assert login.status_code == 200, login.get_json()
+    access = {"Authorization": f"Bearer {login.get_json()['access_token']}"}
+    factors = client.get("/mfa/authenticators", headers=access).get_json()
+    app_id = next(item["id"] for item in factors if item["authenticator_type"] == "otp")
+    refused = client.delete(f"/mfa/authenticators/{app_id}", headers=access)
+    assert refused.status_code == 403 and refused.get_json()["error"] == "mfa_required"
+    again = Console(app.test_client())
+    assert again.password().location.endswith("/dashboard/signin/code")
+
+
+def test_the_dashboards_mfa_token_opens_nothing_at_the_mfa_endpoints(
+    app: Flask, make_admin_user: Callable[..., str], client: FlaskClient,
+) -> None:
+    make_admin_user()
+    visitor = Console(app.test_client())
+    visitor.password()
+    with visitor.http.session_transaction() as session:
+        ticket = session["signin"]
+    answer = client.post("/mfa/associate", json={"type": "otp"},
+                         headers={"Authorization": f"Bearer {ticket}"})
+    assert answer.status_code == 401 and answer.get_json()["error"] == "invalid_token"

@@ -1,0 +1,63 @@
+"""Dashboard sessions in the real store: idle and absolute ends, sign-out that a racing request
+cannot undo, only digests kept."""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from collections.abc import Iterator
+
+import pytest
+
+from authserver.dashboard.sessions import AdminSessions
+from authserver.store import Store, open_store
+
+
+@pytest.fixture
+def store(redis_url: str, redis_prefix: str) -> Iterator[Store]:
+    yield open_store(redis_url, redis_prefix)
+
+
+def test_a_session_is_found_until_it_ends(store: Store) -> None:
+    sessions = AdminSessions(store.namespace("dashboard-session"))
+    session_id = sessions.start("admin-id", "stamp")
+    found = sessions.find(session_id)
+    assert found is not None and (found.user_id, found.stamp) == ("admin-id", "stamp")
+    sessions.end(session_id)
+    assert sessions.find(session_id) is None
+
+
+def test_a_request_racing_the_sign_out_cannot_bring_the_session_back(store: Store) -> None:
+    records = store.namespace("dashboard-session")
+    sessions = AdminSessions(records)
+    session_id = sessions.start("admin-id", "stamp")
+    assert sessions.find(session_id) is not None  # a request reads the session...
+    sessions.end(session_id)  # ...a sign-out ends it...
+    digest = hashlib.sha256(session_id.encode()).hexdigest()
+    records.put(f"seen:{digest}", b"1", 60)  # ...and the request renews its mark after that
+    assert sessions.find(session_id) is None
+
+
+def test_an_idle_session_ends(store: Store) -> None:
+    sessions = AdminSessions(store.namespace("dashboard-session"), idle=1, absolute=60)
+    session_id = sessions.start("admin-id", "stamp")
+    time.sleep(0.6)
+    assert sessions.find(session_id) is not None  # a request renews the idle time
+    time.sleep(0.6)
+    assert sessions.find(session_id) is not None
+    time.sleep(1.3)
+    assert sessions.find(session_id) is None
+
+
+def test_a_session_ends_at_its_absolute_lifetime_however_busy(store: Store) -> None:
+    sessions = AdminSessions(store.namespace("dashboard-session"), idle=60, absolute=1)
+    session_id = sessions.start("admin-id", "stamp")
+    time.sleep(0.6)
+    assert sessions.find(session_id) is not None
+    time.sleep(0.6)
+    assert sessions.find(session_id) is None
+
+
+@pytest.mark.parametrize("session_id", ["", "x" * 101, "not-a-session"])
+def test_a_malformed_or_unknown_id_is_no_session(store: Store, session_id: str) -> None:
+    assert AdminSessions(store.namespace("dashboard-session")).find(session_id) is None
