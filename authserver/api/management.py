@@ -17,6 +17,7 @@ from flask import Blueprint, Response, request
 
 from authserver.api import openapi
 from authserver.api.bearer import bearer_token
+from authserver.api.params import whole_number
 from authserver.api.responses import cacheable, no_store
 from authserver.authorization import json_object
 from authserver.errors import InsufficientScope, InvalidRequest, InvalidToken
@@ -29,6 +30,7 @@ from authserver.scopes import (
     DELETE_CLIENTS,
     DELETE_USERS,
     MANAGEMENT_PATH,
+    MANAGEMENT_SCOPES,
     READ_AUDIT,
     READ_CLIENTS,
     READ_SETTINGS,
@@ -177,15 +179,20 @@ def list_clients() -> Response:
 def create_client() -> tuple[Response, int]:
     """``{"name", "public"?, "grant_types"?, "scopes"?, "audiences"?}``; the secret is in this
     answer only (RFC 6749 §2.3.1: it is stored as a hash)."""
-    authorize(CREATE_CLIENTS)
+    held = authorize(CREATE_CLIENTS)["scope"].split()
     body = _json_body()
     _known(body, ("name", "public", "grant_types", "scopes", "audiences"), "client")
     if not isinstance(body.get("name"), str) or not isinstance(body.get("public", False), bool):
         raise InvalidRequest("name must be a string and public true or false.")
+    scopes = _strings(body, "scopes")
+    beyond = [s for s in scopes if s in MANAGEMENT_SCOPES and s not in held]
+    if beyond:  # else create:clients alone would mint a client with every management scope
+        raise InsufficientScope(f"A new client may get only management scopes this token "
+                                f"holds; it lacks {beyond[0]}.")
     client, secret = services.clients.create(
         body["name"], public=body.get("public", False),
         grant_types=_strings(body, "grant_types") or None,
-        scopes=_strings(body, "scopes"), audiences=_strings(body, "audiences"))
+        scopes=scopes, audiences=_strings(body, "audiences"))
     return no_store({**_client(client), "client_secret": secret}), 201
 
 
@@ -287,6 +294,7 @@ def _whole(name: str, default: int) -> int:
     raw = request.args.get(name)
     if raw is None:
         return default
-    if not raw.isascii() or not raw.isdigit():
+    number = whole_number(raw)
+    if number is None:
         raise InvalidRequest(f"{name} must be a whole number.")
-    return int(raw)
+    return number

@@ -14,8 +14,7 @@ from flask.testing import FlaskClient
 from openapi_schema_validator import OAS31Validator
 from openapi_spec_validator import validate
 
-from authserver.dashboard.signin import make_admin
-from authserver.extensions import db, services
+from authserver.extensions import services
 from authserver.scopes import MANAGEMENT_SCOPES
 from tests.api.test_password_grant import ISSUER
 from tests.conftest import (
@@ -199,6 +198,8 @@ def test_users_are_found_by_part_of_their_email_page_by_page(
 @pytest.mark.parametrize(("query", "message"), [
     ("page=-1", "page must be a whole number"), ("per_page=0", "per_page 1 to 100"),
     ("per_page=101", "per_page 1 to 100"), ("page=x", "page must be a whole number"),
+    ("page=" + "9" * 5000, "page must be a whole number"),  # past int()'s digit limit: no 500
+    ("page=" + "9" * 13, "page must be a whole number"),
 ])
 def test_bad_paging_is_refused(client: FlaskClient, machine: RegisteredClient, query: str,
                                message: str) -> None:
@@ -354,7 +355,8 @@ def test_the_audit_trail_is_read_newest_first_by_user_and_type(
     assert set(first[0]) == {"id", "type", "user_id", "client_id", "ip", "created_at", "detail"}
 
 
-@pytest.mark.parametrize("query", ["limit=0", "limit=101", "limit=x", "before=-3"])
+@pytest.mark.parametrize("query", ["limit=0", "limit=101", "limit=x", "before=-3",
+                                   "before=" + "9" * 5000])
 def test_bad_audit_queries_are_refused(client: FlaskClient, machine: RegisteredClient,
                                        query: str) -> None:
     response = call(client, "GET", f"/api/v2/audit-events?{query}",
@@ -538,8 +540,8 @@ def test_an_mfa_token_from_before_the_block_sends_no_sms(
 @pytest.fixture
 def dashboard_admin(app: Flask) -> str:
     with app.app_context():
-        return make_admin(db.session, services.users, services.audit, "root@example.org",
-                          "the admin's password").id
+        return services.users.create("root@example.org", "the admin's password",
+                                     is_admin=True).id
 
 
 @pytest.mark.parametrize(("method", "path", "body", "scope"), [
@@ -562,6 +564,37 @@ def test_a_dashboard_administrator_cannot_be_changed_through_the_api(
     readable = call(client, "GET", f"/api/v2/users/{dashboard_admin}",
                     management_token(client, machine, "read:users"))
     assert readable.status_code == 200 and "is_admin" not in readable.get_json()
+
+
+def test_a_new_client_gets_no_management_scope_its_creator_lacks(
+    client: FlaskClient, machine: RegisteredClient,
+) -> None:
+    """create:clients alone must not mint a client with every management scope."""
+    creator = management_token(client, machine, "create:clients read:users")
+    refused = call(client, "POST", "/api/v2/clients", creator,
+                   {"name": "Escalator", "grant_types": ["client_credentials"],
+                    "scopes": ["read:users", "update:settings"], "audiences": [API]})
+    body = assert_error(refused, "insufficient_scope", 403)
+    assert "update:settings" in body["error_description"]
+    listed = call(client, "GET", "/api/v2/clients", management_token(client, machine))
+    assert "Escalator" not in str(listed.get_json())
+    allowed = call(client, "POST", "/api/v2/clients", creator,
+                   {"name": "Reader", "grant_types": ["client_credentials"],
+                    "scopes": ["read:users", "photos:read"], "audiences": [API]})
+    assert allowed.status_code == 201, allowed.get_json()
+
+
+def test_a_blocked_users_mfa_token_is_refused_at_the_mfa_endpoints(
+    client: FlaskClient, machine: RegisteredClient, web_app: RegisteredClient,
+    mfa_user: EnrolledUser, user: Any,
+) -> None:
+    ticket = mfa_token(client, web_app)
+    set_blocked(client, management_token(client, machine), user.id, True)
+    for answer in (client.get("/mfa/authenticators", headers=bearer(ticket)),
+                   client.post("/mfa/associate", headers=bearer(ticket),
+                               json={"type": "sms", "phone_number": PHONE})):
+        body = assert_error(answer, "invalid_token", 401)
+        assert body["error_description"] == "This account is blocked."
 
 
 def test_blocking_twice_changes_nothing_the_second_time(
