@@ -81,7 +81,8 @@ class Exposition:
 
     Counting the trail takes tens of milliseconds per 100,000 events, and the endpoint is
     unauthenticated: reused answers bound what a flood of scrapes costs the database to one
-    count per process per period. The lock lets one request count while others wait for it.
+    count per process per period. One request counts at a time; meanwhile the others get the
+    previous answer rather than a thread held waiting (only the very first count is waited for).
     """
 
     def __init__(self, seconds: int) -> None:
@@ -91,11 +92,17 @@ class Exposition:
         self._until = 0.0
 
     def current(self, count: Callable[[], bytes]) -> bytes:
-        with self._lock:
+        if time.monotonic() < self._until:
+            return self._body
+        if not self._lock.acquire(blocking=not self._body):
+            return self._body  # another request is counting: the previous answer will do
+        try:
             if time.monotonic() >= self._until:
                 self._body = count()
                 self._until = time.monotonic() + self._seconds
             return self._body
+        finally:
+            self._lock.release()
 
 
 def _count() -> bytes:

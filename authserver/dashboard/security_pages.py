@@ -13,6 +13,7 @@ from typing import Any
 from flask import Response, flash, jsonify, redirect, request, url_for
 from werkzeug.datastructures import MultiDict
 
+from authserver.api.params import whole_number
 from authserver.dashboard.web import bp, page
 from authserver.errors import InvalidRequest
 from authserver.extensions import services
@@ -46,10 +47,9 @@ def save_security() -> Page | Response:
 
 @bp.post("/security/credits")
 def top_up_credits() -> Response:
-    raw = request.form.get("add", "").strip()
-    amount = int(raw) if raw.isascii() and raw.isdigit() else -1
+    amount = whole_number(request.form.get("add", ""))
     try:
-        balance = services.mfa.sms_credits.top_up(amount)
+        balance = services.mfa.sms_credits.top_up(-1 if amount is None else amount)
     except InvalidRequest as wrong:
         flash(wrong.description, "error")
     else:
@@ -68,7 +68,8 @@ def settings_from(form: MultiDict[str, str]) -> dict[str, Any]:
         if code.strip()]
     for name in BOUNDS:
         raw = form.get(name, "").strip()
-        changes[name] = int(raw) if raw.isascii() and raw.isdigit() else raw
+        number = whole_number(raw)
+        changes[name] = raw if number is None else number
     return changes
 
 

@@ -6,7 +6,8 @@ from __future__ import annotations
 
 from flask import Response, flash, redirect, request, url_for
 
-from authserver.dashboard.web import bp, page
+from authserver.api.params import whole_number
+from authserver.dashboard.web import bp, latest_events, page
 from authserver.errors import InvalidRequest
 from authserver.extensions import services
 
@@ -36,8 +37,7 @@ def user(user_id: str) -> Page:
     administration = services.administration
     return page("user.html", user=administration.user(user_id),
                 authenticators=administration.authenticators(user_id),
-                events=services.audit.latest(user_id=user_id, event_type=None, before=None,
-                                             limit=RECENT_EVENTS))
+                **latest_events(RECENT_EVENTS, user_id))
 
 
 @bp.post("/users/<user_id>/authenticators/<authenticator_id>/delete")
@@ -76,8 +76,7 @@ def _back_to(user_id: str) -> Response:
 
 def _search(status: int = 200, **context: object) -> Page:
     query = request.args.get("q", "")
-    raw = request.args.get("page", "0")
-    number = int(raw) if raw.isascii() and raw.isdigit() else 0
+    number = whole_number(request.args.get("page", "0")) or 0
     found = services.administration.search(query, number, PER_PAGE)
     return page("users.html", status, users=found.users, total=found.total, query=query,
                 number=number, last=max(0, (found.total - 1) // PER_PAGE), **context)

@@ -4,6 +4,7 @@ is down."""
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from typing import Any
 
@@ -15,6 +16,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import exc as sa_exc
 from sqlalchemy import select
 
+from authserver.api.metrics import Exposition
 from authserver.extensions import db, services
 from authserver.models import AuditEvent
 from authserver.monitoring import FACTORS
@@ -192,3 +194,24 @@ def test_a_process_reuses_its_answer_for_the_configured_seconds(
     after = scrape(http)
     assert before[("protekt_sms_credits_balance", ())] == 0
     assert after[("protekt_sms_credits_balance", ())] == (0 if reused else 7)
+
+
+def test_while_one_request_counts_the_others_get_the_previous_answer() -> None:
+    """A flood of scrapes holds no threads waiting on a slow count (after the first one)."""
+    exposition = Exposition(0)
+    assert exposition.current(lambda: b"first") == b"first"
+    counting, release = threading.Event(), threading.Event()
+
+    def slow_count() -> bytes:
+        counting.set()
+        release.wait(5)
+        return b"second"
+
+    answers: list[bytes] = []
+    worker = threading.Thread(target=lambda: answers.append(exposition.current(slow_count)))
+    worker.start()
+    assert counting.wait(5)
+    assert exposition.current(lambda: b"not counted: busy") == b"first"
+    release.set()
+    worker.join(5)
+    assert answers == [b"second"]

@@ -28,6 +28,13 @@ def test_search_finds_users_by_part_of_the_email(console: Console, make_user: An
     assert "1 user(s)" in page
 
 
+def test_a_strange_page_number_shows_the_first_page(console: Console, make_user: Any) -> None:
+    make_user("ann@example.org")
+    for number in ("-1", "x", "9" * 5000):
+        page = console.get("/users", query_string={"page": number})
+        assert page.status_code == 200 and "ann@example.org" in page.get_data(as_text=True)
+
+
 def test_an_administrator_creates_a_user(app: Flask, console: Console) -> None:
     answer = console.post("/users", {"email": "cy@example.org", "password": "a fine password"})
     assert answer.status_code == 302
