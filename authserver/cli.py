@@ -19,7 +19,6 @@ from flask import Flask
 from authserver import create_app
 from authserver.clients import CLIENT_CREDENTIALS, DEFAULT_GRANT_TYPES
 from authserver.config import ConfigError, Settings
-from authserver.dashboard.signin import make_admin
 from authserver.encryption import DecryptionError
 from authserver.errors import ProtektError
 from authserver.extensions import db, services
@@ -28,6 +27,7 @@ from authserver.serve import run
 from authserver.store import StoreUnavailable, open_store
 
 DEMO_EMAIL = "demo@example.com"
+DEMO_ADMIN = "admin@example.com"
 DEMO_SMS_CREDITS = 1000
 
 
@@ -77,11 +77,20 @@ def db_upgrade() -> None:
     click.echo("Database schema is up to date.")
 
 
+def _account_options(command: Callable[..., None]) -> Callable[..., None]:
+    """--email, --password (prompted for, hidden, when omitted) and --json."""
+    for option in reversed((
+        click.option("--email", required=True, help="Login name; unique regardless of case."),
+        click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True,
+                     help="Prompted for (hidden) when omitted."),
+        click.option("--json", "as_json", is_flag=True, help="Print one JSON object."),
+    )):
+        command = option(command)
+    return command
+
+
 @main.command("create-user")
-@click.option("--email", required=True, help="Login name; unique regardless of case.")
-@click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True,
-              help="Prompted for (hidden) when omitted.")
-@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+@_account_options
 def create_user(email: str, password: str, as_json: bool) -> None:
     """Create a user; prints its id and email."""
     with _app_context():
@@ -91,14 +100,11 @@ def create_user(email: str, password: str, as_json: bool) -> None:
 
 
 @main.command("create-admin")
-@click.option("--email", required=True, help="The administrator's login name.")
-@click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True,
-              help="Prompted for (hidden) when omitted.")
-@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+@_account_options
 def create_admin(email: str, password: str, as_json: bool) -> None:
     """Create a dashboard administrator; at first sign-in they add an authenticator app."""
     with _app_context():
-        user = make_admin(services.session, services.users, services.audit, email, password)
+        user = services.users.create(email, password, is_admin=True)
         data = {"id": user.id, "email": user.email,
                 "dashboard": f"{services.settings.issuer}/dashboard/signin"}
     _emit(as_json, data, lambda: f"id         {data['id']}\nemail      {data['email']}\n"
@@ -298,23 +304,25 @@ def demo(port: int) -> None:
         "PROTEKT_ENCRYPTION_KEY": base64.urlsafe_b64encode(os.urandom(32)).decode(),
     })
     settings = _settings()
-    password = secrets.token_urlsafe(12)
+    password, admin_password = secrets.token_urlsafe(12), secrets.token_urlsafe(12)
     with _app_context(settings):
         upgrade(db.engine)
         services.users.create(DEMO_EMAIL, password, email_verified=True)
+        services.users.create(DEMO_ADMIN, admin_password, is_admin=True)
         client, secret = services.clients.create(
             "Demo app", grant_types=[*DEFAULT_GRANT_TYPES, CLIENT_CREDENTIALS]
         )
         client_id = client.client_id
         services.mfa.sms_credits.top_up(DEMO_SMS_CREDITS)
     _prepare(settings)
-    click.echo(_demo_banner(settings, workdir, store_line,
-                            client_id=client_id, secret=secret or "", password=password))
+    click.echo(_demo_banner(settings, workdir, store_line, client_id=client_id,
+                            secret=secret or "", password=password,
+                            admin_password=admin_password))
     run("127.0.0.1", port, 1, 16, settings.log_level)
 
 
 def _demo_banner(settings: Settings, workdir: Path, store: str, *, client_id: str, secret: str,
-                 password: str) -> str:
+                 password: str, admin_password: str) -> str:
     issuer = settings.issuer
     sms = ("printed in this terminal" if settings.sms_provider == "console"
            else f"through the {settings.sms_provider} provider")
@@ -326,6 +334,8 @@ Protekt demo server: {issuer}
   client    Demo app (password, refresh_token, the MFA grants, client_credentials)
   MFA       on, optional: users who enroll an authenticator app or a phone are challenged
   SMS       codes {sms}; {DEMO_SMS_CREDITS} credits
+  dashboard {issuer}/dashboard as {DEMO_ADMIN}, password {admin_password}
+            (the first sign-in adds an authenticator app; `oathtool --totp -b KEY` will do)
 
 Paste into another shell to follow the README's walk-through:
 
@@ -334,6 +344,8 @@ export CLIENT_ID={client_id}
 export CLIENT_SECRET={secret}
 export DEMO_EMAIL={DEMO_EMAIL}
 export DEMO_PASSWORD={password}
+export DEMO_ADMIN={DEMO_ADMIN}
+export DEMO_ADMIN_PASSWORD={admin_password}
 {_settings_exports()}
 """
 

@@ -16,6 +16,7 @@ import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, TypeVar
+from urllib.parse import parse_qs, unquote, urlsplit
 
 import requests
 
@@ -219,6 +220,16 @@ class ProtektServer:
             self._process.terminate()
             self._process.wait(timeout=20)
             self._process = None
+
+
+def scanned_secret(png: Path, account: str) -> str:
+    """The secret of the otpauth:// URI that zbarimg (Debian zbar-tools) reads from a picture of
+    a QR code, checked to be a TOTP key for ``account``."""
+    uri = subprocess.run(["zbarimg", "--quiet", "--raw", str(png)], capture_output=True,
+                         text=True, check=True).stdout.strip()
+    parts = urlsplit(uri)
+    assert (parts.scheme, parts.netloc) == ("otpauth", "totp") and account in unquote(parts.path)
+    return parse_qs(parts.query)["secret"][0]
 
 
 class TotpDevice:

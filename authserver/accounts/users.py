@@ -68,14 +68,17 @@ class UserDirectory:
     def get(self, user_id: str) -> User | None:
         return self._session.get(User, user_id)
 
-    def create(self, email: str, password: str, *, email_verified: bool = False) -> User:
-        """Create a user; InvalidRequest for a malformed email, weak password or taken email."""
+    def create(self, email: str, password: str, *, email_verified: bool = False,
+               is_admin: bool = False) -> User:
+        """Create a user (a dashboard administrator with ``is_admin``); InvalidRequest for a
+        malformed email, weak password or taken email."""
         email = checked_email(email)
         check_password(password)
-        user = User(email_verified=email_verified, password_hash=self._hasher.hash(password))
+        user = User(email_verified=email_verified, password_hash=self._hasher.hash(password),
+                    is_admin=is_admin)
         self._session.add(user)
         self.set_email(user, email)
-        self._audit.record("user.created", user_id=user.id)
+        self._audit.record("admin.created" if is_admin else "user.created", user_id=user.id)
         self._session.commit()
         return user
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 from flask import Response, redirect, url_for
 
 from authserver.dashboard.chart import success_chart
-from authserver.dashboard.web import bp, page
+from authserver.dashboard.web import bp, latest_events, page
 from authserver.extensions import services
 from authserver.monitoring import FACTORS, MfaMonitoring
 
@@ -29,6 +29,4 @@ def monitoring() -> Page:
     return page("monitoring.html", chart=success_chart(daily), daily=daily, factors=FACTORS,
                 sms=sms, sms_sent=sum(day.sent for day in sms),
                 credits_used=sum(day.credits_used for day in sms), days=DAYS,
-                balance=services.mfa.sms_credits.balance(),
-                events=services.audit.latest(user_id=None, event_type=None, before=None,
-                                             limit=LATEST_EVENTS))
+                balance=services.mfa.sms_credits.balance(), **latest_events(LATEST_EVENTS))

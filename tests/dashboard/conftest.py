@@ -11,8 +11,7 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from authserver.dashboard.signin import make_admin
-from authserver.extensions import db, services
+from authserver.extensions import services
 from tests.support import TotpDevice
 
 ADMIN_EMAIL = "admin@example.org"
@@ -73,7 +72,7 @@ class Console:
 def make_admin_user(app: Flask) -> Callable[..., str]:
     def create(email: str = ADMIN_EMAIL, password: str = ADMIN_PASSWORD) -> str:
         with app.app_context():
-            admin = make_admin(db.session, services.users, services.audit, email, password)
+            admin = services.users.create(email, password, is_admin=True)
             return admin.id
 
     return create

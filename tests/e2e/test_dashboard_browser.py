@@ -14,12 +14,10 @@ from __future__ import annotations
 import json
 import os
 import re
-import subprocess
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from urllib.parse import parse_qs, urlsplit
 
 import pytest
 import requests
@@ -30,7 +28,7 @@ from tests.e2e.conftest import PASSWORD, Deployment
 from tests.e2e.test_example_webapp import CHROMIUM, CHROMIUM_ARGS, needs_chromium
 from tests.e2e.test_mfa_flow import GRANT, bearer, enroll, login, need, oathtool_device
 from tests.e2e.test_sms_flow import PHONE
-from tests.support import Outbox, TotpDevice
+from tests.support import Outbox, TotpDevice, scanned_secret
 
 ROOT = Path(__file__).resolve().parents[2]
 ADMIN = "admin@example.org"
@@ -129,11 +127,7 @@ def sign_in_adding_an_app(console: Console, tmp_path: Path) -> None:
 def read_qr_code(console: Console, tmp_path: Path) -> str:
     png = tmp_path / "qr.png"
     console.page.locator("#qr-code").screenshot(path=png)
-    uri = subprocess.run(["zbarimg", "--quiet", "--raw", str(png)], capture_output=True,
-                         text=True, check=True).stdout.strip()
-    parts = urlsplit(uri)
-    assert (parts.scheme, parts.netloc) == ("otpauth", "totp") and ADMIN in parts.path
-    secret = parse_qs(parts.query)["secret"][0]
+    secret = scanned_secret(png, ADMIN)
     assert console.page.locator("#secret").inner_text() == secret
     return secret
 

@@ -25,7 +25,6 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
 
 import pytest
 import requests
@@ -37,7 +36,14 @@ from protekt import Jwks, Protekt
 from tests.e2e.conftest import PASSWORD, Deployment
 from tests.e2e.test_mfa_flow import need, oathtool_device
 from tests.examples import webapp_module
-from tests.support import Outbox, TotpDevice, free_port, run_parallel, wait_until
+from tests.support import (
+    Outbox,
+    TotpDevice,
+    free_port,
+    run_parallel,
+    scanned_secret,
+    wait_until,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 WEBAPP = ROOT / "examples" / "webapp"
@@ -210,11 +216,7 @@ def read_qr_code(journey: Journey, tmp_path: Path) -> str:
     """The secret of the otpauth URI that zbarimg reads from the QR code's screenshot."""
     png = tmp_path / "qr.png"
     journey.page.locator("#qr-code").screenshot(path=png)
-    uri = subprocess.run(["zbarimg", "--quiet", "--raw", str(png)], capture_output=True,
-                         text=True, check=True).stdout.strip()
-    parts = urlsplit(uri)
-    assert (parts.scheme, parts.netloc) == ("otpauth", "totp") and EMAIL in parts.path
-    return parse_qs(parts.query)["secret"][0]
+    return scanned_secret(png, EMAIL)
 
 
 def download_codes(journey: Journey) -> list[str]:

@@ -12,9 +12,10 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
+import requests
 
 from tests.conftest import ROOT
-from tests.support import BIN, free_port, wait_until
+from tests.support import BIN, TotpDevice, free_port, wait_until
 
 pytestmark = pytest.mark.e2e
 
@@ -73,6 +74,25 @@ def run_section(section: str, exports: str, cwd: Path) -> str:
     out = re.sub(r"\s", "", result.stdout)  # JSON spacing aside
     assert "Traceback" not in out
     return out
+
+
+def test_the_demo_administrator_signs_in_to_the_dashboard(demo: str) -> None:
+    """The quick start's dashboard: the printed administrator adds an app and is in."""
+    exports = dict(re.findall(r"^export (\w+)=(.*)$", demo, flags=re.MULTILINE))
+    base, http = f"{exports['PROTEKT']}/dashboard", requests.Session()
+
+    def post(path: str, page: str, **form: str) -> requests.Response:
+        csrf = re.search(r'name="csrf_token" value="([^"]+)"', page)
+        assert csrf, page
+        return http.post(base + path, data={"csrf_token": csrf.group(1), **form}, timeout=10)
+
+    enroll = post("/signin", http.get(f"{base}/signin", timeout=10).text,
+                  email=exports["DEMO_ADMIN"], password=exports["DEMO_ADMIN_PASSWORD"])
+    key = re.search(r'<code id="secret">([A-Z2-7]+)</code>', enroll.text)
+    assert enroll.url.endswith("/dashboard/signin/enroll") and key, enroll.text
+    codes = post("/signin/enroll", enroll.text, code=TotpDevice(key.group(1)).next_code())
+    assert "Save your recovery codes" in codes.text
+    assert http.get(f"{base}/security", timeout=10).url.endswith("/dashboard/security")
 
 
 def test_the_mfa_walk_through_runs_as_written(demo: str, tmp_path: Path) -> None:
