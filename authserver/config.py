@@ -271,7 +271,7 @@ class Settings:
     metrics_cache_seconds: int = _setting(
         "PROTEKT_METRICS_CACHE_SECONDS", 5, _non_negative_int,
         "Seconds a process reuses its /metrics answer: a flood of scrapes then costs the "
-        "database one count per process per period; 0 counts on every scrape.",
+        "database one count per process per period; 0 counts whenever no count is running.",
     )
 
     @classmethod

@@ -7,8 +7,8 @@ fresh SQLite database, and into a fresh schema of a PostgreSQL database when ``-
 is given. Prints the time of one ``MfaMonitoring.daily(14)``, ``sms_daily(14)`` and ``totals()``
 call in process; then starts ``protekt serve`` on loopback on that database and prints
 requests/s and p50/p95/p99 latency of ``GET /health`` (the baseline, measured in the same run)
-and ``GET /metrics`` under the same load (counting on every scrape, then with the default
-5-second reuse), of ``GET /metrics`` one request at a time, as a Prometheus scraper sends them,
+and ``GET /metrics`` under the same load (with no reuse: one request counts while the others get
+the last count; then with the default 5-second reuse), of ``GET /metrics`` one request at a time, as a Prometheus scraper sends them,
 and of the dashboard's Monitoring and Security pages for a signed-in administrator.
 
     .venv/bin/python scripts/bench_monitoring.py
@@ -149,7 +149,7 @@ def bench(name: str, url: str, args: argparse.Namespace) -> None:
         health = drive("health", target, args.concurrency, args.seconds)
         print(row("GET /health (baseline)", health))
         metrics = drive("metrics", target, args.concurrency, args.seconds)
-        print(row("GET /metrics, counted every time", metrics,
+        print(row("GET /metrics, reuse 0 s (one count at a time)", metrics,
                   f"{metrics.rps / health.rps:6.1%} of /health"))
         scraper = drive("metrics", target, 1, args.seconds)
         print(row("GET /metrics, 1 connection (as a scraper)", scraper))
