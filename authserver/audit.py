@@ -13,6 +13,7 @@ from authserver.models import AuditEvent
 from authserver.models.base import utcnow
 
 MAX_PAGE_SIZE = 100
+MAX_EVENT_ID = 2**31 - 1  # audit_events.id is an INTEGER; PostgreSQL refuses larger literals
 
 
 class AuditLog:
@@ -52,6 +53,6 @@ class AuditLog:
             query = query.where(AuditEvent.user_id == user_id)
         if event_type is not None:
             query = query.where(AuditEvent.type == event_type)
-        if before is not None:
+        if before is not None and before <= MAX_EVENT_ID:  # beyond every id: no bound at all
             query = query.where(AuditEvent.id < before)
         return list(self._session.scalars(query).all())

@@ -9,6 +9,7 @@ from datetime import timedelta
 
 from sqlalchemy.orm import Session
 
+from authserver.accounts.admin_sessions import AdminSessions
 from authserver.accounts.administration import UserAdministration
 from authserver.accounts.login import LoginLimits, PasswordLogin
 from authserver.accounts.passwords import PasswordHasher
@@ -104,6 +105,7 @@ class Services:
     revocation: Revocation
     mfa: MfaServices
     administration: UserAdministration
+    admin_sessions: AdminSessions
     audit: AuditLog
 
 
@@ -134,6 +136,7 @@ def build_services(
     access_tokens = AccessTokens(keyring, store.namespace("revoked-jti"), settings.issuer)
     mfa = build_mfa(session, store, users, encryptor, audit=audit,
                     sms_provider=open_provider(settings))
+    admin_sessions = AdminSessions(store.namespace("dashboard-session"))
     return Services(
         settings=settings,
         session=session,
@@ -150,7 +153,8 @@ def build_services(
         mfa=mfa,
         administration=UserAdministration(
             session, users, authenticators=mfa.authenticators, recovery=mfa.recovery_codes,
-            refresh_tokens=refresh_tokens, audit=audit,
+            refresh_tokens=refresh_tokens, admin_sessions=admin_sessions, audit=audit,
         ),
+        admin_sessions=admin_sessions,
         audit=audit,
     )

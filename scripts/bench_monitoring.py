@@ -8,8 +8,9 @@ is given. Prints the time of one ``MfaMonitoring.daily(14)``, ``sms_daily(14)`` 
 call in process; then starts ``protekt serve`` on loopback on that database and prints
 requests/s and p50/p95/p99 latency of ``GET /health`` (the baseline, measured in the same run)
 and ``GET /metrics`` under the same load (with no reuse: one request counts while the others get
-the last count; then with the default 5-second reuse), of ``GET /metrics`` one request at a time, as a Prometheus scraper sends them,
-and of the dashboard's Monitoring and Security pages for a signed-in administrator.
+the last count; then with the default 5-second reuse), of ``GET /metrics`` one request at a
+time, as a Prometheus scraper sends them, and of the dashboard's Monitoring and Security pages
+for a signed-in administrator.
 
     .venv/bin/python scripts/bench_monitoring.py
     .venv/bin/python scripts/bench_monitoring.py --database-url \\

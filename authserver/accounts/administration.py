@@ -20,6 +20,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from authserver.accounts.admin_sessions import AdminSessions
 from authserver.accounts.users import (
     UserDirectory,
     check_password,
@@ -52,11 +53,13 @@ class UserAdministration:
     """Searching, changing, blocking and deleting users, and removing their factors."""
 
     def __init__(self, session: Session, users: UserDirectory, *, authenticators: Authenticators,
-                 recovery: RecoveryCodes, refresh_tokens: RefreshTokens, audit: AuditLog) -> None:
+                 recovery: RecoveryCodes, refresh_tokens: RefreshTokens,
+                 admin_sessions: AdminSessions, audit: AuditLog) -> None:
         self._session = session
         self._users = users
         self._factors = FactorInventory(session, authenticators, recovery)
         self._refresh_tokens = refresh_tokens
+        self._admin_sessions = admin_sessions
         self._audit = audit
 
     def search(self, text: str, page: int, per_page: int) -> Page:
@@ -115,7 +118,7 @@ class UserAdministration:
         changed = self._change_email(user, email, email_verified)
         if password is not None:
             self._users.set_password(user, password)
-            self._refresh_tokens.revoke_user(user_id)
+            self._end_sessions(user)
             changed.append("password")
         if changed:
             self._audit.record("user.updated", user_id=user_id, fields=changed)
@@ -156,10 +159,12 @@ class UserAdministration:
     def remove_authenticator(self, user_id: str, authenticator_id: str) -> None:
         """Remove one of the user's authenticators by the user's own rule: removing the last
         active one voids the recovery codes. NotFound for another user's authenticator."""
-        self.user(user_id)
+        user = self.user(user_id)
         authenticator = self._factors.find(user_id, authenticator_id)
         factor = factor_of(authenticator)
         self._factors.remove(authenticator)
+        if user.is_admin:  # the console's factor: what it opened ends with it
+            self._admin_sessions.end_all(user_id)
         self._audit.record("mfa.removed", user_id=user_id, by=BY_ADMIN,
                            authenticator_id=authenticator_id, factor=factor)
         self._session.commit()
@@ -167,9 +172,9 @@ class UserAdministration:
     def reset_mfa(self, user_id: str) -> int:
         """Remove every factor and recovery code, revoke every refresh token; the number of
         factors removed. The user logs in with the password alone until enrolling again."""
-        self.user(user_id)
+        user = self.user(user_id)
         removed = self._factors.remove_all(user_id)
-        self._refresh_tokens.revoke_user(user_id)
+        self._end_sessions(user)
         self._audit.record("mfa.reset", user_id=user_id, removed=removed)
         self._session.commit()
         return removed
@@ -188,13 +193,20 @@ class UserAdministration:
             changed.append("email_verified")
         return changed
 
+    def _end_sessions(self, user: User) -> int:
+        """End everything the user's credentials opened: every refresh token (the number
+        revoked) and, for an administrator, every console session (NIST SP 800-63B §6.1.2.3)."""
+        if user.is_admin:
+            self._admin_sessions.end_all(user.id)
+        return self._refresh_tokens.revoke_user(user.id)
+
     def _set_blocked(self, user: User, blocked: bool) -> None:
         """Block (revoking every refresh token) or unblock, audited; nothing if already so."""
         if blocked == user.blocked:
             return
         if blocked:
             user.blocked_at = utcnow()
-            revoked = self._refresh_tokens.revoke_user(user.id)
+            revoked = self._end_sessions(user)
             self._audit.record("user.blocked", user_id=user.id, sessions_revoked=revoked)
         else:
             user.blocked_at = None

@@ -61,6 +61,16 @@ def authorize(scope: str) -> dict[str, Any]:
     return claims
 
 
+def _holding(held: list[str], scopes: list[str]) -> None:
+    """InsufficientScope unless the token holds every management scope of the client it makes,
+    re-keys or re-grants: else ``create:clients`` or ``update:clients`` alone would give its
+    holder a client, and so a token, with every management scope."""
+    lacking = [scope for scope in scopes if scope in MANAGEMENT_SCOPES and scope not in held]
+    if lacking:
+        raise InsufficientScope(f"That client has management scopes this token lacks, such as "
+                                f"{lacking[0]}.")
+
+
 def authorize_change(scope: str, user_id: str) -> None:
     """``authorize(scope)`` for a change to a user who is not a dashboard administrator."""
     authorize(scope)
@@ -185,10 +195,7 @@ def create_client() -> tuple[Response, int]:
     if not isinstance(body.get("name"), str) or not isinstance(body.get("public", False), bool):
         raise InvalidRequest("name must be a string and public true or false.")
     scopes = _strings(body, "scopes")
-    beyond = [s for s in scopes if s in MANAGEMENT_SCOPES and s not in held]
-    if beyond:  # else create:clients alone would mint a client with every management scope
-        raise InsufficientScope(f"A new client may get only management scopes this token "
-                                f"holds; it lacks {beyond[0]}.")
+    _holding(held, scopes)
     client, secret = services.clients.create(
         body["name"], public=body.get("public", False),
         grant_types=_strings(body, "grant_types") or None,
@@ -205,7 +212,7 @@ def read_client(client_id: str) -> Response:
 @bp.patch("/clients/<client_id>")
 def update_client(client_id: str) -> Response:
     """``{"grant_types": [...]}``: the grants the client may use from its next request."""
-    authorize(UPDATE_CLIENTS)
+    _holding(authorize(UPDATE_CLIENTS)["scope"].split(), services.clients.get(client_id).scopes)
     body = _json_body()
     if set(body) != {"grant_types"}:
         raise InvalidRequest("Send {\"grant_types\": [...]}; other fields cannot change.")
@@ -215,7 +222,7 @@ def update_client(client_id: str) -> Response:
 
 @bp.post("/clients/<client_id>/rotate-secret")
 def rotate_client_secret(client_id: str) -> Response:
-    authorize(UPDATE_CLIENTS)
+    _holding(authorize(UPDATE_CLIENTS)["scope"].split(), services.clients.get(client_id).scopes)
     return no_store({"client_id": client_id,
                       "client_secret": services.clients.rotate_secret(client_id)})
 

@@ -12,7 +12,6 @@ from authserver.dashboard import (  # noqa: F401  (importing them adds their rou
     signin_pages,
     user_pages,
 )
-from authserver.dashboard.sessions import AdminSessions
 from authserver.dashboard.signin import AdminSignIn
 from authserver.dashboard.web import register
 from authserver.encryption import Encryptor
@@ -33,4 +32,4 @@ def register_dashboard(app: Flask, services: Services) -> None:
         SESSION_COOKIE_PATH="/",
     )
     sign_in = AdminSignIn(services.session, services.login, services.mfa, services.audit)
-    register(app, sign_in, AdminSessions(services.store.namespace("dashboard-session")))
+    register(app, sign_in)

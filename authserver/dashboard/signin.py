@@ -12,7 +12,6 @@ confirms it with a first code, and is shown recovery codes once. No Flask here.
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass
 from functools import partial
 
@@ -85,14 +84,6 @@ class AdminSignIn:
         )
         self._session.commit()
         return PasswordAccepted(mfa_token, enroll=enroll)
-
-    def stamp(self, user: User) -> str:
-        """A digest of what the administrator signs in with: the password hash and the active
-        authenticators. A session begun under other credentials is over, so a password change,
-        a factor removed (or added) and an MFA reset end the administrator's console sessions,
-        whoever made the change and through whichever door (NIST SP 800-63B §6.1.2.3)."""
-        ids = sorted(a.id for a in self._mfa.authenticators.of_user(user.id, active=True))
-        return hashlib.sha256("\n".join([user.password_hash, *ids]).encode()).hexdigest()
 
     def _unprotected(self, user_id: str) -> bool:
         """No active factor of any kind and no recovery codes: a new administrator, or one

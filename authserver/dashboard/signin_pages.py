@@ -3,6 +3,8 @@ app), then the recovery codes once; and sign-out."""
 
 from __future__ import annotations
 
+import time
+
 from flask import Response, redirect, request, session, url_for
 
 from authserver.dashboard.signin import DASHBOARD, SignedIn
@@ -61,13 +63,14 @@ def signin_enroll() -> Page | Response:
 
 def _second_factor(template: str) -> Page | Response:
     code = request.form.get("code", "").strip()
+    since = time.time()  # an end_all() while the code is checked ends the new session too
     try:
         signed_in = sign_in().verify(session["signin"], code, client_ip())
     except ExpiredToken as ended:
         return _restart(ended)
     except ProtektError as wrong:
         return _refused(wrong, template)
-    return _welcome(signed_in)
+    return _welcome(signed_in, since)
 
 
 def _refused(error: ProtektError, template: str, **context: str) -> Page:
@@ -77,8 +80,8 @@ def _refused(error: ProtektError, template: str, **context: str) -> Page:
     return page(template, error.status_code, error=error.get_error_description(), **context)
 
 
-def _welcome(signed_in: SignedIn) -> Page | Response:
-    start_session(signed_in.user)
+def _welcome(signed_in: SignedIn, since: float) -> Page | Response:
+    start_session(signed_in.user, since)
     if signed_in.recovery_codes:
         return page("recovery_codes.html", codes=signed_in.recovery_codes)
     return redirect(url_for("dashboard.home"))

@@ -7,8 +7,8 @@ from __future__ import annotations
 from flask import Response, flash, redirect, request, url_for
 
 from authserver.api.params import whole_number
-from authserver.dashboard.web import bp, latest_events, page
-from authserver.errors import InvalidRequest
+from authserver.dashboard.web import admin, bp, latest_events, page
+from authserver.errors import AccessDenied, InvalidRequest
 from authserver.extensions import services
 
 Page = tuple[str, int]
@@ -42,6 +42,7 @@ def user(user_id: str) -> Page:
 
 @bp.post("/users/<user_id>/authenticators/<authenticator_id>/delete")
 def remove_authenticator(user_id: str, authenticator_id: str) -> Response:
+    _not_yourself(user_id)
     services.administration.remove_authenticator(user_id, authenticator_id)
     flash("Removed the authenticator.", "success")
     return _back_to(user_id)
@@ -49,6 +50,7 @@ def remove_authenticator(user_id: str, authenticator_id: str) -> Response:
 
 @bp.post("/users/<user_id>/reset-mfa")
 def reset_mfa(user_id: str) -> Response:
+    _not_yourself(user_id)
     removed = services.administration.reset_mfa(user_id)
     flash(f"Reset MFA: removed {removed} authenticator(s) and the recovery codes, and signed "
           "the user out everywhere. They log in with their password until they enroll again.",
@@ -58,6 +60,7 @@ def reset_mfa(user_id: str) -> Response:
 
 @bp.post("/users/<user_id>/block")
 def block(user_id: str) -> Response:
+    _not_yourself(user_id)
     services.administration.block(user_id)
     flash("Blocked: the user cannot log in, and their sessions have ended.", "success")
     return _back_to(user_id)
@@ -68,6 +71,14 @@ def unblock(user_id: str) -> Response:
     services.administration.unblock(user_id)
     flash("Unblocked: the user can log in again.", "success")
     return _back_to(user_id)
+
+
+def _not_yourself(user_id: str) -> None:
+    """An administrator does not weaken or lock their own account from a session: a stolen
+    session could otherwise reset the console's factor and enroll its own after the password
+    alone, and a slip could lock the last administrator out. Another administrator can."""
+    if user_id == admin().id:
+        raise AccessDenied("Another administrator must do this for your own account.")
 
 
 def _back_to(user_id: str) -> Response:

@@ -2,7 +2,7 @@
 headers, and errors rendered as pages.
 
 * **Sessions**: Flask's session cookie, signed with a key derived from the encryption key, holds
-  the CSRF token, the dashboard session id (:mod:`authserver.dashboard.sessions`) and, during
+  the CSRF token, the dashboard session id (:mod:`authserver.accounts.admin_sessions`) and, during
   sign-in, the mfa_token. It is ``HttpOnly``, ``SameSite=Strict``, and ``Secure`` with the
   ``__Host-`` prefix when the issuer is https (RFC 6265bis §4.1.3.2).
 * **CSRF**: every POST carries the session's token (form field ``csrf_token`` or header
@@ -11,9 +11,9 @@ headers, and errors rendered as pages.
 * **Headers**: a CSP that allows only this origin's scripts and styles and no framing
   (``frame-ancestors 'none'``), ``X-Frame-Options: DENY``, ``nosniff``, referrers only within
   the dashboard's origin, and ``Cache-Control: no-store`` on every page (all show account data).
-* **Guard**: every page but sign-in and the static files needs a live session of a user who is
-  still an administrator, not blocked, and has the password and factors they signed in with;
-  anyone else is sent to the sign-in page.
+* **Guard**: every page but sign-in and the static files needs a live session
+  (:mod:`authserver.accounts.admin_sessions`) of a user who is still an administrator and not
+  blocked; anyone else is sent to the sign-in page.
 """
 
 from __future__ import annotations
@@ -41,7 +41,6 @@ from flask import (
 from werkzeug import exceptions as http
 
 from authserver.api.errors import DATABASE_UNAVAILABLE, render
-from authserver.dashboard.sessions import AdminSessions
 from authserver.dashboard.signin import DASHBOARD, AdminSignIn
 from authserver.errors import ServerError, TemporarilyUnavailable
 from authserver.extensions import db, services
@@ -66,10 +65,6 @@ CSRF_REFUSED = ("This form did not come from this dashboard, or has expired. Rel
                 "and try again.")
 
 
-def sessions() -> AdminSessions:
-    return current_app.extensions["protekt.dashboard.sessions"]  # type: ignore[no-any-return]
-
-
 def sign_in() -> AdminSignIn:
     return current_app.extensions["protekt.dashboard.signin"]  # type: ignore[no-any-return]
 
@@ -90,16 +85,16 @@ def csrf_token() -> str:
     return session["csrf"]  # type: ignore[no-any-return]
 
 
-def start_session(user: User) -> None:
+def start_session(user: User, since: float) -> None:
     """A fresh cookie for the administrator: new session id and CSRF token (no fixation)."""
     session.clear()
-    session["sid"] = sessions().start(user.id, sign_in().stamp(user))
+    session["sid"] = services.admin_sessions.start(user.id, since)
     csrf_token()
 
 
 def end_session() -> None:
     if "sid" in session:
-        sessions().end(session["sid"])
+        services.admin_sessions.end(session["sid"])
     session.clear()
 
 
@@ -145,11 +140,11 @@ def _origin(url: str) -> tuple[str, str]:
 
 
 def _signed_in_admin() -> User | None:
-    found = sessions().find(session.get("sid", ""))
+    found = services.admin_sessions.find(session.get("sid", ""))
     if found is None:
         return None
     user = services.users.get(found.user_id)
-    if user is None or not user.is_admin or user.blocked or found.stamp != sign_in().stamp(user):
+    if user is None or not user.is_admin or user.blocked:
         end_session()
         return None
     return user
@@ -205,8 +200,7 @@ def unexpected_page(exc: Exception) -> ErrorPage:
     return error_page(ServerError())
 
 
-def register(app: Flask, sign_in_steps: AdminSignIn, admin_sessions: AdminSessions) -> None:
-    """Mount the dashboard with its sign-in steps and session store."""
+def register(app: Flask, sign_in_steps: AdminSignIn) -> None:
+    """Mount the dashboard with its sign-in steps."""
     app.extensions["protekt.dashboard.signin"] = sign_in_steps
-    app.extensions["protekt.dashboard.sessions"] = admin_sessions
     app.register_blueprint(bp)

@@ -20,7 +20,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from authserver.audit import AuditLog
-from authserver.errors import InsufficientScope, InvalidRequest, MfaRequired
+from authserver.errors import AccessDenied, InsufficientScope, InvalidRequest, MfaRequired
 from authserver.mfa import totp
 from authserver.mfa.authenticators import TYPE_OOB, TYPE_OTP, Authenticators
 from authserver.mfa.inventory import FactorInventory
@@ -215,13 +215,16 @@ class MfaAccount:
         """Raise unless the caller may do this; returns the user's usable authenticators
         (active, of a factor that is on): with one, changes need an mfa login.
 
-        A dashboard administrator's every active authenticator counts, whatever the settings:
-        it guards the console (authserver.dashboard.signin), so switching a factor or MFA off
-        must not let the password alone remove it (NIST SP 800-63B §6.1.2.1).
+        A dashboard administrator's factors guard the console (authserver.dashboard.signin), so
+        they are never changed here, where settings decide which factors count and an SMS
+        login passes for MFA: only the dashboard changes them (NIST SP 800-63B §6.1.2.1).
         """
+        if changes and who.user.is_admin:
+            raise AccessDenied("A dashboard administrator's factors are managed in the "
+                               "dashboard, not through /mfa.")
         settings = self._settings.load()
         usable = [a for a in self._authenticators.of_user(who.user.id, active=True)
-                  if who.user.is_admin or settings.factor_enabled(factor_of(a))]
+                  if settings.factor_enabled(factor_of(a))]
         if who.ticket is not None:
             if not ticket_may:
                 raise InsufficientScope(

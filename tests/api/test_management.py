@@ -355,6 +355,14 @@ def test_the_audit_trail_is_read_newest_first_by_user_and_type(
     assert set(first[0]) == {"id", "type", "user_id", "client_id", "ip", "created_at", "detail"}
 
 
+def test_a_before_beyond_every_id_is_no_bound(client: FlaskClient, user: Any,
+                                              machine: RegisteredClient) -> None:
+    ops = management_token(client, machine)
+    for before in ("2147483648", "999999999999"):
+        answer = call(client, "GET", f"/api/v2/audit-events?before={before}", ops)
+        assert answer.status_code == 200 and answer.get_json()["events"], answer.get_json()
+
+
 @pytest.mark.parametrize("query", ["limit=0", "limit=101", "limit=x", "before=-3",
                                    "before=" + "9" * 5000])
 def test_bad_audit_queries_are_refused(client: FlaskClient, machine: RegisteredClient,
@@ -582,6 +590,21 @@ def test_a_new_client_gets_no_management_scope_its_creator_lacks(
                    {"name": "Reader", "grant_types": ["client_credentials"],
                     "scopes": ["read:users", "photos:read"], "audiences": [API]})
     assert allowed.status_code == 201, allowed.get_json()
+
+
+def test_update_clients_alone_cannot_take_over_a_stronger_client(
+    client: FlaskClient, machine: RegisteredClient, make_client: Callable[..., RegisteredClient],
+) -> None:
+    root = make_client(name="Root", grant_types=["client_credentials"],
+                       scopes=["read:users", "update:settings"], audiences=[API])
+    weak = management_token(client, machine, "update:clients read:users")
+    for method, path, body in (("POST", f"/api/v2/clients/{root.client_id}/rotate-secret", None),
+                               ("PATCH", f"/api/v2/clients/{root.client_id}",
+                                {"grant_types": ["client_credentials"]})):
+        answer = call(client, method, path, weak, body)
+        assert "update:settings" in assert_error(answer, "insufficient_scope", 403)[
+            "error_description"]
+    assert management_token(client, root, "update:settings")  # the old secret still works
 
 
 def test_a_blocked_users_mfa_token_is_refused_at_the_mfa_endpoints(

@@ -185,9 +185,40 @@ def test_the_admins_app_stays_when_mfa_is_switched_off_for_users(
     factors = client.get("/mfa/authenticators", headers=access).get_json()
     app_id = next(item["id"] for item in factors if item["authenticator_type"] == "otp")
     refused = client.delete(f"/mfa/authenticators/{app_id}", headers=access)
-    assert refused.status_code == 403 and refused.get_json()["error"] == "mfa_required"
+    assert refused.status_code == 403 and refused.get_json()["error"] == "access_denied"
     again = Console(app.test_client())
     assert again.password().location.endswith("/dashboard/signin/code")
+
+
+def test_an_administrators_factors_never_change_through_the_mfa_endpoints(
+    app: Flask, console: Console, client: FlaskClient, web_app: RegisteredClient,
+) -> None:
+    """Not with a password-only token, not after an MFA login (which SMS alone can give):
+    the console's factors change only in the dashboard."""
+    assert console.device is not None
+    login = client.post("/oauth/token", auth=web_app.basic, data={
+        "grant_type": "password", "username": ADMIN_EMAIL, "password": ADMIN_PASSWORD,
+        "scope": "openid enroll read:authenticators remove:authenticators"})
+    access = client.post("/oauth/token", auth=web_app.basic, data={
+        "grant_type": "http://protekt.dev/oauth/grant-type/mfa-otp", "otp":
+        console.device.next_code(), "mfa_token": login.get_json()["mfa_token"]})
+    headers = {"Authorization": f"Bearer {access.get_json()['access_token']}"}
+    assert client.get("/mfa/authenticators", headers=headers).status_code == 200
+    for answer in (client.post("/mfa/associate", json={"type": "otp"}, headers=headers),
+                   client.post("/mfa/recovery-codes", headers=headers),
+                   client.delete("/mfa/authenticators/any", headers=headers)):
+        assert answer.status_code == 403, answer.get_json()
+        assert answer.get_json()["error"] == "access_denied"
+
+
+def test_a_block_ends_the_session_even_if_lifted_before_its_next_request(
+    app: Flask, console: Console,
+) -> None:
+    with app.app_context():
+        admin_id = db.session.query(User).filter_by(email=ADMIN_EMAIL).one().id
+        services.administration.block(admin_id)
+        services.administration.unblock(admin_id)
+    assert signed_out(console)
 
 
 def test_the_dashboards_mfa_token_opens_nothing_at_the_mfa_endpoints(

@@ -94,6 +94,17 @@ def test_a_blocked_user_cannot_log_in_until_unblocked(
     assert password_login(client, web_app).status_code == 200
 
 
+def test_an_administrator_cannot_block_or_reset_themself(app: Flask, console: Console) -> None:
+    me = user_id(app, "admin@example.org")
+    page = console.get(f"/users/{me}").get_data(as_text=True)
+    assert "another administrator can block it" in page and "Reset MFA</button>" not in page
+    for action in ("block", "reset-mfa", "authenticators/any/delete"):
+        answer = console.post(f"/users/{me}/{action}")
+        assert answer.status_code == 403
+        assert "Another administrator must do this" in answer.get_data(as_text=True)
+    assert console.get("/security").status_code == 200  # still signed in, still protected
+
+
 def test_unknown_users_are_404_pages(console: Console) -> None:
     for answer in (console.get("/users/nobody"), console.post("/users/nobody/reset-mfa"),
                    console.post("/users/nobody/block")):

@@ -1,11 +1,13 @@
 """Administrators' dashboard sessions, kept in the store (Redis in production).
 
 The browser holds only a random 256-bit session id inside the signed session cookie; the store
-keeps its SHA-256 (DESIGN.md habit 4) with the administrator's id and a stamp of the credentials
-they signed in with. A session ends after ``idle`` seconds without a request or ``absolute``
-seconds after sign-in, whichever comes first (NIST SP 800-63B §7.1: reauthentication at least
-every 12 hours and after 30 minutes of inactivity at AAL2), or at once on sign-out. Being in the
-store, a session works on every server process and ends everywhere at once. No Flask here.
+keeps its SHA-256 (DESIGN.md habit 4) with the administrator's id. A session ends after ``idle``
+seconds without a request or ``absolute`` seconds after sign-in, whichever comes first (NIST
+SP 800-63B §7.1: reauthentication at least every 12 hours and after 30 minutes of inactivity at
+AAL2), at once on sign-out, and with every other session of the administrator when
+:meth:`AdminSessions.end_all` is called (a block, an MFA reset, a factor removed, a new
+password: NIST SP 800-63B §6.1.2.3). Being in the store, a session works on every server process
+and ends everywhere at once. No Flask here.
 
 Two records make a session: the session itself, which lives ``absolute`` seconds and is never
 written again, and a "seen" mark that each request renews for ``idle`` seconds. A request racing
@@ -29,11 +31,10 @@ _MAX_ID_LENGTH = 100
 
 @dataclass(frozen=True)
 class AdminSession:
-    """Who is signed in, since when (epoch seconds), and the stamp of their credentials then."""
+    """Who is signed in, and since when (epoch seconds: when their sign-in's last step began)."""
 
     user_id: str
     started_at: float
-    stamp: str
 
 
 def _key(session_id: str) -> str:
@@ -49,11 +50,13 @@ class AdminSessions:
         self._idle = idle
         self._absolute = absolute
 
-    def start(self, user_id: str, stamp: str) -> str:
-        """A new session id for the administrator: given to the browser, never stored."""
+    def start(self, user_id: str, since: float) -> str:
+        """A new session id for the administrator: given to the browser, never stored.
+        ``since`` is when the sign-in's last step began, so an :meth:`end_all` that ran while
+        the code was being checked ends this session too."""
         session_id = secrets.token_urlsafe(32)
         key = _key(session_id)
-        record = AdminSession(user_id, time.time(), stamp)
+        record = AdminSession(user_id, since)
         self._records.put(key, json.dumps(asdict(record)).encode(), self._absolute)
         self._records.put(f"seen:{key}", b"1", self._idle)
         return session_id
@@ -69,8 +72,17 @@ class AdminSessions:
         if self._records.get(f"seen:{key}") is None:  # idle too long
             self.end(session_id)
             return None
+        session = AdminSession(**json.loads(raw))
+        ended = self._records.get(f"ended:{session.user_id}")
+        if ended is not None and session.started_at <= float(ended):
+            self.end(session_id)
+            return None
         self._records.put(f"seen:{key}", b"1", self._idle)
-        return AdminSession(**json.loads(raw))
+        return session
+
+    def end_all(self, user_id: str) -> None:
+        """End every session the user began until now, on every server process."""
+        self._records.put(f"ended:{user_id}", repr(time.time()).encode(), self._absolute)
 
     def end(self, session_id: str) -> None:
         key = _key(session_id)
