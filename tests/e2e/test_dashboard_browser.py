@@ -2,9 +2,9 @@
 Redis): an administrator made with ``protekt create-admin`` signs in, adding an authenticator app
 from the QR code (read with zbarimg, codes from oathtool); switches SMS off and sees a user's
 next login stop offering it; edits the SMS template with its live preview; tops up credits;
-creates an application and uses it at the token endpoint; reads the monitoring chart after
-successful and failed MFA logins; and resets a user's MFA, after which that user logs in with
-the password alone.
+creates an application (its secret copied with the page's button) and uses it at the token
+endpoint; reads the monitoring chart after successful and failed MFA logins; and resets a
+user's MFA, after which that user logs in with the password alone.
 
 With ``PROTEKT_SCREENSHOTS=1`` the screenshots go to docs/screenshots for the README.
 """
@@ -79,7 +79,8 @@ def console(deployment: Deployment, tmp_path: Path) -> Iterator[Console]:
     shots.mkdir(parents=True, exist_ok=True)
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        context = browser.new_context(viewport={"width": 1100, "height": 800})
+        context = browser.new_context(viewport={"width": 1100, "height": 800},
+                                      permissions=["clipboard-read", "clipboard-write"])
         context.set_default_timeout(10_000)
         page = context.new_page()
         page.on("dialog", lambda dialog: dialog.accept())  # "Reset MFA for …?" and the like
@@ -189,6 +190,9 @@ def create_an_application_and_use_it(console: Console, deployment: Deployment) -
     client_id = console.page.locator("#client-id").inner_text()
     secret = console.page.locator("#client-secret").inner_text()
     console.screenshot("application-created")
+    console.page.locator('[data-copy="client-secret"]').click()
+    expect(console.page.locator('[data-copy="client-secret"]')).to_have_text("Copied")
+    assert console.page.evaluate("navigator.clipboard.readText()") == secret
     answer = requests.post(f"{deployment.url}/oauth/token", timeout=10, auth=(client_id, secret),
                            data={"grant_type": "password", "username": deployment.email,
                                  "password": PASSWORD})
