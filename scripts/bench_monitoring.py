@@ -120,13 +120,13 @@ def print_calls(url: str) -> None:
         for label, call in (("MfaMonitoring.daily(14)", lambda: monitoring.daily(14)),
                             ("MfaMonitoring.sms_daily(14)", lambda: monitoring.sms_daily(14)),
                             ("MfaMonitoring.totals()", monitoring.totals)):
-            print(f"  {label:<42} {timed(call):8.1f} ms  (one call, in process)")
+            print(f"  {label:<46} {timed(call):8.1f} ms  (one call, in process)")
     engine.dispose()
 
 
 def row(label: str, result: Result, ratio: str = "") -> str:
     errors = f"  ({result.errors} unexpected answers)" if result.errors else ""
-    return (f"  {label:<42} {result.rps:8.1f}/s  p50 {result.percentile(50):6.1f} ms  "
+    return (f"  {label:<46} {result.rps:8.1f}/s  p50 {result.percentile(50):6.1f} ms  "
             f"p95 {result.percentile(95):6.1f} ms  p99 {result.percentile(99):6.1f} ms"
             f"  {ratio}{errors}")
 
