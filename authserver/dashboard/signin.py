@@ -6,8 +6,10 @@ code checked by :class:`MfaVerifier` under the per-token and per-user attempt li
 (NIST SP 800-63B §5.2.2). The dashboard is its own client (``DASHBOARD``) in tickets and the
 audit trail. An administrator's factor is an authenticator app, or one of their recovery codes,
 whatever the deployment's MFA settings say for users: the console always takes two factors
-(NIST SP 800-63B §4.2, AAL2). An administrator with no app yet enrolls one after the password,
-confirms it with a first code, and is shown recovery codes once. No Flask here.
+(NIST SP 800-63B §4.2, AAL2). An administrator with no factor and no recovery code at all (new,
+or reset by another administrator) adds an app after the password, confirms it with a first
+code, and is shown recovery codes once; their factors change nowhere else (``/mfa`` refuses,
+authserver.mfa.enrollment). No Flask here.
 """
 
 from __future__ import annotations
