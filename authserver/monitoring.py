@@ -17,6 +17,9 @@ figures. The events counted, and the code that records them:
   ``sms.credits.debited`` minus ``sms.credits.refunded`` (``SmsCredits``; a refused delivery is
   refunded, an unanswered one is not, so the net is what the provider may have billed).
 
+The dashboard's own sign-ins (client ``protekt-dashboard``) are left out: the figures are about
+the deployment's users, not its administrators.
+
 Days are UTC days: ``created_at`` is stored as naive UTC (authserver.models.base.UTCDateTime).
 Only the factors in :data:`FACTORS` are reported, so a label or a key is never anything else.
 """
@@ -33,6 +36,7 @@ from sqlalchemy import Date, Row, func, select
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
+from authserver.clients import DASHBOARD_CLIENT_ID
 from authserver.mfa.settings import OTP, RECOVERY_CODE, SMS
 from authserver.models import AuditEvent
 from authserver.models.base import utcnow
@@ -184,7 +188,8 @@ class MfaMonitoring:
         if window is not None:
             keys = [*keys, _DAY]
         query = (select(AuditEvent.type, *keys, *aggregates)
-                 .where(AuditEvent.type.in_(list(types)))
+                 .where(AuditEvent.type.in_(list(types)),
+                        AuditEvent.client_id.is_distinct_from(DASHBOARD_CLIENT_ID))
                  .group_by(AuditEvent.type, *keys))
         if window is not None:
             query = query.where(AuditEvent.created_at >= window.start,

@@ -11,6 +11,7 @@ import pytest
 from flask import Flask
 from sqlalchemy import event
 
+from authserver.clients import DASHBOARD_CLIENT_ID
 from authserver.extensions import db, services
 from authserver.monitoring import FACTORS, FactorDay, MfaMonitoring, SmsDay, Totals
 
@@ -110,6 +111,19 @@ def test_other_events_and_unknown_factors_are_not_counted(
     record("mfa.verify.failure", at(0))  # no factor at all
     assert monitoring.daily(1, today=TODAY) == [zeros(0, factor) for factor in FACTORS]
     assert set(monitoring.totals().successes) == set(FACTORS)
+
+
+def test_the_dashboards_own_sign_ins_are_not_counted(monitoring: MfaMonitoring,
+                                                     record: Record) -> None:
+    """The figures are about the deployment's users, not its administrators' console."""
+    for outcome in ("mfa.verify.success", "mfa.verify.failure", "mfa.locked"):
+        services.audit.record(outcome, user_id="admin", client_id=DASHBOARD_CLIENT_ID,
+                              created_at=at(0), factor="otp")
+    record("mfa.verify.success", at(0), factor="otp")  # an app's login: counted
+    db.session.commit()
+    [otp] = [row for row in monitoring.daily(1, today=TODAY) if row.factor == "otp"]
+    assert (otp.successes, otp.failures, otp.lockouts) == (1, 0, 0)
+    assert monitoring.totals().successes["otp"] == 1
 
 
 @pytest.mark.parametrize(("successes", "failures", "rate"), [
