@@ -4,10 +4,13 @@ the same source as ``/metrics``."""
 
 from __future__ import annotations
 
+from typing import NoReturn
+
 from flask import Response, redirect, url_for
 
 from authserver.dashboard.chart import success_chart
 from authserver.dashboard.web import bp, latest_events, page
+from authserver.errors import NotFound
 from authserver.extensions import services
 from authserver.monitoring import FACTORS, MfaMonitoring
 
@@ -19,6 +22,12 @@ LATEST_EVENTS = 25
 @bp.get("/")
 def home() -> Response:
     return redirect(url_for("dashboard.monitoring"))
+
+
+@bp.route("/<path:unknown>", methods=["GET", "POST"])
+def no_such_page(unknown: str) -> NoReturn:
+    """A page for any other address under /dashboard (behind the same guard as the rest)."""
+    raise NotFound("There is no such page in the dashboard.")
 
 
 @bp.get("/monitoring")

@@ -100,6 +100,15 @@ def test_an_unknown_id_is_a_404_page_not_json(console: Console) -> None:
     assert "No user has this id." in answer.get_data(as_text=True)
 
 
+def test_an_unknown_address_is_a_404_page_behind_the_guard(app: Flask, console: Console) -> None:
+    answer = console.get("/no/such/page")
+    assert answer.status_code == 404 and answer.mimetype == "text/html"
+    assert "There is no such page in the dashboard." in answer.get_data(as_text=True)
+    assert answer.headers["Cache-Control"] == "no-store"
+    visitor = Console(app.test_client()).get("/no/such/page")
+    assert visitor.status_code == 302 and visitor.location == "/dashboard/signin"
+
+
 def test_the_session_cookie_is_http_only_and_same_site_strict(app: Flask) -> None:
     answer = Console(app.test_client()).get("/signin")
     cookie = answer.headers["Set-Cookie"]
