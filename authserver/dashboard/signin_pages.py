@@ -21,10 +21,11 @@ from authserver.errors import ExpiredToken, InvalidGrant, ProtektError
 from authserver.extensions import services
 
 Page = tuple[str, int]
+Refused = tuple[str, int, list[tuple[str, str]]]  # the form again, with Retry-After if any
 
 
 @bp.route("/signin", methods=["GET", "POST"])
-def signin() -> Page | Response:
+def signin() -> Page | Refused | Response:
     if request.method == "GET":
         return page("signin.html")
     email = request.form.get("email", "")
@@ -39,7 +40,7 @@ def signin() -> Page | Response:
 
 
 @bp.route("/signin/code", methods=["GET", "POST"])
-def signin_code() -> Page | Response:
+def signin_code() -> Page | Refused | Response:
     if "signin" not in session:
         return redirect(url_for("dashboard.signin"))
     if request.method == "GET":
@@ -48,7 +49,7 @@ def signin_code() -> Page | Response:
 
 
 @bp.route("/signin/enroll", methods=["GET", "POST"])
-def signin_enroll() -> Page | Response:
+def signin_enroll() -> Page | Refused | Response:
     """A new authenticator app for an administrator who has none; a first code confirms it."""
     if "signin" not in session:
         return redirect(url_for("dashboard.signin"))
@@ -61,7 +62,7 @@ def signin_enroll() -> Page | Response:
     return _second_factor("signin_enroll.html")
 
 
-def _second_factor(template: str) -> Page | Response:
+def _second_factor(template: str) -> Page | Refused | Response:
     code = request.form.get("code", "").strip()
     since = time.time()  # an end_all() while the code is checked ends the new session too
     try:
@@ -73,11 +74,14 @@ def _second_factor(template: str) -> Page | Response:
     return _welcome(signed_in, since)
 
 
-def _refused(error: ProtektError, template: str, **context: str) -> Page:
-    """The form again with the reason; a server-side failure goes to the error page."""
+def _refused(error: ProtektError, template: str, **context: str) -> Refused:
+    """The form again with the reason (and Retry-After past a limit); a server-side failure
+    goes to the error page."""
     if error.status_code >= 500:
         raise error
-    return page(template, error.status_code, error=error.get_error_description(), **context)
+    html, status = page(template, error.status_code, error=error.get_error_description(),
+                        **context)
+    return html, status, [(k, v) for k, v in error.get_headers() if k == "Retry-After"]
 
 
 def _welcome(signed_in: SignedIn, since: float) -> Page | Response:

@@ -53,8 +53,9 @@ def test_a_wrong_code_is_refused_and_opens_nothing(app: Flask, console: Console)
 def test_too_many_wrong_codes_void_the_sign_in(app: Flask, console: Console) -> None:
     again = Console(app.test_client())
     again.password()
-    answers = [again.code("000000").status_code for _ in range(6)]
-    assert answers == [400] * 5 + [429]
+    answers = [again.code("000000") for _ in range(6)]
+    assert [answer.status_code for answer in answers] == [400] * 5 + [429]
+    assert "Retry-After" in answers[-1].headers
     assert console.device is not None
     assert again.code(console.device.next_code()).status_code == 429
     assert signed_out(again)
