@@ -83,6 +83,12 @@ class ClientRegistry:
         """Every client, oldest first."""
         return list(self._session.scalars(select(Client).order_by(Client.created_at)).all())
 
+    def names(self, client_ids: Iterable[str]) -> dict[str, str]:
+        """The names of these clients (those that still exist), by client id."""
+        rows = self._session.execute(
+            select(Client.client_id, Client.name).where(Client.client_id.in_(set(client_ids))))
+        return {client_id: name for client_id, name in rows}
+
     def get(self, client_id: str) -> Client:
         client = self.find(client_id)
         if client is None:

@@ -3,9 +3,10 @@
 Protekt protects its console with its own MFA, through the same pieces as an app's login: the
 password under the login limits (:class:`PasswordLogin`), an mfa_token in the store, and the
 code checked by :class:`MfaVerifier` under the per-token and per-user attempt limits
-(NIST SP 800-63B §5.2.2). The dashboard is its own client (``DASHBOARD``) in tickets and the
-audit trail. An administrator's factor is an authenticator app, or one of their recovery codes,
-whatever the deployment's MFA settings say for users: the console always takes two factors
+(NIST SP 800-63B §5.2.2). The dashboard is its own client (``DASHBOARD_CLIENT_ID``) in tickets
+and the audit trail. An administrator's factor is an authenticator app, or one of their
+recovery codes, whatever the deployment's MFA settings say for users: the console always takes
+two factors
 (NIST SP 800-63B §4.2, AAL2). An administrator with no factor and no recovery code at all (new,
 or reset by another administrator) adds an app after the password, confirms it with a first
 code, and is shown recovery codes once; their factors change nowhere else (``/mfa`` refuses,
@@ -31,7 +32,6 @@ from authserver.mfa.verification import Attempt
 from authserver.models import User
 from authserver.services import MfaServices
 
-DASHBOARD = DASHBOARD_CLIENT_ID  # the client of the dashboard's logins, tickets and events
 APP_ISSUER = "Protekt dashboard"  # what the administrator's authenticator app shows
 NOT_ADMIN = "This account may not sign in to the dashboard."
 
@@ -74,13 +74,13 @@ class AdminSignIn:
     def password(self, email: str, password: str, ip: str) -> PasswordAccepted:
         """Check the password (InvalidGrant, or LimitReached); AccessDenied for a user who is
         not an administrator, said only to someone who knew the password."""
-        user = self._login.authenticate(LoginAttempt(email, password, DASHBOARD, ip))
+        user = self._login.authenticate(LoginAttempt(email, password, DASHBOARD_CLIENT_ID, ip))
         if not user.is_admin:
             self._session.commit()
             raise AccessDenied(NOT_ADMIN)
         enroll = self._unprotected(user.id)
         mfa_token = self._mfa.tickets.issue(
-            user_id=user.id, client_id=DASHBOARD, scope=(), audience=(),
+            user_id=user.id, client_id=DASHBOARD_CLIENT_ID, scope=(), audience=(),
             purpose=FOR_ENROLLMENT if enroll else FOR_CHALLENGE,
             ttl=self._mfa.settings.load().mfa_token_ttl,
         )
@@ -98,7 +98,7 @@ class AdminSignIn:
     def new_app(self, mfa_token: str, email: str) -> NewApp:
         """A pending authenticator app for an administrator who has none (replacing an earlier
         pending one); it becomes active with its first code, at :meth:`verify`."""
-        ticket = self._mfa.tickets.open(mfa_token, DASHBOARD)
+        ticket = self._mfa.tickets.open(mfa_token, DASHBOARD_CLIENT_ID)
         if ticket.purpose != FOR_ENROLLMENT or not self._unprotected(ticket.user_id):
             raise InvalidRequest("This administrator already has a second factor.")
         self._mfa.authenticators.drop_pending(ticket.user_id, TYPE_OTP)
@@ -111,14 +111,14 @@ class AdminSignIn:
         """The administrator after a right app code or recovery code (InvalidGrant,
         ExpiredToken or TooManyAttempts otherwise); a first app code also makes recovery codes."""
         factor = self._factor(code)
-        attempt = Attempt(DASHBOARD, ip, factor.name)
+        attempt = Attempt(DASHBOARD_CLIENT_ID, ip, factor.name)
         user, ticket = self._mfa.verifier.verify(
             mfa_token, attempt, self._mfa.settings.load(), partial(factor.check, code))
         codes = None
         if ticket.purpose == FOR_ENROLLMENT:
             codes = self._mfa.recovery_codes.replace_set(user.id)
-        self._audit.record("dashboard.signed_in", user_id=user.id, client_id=DASHBOARD, ip=ip,
-                           factor=factor.name)
+        self._audit.record("dashboard.signed_in", user_id=user.id,
+                           client_id=DASHBOARD_CLIENT_ID, ip=ip, factor=factor.name)
         self._session.commit()
         return SignedIn(user, codes)
 

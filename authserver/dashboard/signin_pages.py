@@ -7,7 +7,8 @@ import time
 
 from flask import Response, redirect, request, session, url_for
 
-from authserver.dashboard.signin import DASHBOARD, SignedIn
+from authserver.clients import DASHBOARD_CLIENT_ID
+from authserver.dashboard.signin import SignedIn
 from authserver.dashboard.web import (
     admin,
     bp,
@@ -98,7 +99,7 @@ def _restart(ended: ProtektError) -> Page:
 
 @bp.post("/signout")
 def signout() -> Response:
-    services.audit.record("dashboard.signed_out", user_id=admin().id, client_id=DASHBOARD)
+    services.audit.record("dashboard.signed_out", user_id=admin().id, client_id=DASHBOARD_CLIENT_ID)
     services.session.commit()
     end_session()
     return redirect(url_for("dashboard.signin"))

@@ -41,7 +41,8 @@ from flask import (
 from werkzeug import exceptions as http
 
 from authserver.api.errors import DATABASE_UNAVAILABLE, render
-from authserver.dashboard.signin import DASHBOARD, AdminSignIn
+from authserver.clients import DASHBOARD_CLIENT_ID
+from authserver.dashboard.signin import AdminSignIn
 from authserver.errors import ServerError, TemporarilyUnavailable
 from authserver.extensions import db, services
 from authserver.models import User
@@ -104,11 +105,9 @@ def page(template: str, status: int = 200, **context: Any) -> tuple[str, int]:
 
 def latest_events(limit: int, user_id: str | None = None) -> dict[str, Any]:
     """The audit trail's newest events, with the names of the applications they mention."""
-    names = {client.client_id: client.name for client in services.clients.listing()}
-    names[DASHBOARD] = "Dashboard"
-    return {"events": services.audit.latest(user_id=user_id, event_type=None, before=None,
-                                            limit=limit),
-            "client_names": names}
+    events = services.audit.latest(user_id=user_id, event_type=None, before=None, limit=limit)
+    names = services.clients.names(e.client_id for e in events if e.client_id)
+    return {"events": events, "client_names": {**names, DASHBOARD_CLIENT_ID: "Dashboard"}}
 
 
 @bp.before_request

@@ -57,6 +57,8 @@ def test_the_user_page_lists_factors_and_recent_events(
     assert mfa_user.authenticator_id in page
     assert "10 left" in page  # recovery codes
     assert "mfa.enrolled" in page and "login.success" in page
+    events = page.split('<table class="events">')[1]
+    assert "<td>Web app</td>" in events  # the application's name, not its client id
 
 
 def test_reset_mfa_lets_the_user_log_in_with_the_password_alone(
