@@ -12,7 +12,7 @@ from flask import Flask
 from authserver.extensions import services
 from authserver.models import Client
 from tests.dashboard.conftest import Console
-from tests.support import TEST_ENCRYPTION_KEY
+from tests.support import TEST_ENCRYPTION_KEY, free_port
 
 PUBLIC = {"dashboard.signin", "dashboard.signin_code", "dashboard.signin_enroll",
           "dashboard.static"}
@@ -107,6 +107,24 @@ def test_an_unknown_address_is_a_404_page_behind_the_guard(app: Flask, console: 
     assert answer.headers["Cache-Control"] == "no-store"
     visitor = Console(app.test_client()).get("/no/such/page")
     assert visitor.status_code == 302 and visitor.location == "/dashboard/signin"
+
+
+def test_without_redis_the_dashboard_fails_closed_with_a_503_page(
+    make_app, console: Console,  # type: ignore[no-untyped-def]
+) -> None:
+    """Sessions and sign-in limits live in Redis: without it nothing opens, and it says so."""
+    cut_off = make_app(PROTEKT_REDIS_URL=f"redis://127.0.0.1:{free_port()}/0").test_client()
+    cookie = console.http.get_cookie("protekt-dashboard")
+    assert cookie is not None
+    cut_off.set_cookie(cookie.key, cookie.value, domain=cookie.domain)
+    stranger = Console(cut_off)
+    stranger.refresh_csrf()
+    for answer in (cut_off.get("/dashboard/security"),
+                   stranger.post("/signin", {"email": "admin@example.org",
+                                             "password": "admin password for tests"})):
+        assert answer.status_code == 503 and answer.mimetype == "text/html"
+        assert "Retry-After" in answer.headers
+        assert "Temporarily unavailable" in answer.get_data(as_text=True)
 
 
 def test_the_session_cookie_is_http_only_and_same_site_strict(app: Flask) -> None:
