@@ -16,6 +16,7 @@ from authserver.scopes import parse_scope
 PASSWORD = "password"  # noqa: S105 (a grant type name)
 REFRESH_TOKEN = "refresh_token"  # noqa: S105
 CLIENT_CREDENTIALS = "client_credentials"
+AUTHORIZATION_CODE = "authorization_code"  # RFC 6749 §4.1: browser sign-in at /authorize
 
 # API.md §2: Protekt's MFA grant URIs; Auth0's are accepted as aliases, short names in the CLI.
 MFA_OTP = "http://protekt.dev/oauth/grant-type/mfa-otp"
@@ -31,8 +32,10 @@ SHORT_NAMES = {grant.rsplit("/", 1)[1]: grant for grant in MFA_GRANT_TYPES}
 # ids are random (token_urlsafe), so none can take it.
 DASHBOARD_CLIENT_ID = "protekt-dashboard"
 
-GRANT_TYPES: tuple[str, ...] = (PASSWORD, REFRESH_TOKEN, CLIENT_CREDENTIALS, *MFA_GRANT_TYPES)
-DEFAULT_GRANT_TYPES: tuple[str, ...] = (PASSWORD, REFRESH_TOKEN, *MFA_GRANT_TYPES)
+GRANT_TYPES: tuple[str, ...] = (AUTHORIZATION_CODE, PASSWORD, REFRESH_TOKEN, CLIENT_CREDENTIALS,
+                                 *MFA_GRANT_TYPES)
+DEFAULT_GRANT_TYPES: tuple[str, ...] = (AUTHORIZATION_CODE, PASSWORD, REFRESH_TOKEN,
+                                        *MFA_GRANT_TYPES)
 
 
 def canonical_grant_type(name: str) -> str:

@@ -176,6 +176,21 @@ class Settings:
         "A login's refresh tokens all expire this many seconds after the login.",
         "RFC 9700 §4.14.2",
     )
+    authorization_code_ttl: int = _setting(
+        "PROTEKT_AUTHORIZATION_CODE_TTL", 60, _positive_int,
+        "Seconds an authorization code may wait for its exchange; single use either way.",
+        "RFC 6749 §4.1.2, RFC 9700 §4.2",
+    )
+    sso_session_idle: int = _setting(
+        "PROTEKT_SSO_SESSION_IDLE", 30 * 60, _positive_int,
+        "A sign-in session of the hosted pages unused this many seconds ends; apps then ask "
+        "for the password again.", "NIST SP 800-63B §7.1 (AAL2: 30 minutes of inactivity)",
+    )
+    sso_session_ttl: int = _setting(
+        "PROTEKT_SSO_SESSION_TTL", 12 * 3600, _positive_int,
+        "A sign-in session of the hosted pages ends this many seconds after the sign-in.",
+        "NIST SP 800-63B §7.1 (AAL2: reauthentication every 12 hours)",
+    )
     argon2_memory_kib: int = _setting(
         "PROTEKT_ARGON2_MEMORY_KIB", 19456, _positive_int,
         "argon2id memory cost (19 MiB).", "OWASP Password Storage Cheat Sheet; RFC 9106 §4",
@@ -308,6 +323,8 @@ class Settings:
             errors.append(
                 "PROTEKT_REFRESH_TOKEN_IDLE_TTL: must not exceed PROTEKT_REFRESH_TOKEN_ABSOLUTE_TTL"
             )
+        if self.sso_session_idle > self.sso_session_ttl:
+            errors.append("PROTEKT_SSO_SESSION_IDLE: must not exceed PROTEKT_SSO_SESSION_TTL")
         return errors + self._sms_errors()
 
     def _sms_errors(self) -> list[str]:

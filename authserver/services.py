@@ -9,10 +9,11 @@ from datetime import timedelta
 
 from sqlalchemy.orm import Session
 
-from authserver.accounts.admin_sessions import AdminSessions
 from authserver.accounts.administration import UserAdministration
+from authserver.accounts.consents import Consents
 from authserver.accounts.login import LoginLimits, PasswordLogin
 from authserver.accounts.passwords import PasswordHasher
+from authserver.accounts.sessions import BrowserSessions
 from authserver.accounts.users import UserDirectory
 from authserver.audit import AuditLog
 from authserver.clients import ClientRegistry
@@ -105,7 +106,9 @@ class Services:
     revocation: Revocation
     mfa: MfaServices
     administration: UserAdministration
-    admin_sessions: AdminSessions
+    admin_sessions: BrowserSessions
+    sso_sessions: BrowserSessions
+    consents: Consents
     audit: AuditLog
 
 
@@ -136,7 +139,9 @@ def build_services(
     access_tokens = AccessTokens(keyring, store.namespace("revoked-jti"), settings.issuer)
     mfa = build_mfa(session, store, users, encryptor, audit=audit,
                     sms_provider=open_provider(settings))
-    admin_sessions = AdminSessions(store.namespace("dashboard-session"))
+    admin_sessions = BrowserSessions(store.namespace("dashboard-session"))
+    sso_sessions = BrowserSessions(store.namespace("sso-session"), idle=settings.sso_session_idle,
+                                   absolute=settings.sso_session_ttl)
     return Services(
         settings=settings,
         session=session,
@@ -153,8 +158,10 @@ def build_services(
         mfa=mfa,
         administration=UserAdministration(
             session, users, authenticators=mfa.authenticators, recovery=mfa.recovery_codes,
-            refresh_tokens=refresh_tokens, admin_sessions=admin_sessions, audit=audit,
+            refresh_tokens=refresh_tokens, sessions=(admin_sessions, sso_sessions), audit=audit,
         ),
         admin_sessions=admin_sessions,
+        sso_sessions=sso_sessions,
+        consents=Consents(session, audit),
         audit=audit,
     )

@@ -64,7 +64,8 @@ def test_create_admin_refuses_a_taken_email(run: Any) -> None:
 def test_create_client_defaults_and_secret_shown_once(run: Any) -> None:
     data = json.loads(run("create-client", "--name", "Web", "--json").output)
     assert data["grant_types"] == [
-        "password", "refresh_token", "http://protekt.dev/oauth/grant-type/mfa-otp",
+        "authorization_code", "password", "refresh_token",
+        "http://protekt.dev/oauth/grant-type/mfa-otp",
         "http://protekt.dev/oauth/grant-type/mfa-oob",
         "http://protekt.dev/oauth/grant-type/mfa-recovery-code",
     ]

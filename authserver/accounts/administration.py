@@ -20,7 +20,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from authserver.accounts.admin_sessions import AdminSessions
+from authserver.accounts.sessions import BrowserSessions
 from authserver.accounts.users import (
     UserDirectory,
     check_password,
@@ -54,12 +54,12 @@ class UserAdministration:
 
     def __init__(self, session: Session, users: UserDirectory, *, authenticators: Authenticators,
                  recovery: RecoveryCodes, refresh_tokens: RefreshTokens,
-                 admin_sessions: AdminSessions, audit: AuditLog) -> None:
+                 sessions: tuple[BrowserSessions, ...], audit: AuditLog) -> None:
         self._session = session
         self._users = users
         self._factors = FactorInventory(session, authenticators, recovery)
         self._refresh_tokens = refresh_tokens
-        self._admin_sessions = admin_sessions
+        self._sessions = sessions  # the dashboard's and the hosted sign-in's
         self._audit = audit
 
     def search(self, text: str, page: int, per_page: int) -> Page:
@@ -163,8 +163,7 @@ class UserAdministration:
         authenticator = self._factors.find(user_id, authenticator_id)
         factor = factor_of(authenticator)
         self._factors.remove(authenticator)
-        if user.is_admin:  # the console's factor: what it opened ends with it
-            self._admin_sessions.end_all(user_id)
+        self._end_browser_sessions(user)  # what the factor opened ends with it
         self._audit.record("mfa.removed", user_id=user_id, by=BY_ADMIN,
                            authenticator_id=authenticator_id, factor=factor)
         self._session.commit()
@@ -195,10 +194,15 @@ class UserAdministration:
 
     def _end_sessions(self, user: User) -> int:
         """End everything the user's credentials opened: every refresh token (the number
-        revoked) and, for an administrator, every console session (NIST SP 800-63B §6.1.2.3)."""
-        if user.is_admin:
-            self._admin_sessions.end_all(user.id)
+        revoked) and every browser session (NIST SP 800-63B §6.1.2.3)."""
+        self._end_browser_sessions(user)
         return self._refresh_tokens.revoke_user(user.id)
+
+    def _end_browser_sessions(self, user: User) -> None:
+        """End the user's sign-in sessions of the hosted pages and, for an administrator, of
+        the console."""
+        for sessions in self._sessions:
+            sessions.end_all(user.id)
 
     def _set_blocked(self, user: User, blocked: bool) -> None:
         """Block (revoking every refresh token) or unblock, audited; nothing if already so."""

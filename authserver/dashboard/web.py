@@ -2,7 +2,7 @@
 headers, and errors rendered as pages.
 
 * **Sessions**: Flask's session cookie, signed with a key derived from the encryption key, holds
-  the CSRF token, the dashboard session id (:mod:`authserver.accounts.admin_sessions`) and, during
+  the CSRF token, the dashboard session id (:mod:`authserver.accounts.sessions`) and, during
   sign-in, the mfa_token. It is ``HttpOnly``, ``SameSite=Strict``, and ``Secure`` with the
   ``__Host-`` prefix when the issuer is https (RFC 6265bis §4.1.3.2).
 * **CSRF**: every POST carries the session's token (form field ``csrf_token`` or header
@@ -12,7 +12,7 @@ headers, and errors rendered as pages.
   (``frame-ancestors 'none'``), ``X-Frame-Options: DENY``, ``nosniff``, referrers only within
   the dashboard's origin, and ``Cache-Control: no-store`` on every page (all show account data).
 * **Guard**: every page but sign-in and the static files needs a live session
-  (:mod:`authserver.accounts.admin_sessions`) of a user who is still an administrator and not
+  (:mod:`authserver.accounts.sessions`) of a user who is still an administrator and not
   blocked; anyone else is sent to the sign-in page.
 """
 

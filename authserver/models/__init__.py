@@ -4,6 +4,7 @@ from authserver.models.audit_event import AuditEvent
 from authserver.models.authenticator import Authenticator
 from authserver.models.base import Base
 from authserver.models.client import Client, hash_client_secret
+from authserver.models.consent import Consent
 from authserver.models.mfa_settings import MfaSettingsRow, SmsCreditBalance
 from authserver.models.recovery_code import RecoveryCode
 from authserver.models.refresh_token import RefreshToken, RefreshTokenFamily
@@ -15,6 +16,7 @@ __all__ = [
     "Authenticator",
     "Base",
     "Client",
+    "Consent",
     "MfaSettingsRow",
     "RecoveryCode",
     "RefreshToken",

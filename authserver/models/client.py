@@ -5,8 +5,9 @@ from __future__ import annotations
 import hashlib
 import hmac
 from datetime import datetime
+from urllib.parse import urlsplit
 
-from sqlalchemy import JSON, String
+from sqlalchemy import JSON, Boolean, String, true
 from sqlalchemy.orm import Mapped, mapped_column
 
 from authserver.models.base import Base, UTCDateTime, utcnow
@@ -29,6 +30,12 @@ class Client(Base):
     grant_types: Mapped[list[str]] = mapped_column(JSON)
     scopes: Mapped[list[str]] = mapped_column(JSON)
     audiences: Mapped[list[str]] = mapped_column(JSON, default=list)
+    # Browser sign-in (RFC 6749 §3.1.2, OIDC RP-Initiated Logout §3.1): exact URIs only.
+    redirect_uris: Mapped[list[str]] = mapped_column(JSON, default=list, server_default="[]")
+    post_logout_redirect_uris: Mapped[list[str]] = mapped_column(
+        JSON, default=list, server_default="[]")
+    # First-party apps are the deployment's own: the hosted pages ask no consent for them.
+    first_party: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     @property
@@ -49,3 +56,37 @@ class Client(Base):
 
     def check_grant_type(self, grant_type: str) -> bool:
         return grant_type in self.grant_types
+
+    def check_response_type(self, response_type: str) -> bool:
+        """``code`` only (RFC 9700 §2.1.2: no implicit flow), for clients allowed that grant."""
+        return response_type == "code" and self.check_grant_type("authorization_code")
+
+    def check_redirect_uri(self, redirect_uri: str) -> bool:
+        """An exact match with a registered URI (RFC 9700 §4.1.3), except the port of an http
+        loopback address, which a native app picks when it starts (RFC 8252 §7.3)."""
+        return any(_same_redirect(registered, redirect_uri) for registered in self.redirect_uris)
+
+    def check_post_logout_redirect_uri(self, uri: str) -> bool:
+        """An exact match with a registered URI (OIDC RP-Initiated Logout 1.0 §3)."""
+        return uri in self.post_logout_redirect_uris
+
+    def get_default_redirect_uri(self) -> None:
+        """None: the redirect_uri is always required (OIDC Core §3.1.2.1)."""
+        return None
+
+    def get_allowed_scope(self, scope: str) -> str:
+        """Scopes are checked by the grant itself (authserver.grants.authorization_code)."""
+        return scope
+
+
+_LOOPBACK_HOSTS = ("127.0.0.1", "::1")  # RFC 8252 §8.3: IP literals, not "localhost"
+
+
+def _same_redirect(registered: str, asked: str) -> bool:
+    if registered == asked:
+        return True
+    mine, theirs = urlsplit(registered), urlsplit(asked)
+    loopback = (mine.scheme == theirs.scheme == "http" and mine.hostname in _LOOPBACK_HOSTS
+                and theirs.username is None)
+    return loopback and ((mine.hostname, mine.path, mine.query)
+                         == (theirs.hostname, theirs.path, theirs.query))

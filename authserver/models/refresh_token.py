@@ -30,6 +30,9 @@ class RefreshTokenFamily(Base):
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # Last exchange of one of its tokens; writing it locks the family row during a rotation.
     refreshed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The browser sign-in session (SHA-256 of its id) that opened the family, if any: logging
+    # out of that session revokes the family (OIDC RP-Initiated Logout 1.0).
+    sso_session: Mapped[str | None] = mapped_column(String(64), index=True, default=None)
 
 
 class RefreshToken(Base):

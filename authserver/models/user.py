@@ -25,6 +25,15 @@ class User(Base):
     is_admin: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     # Set while an administrator blocks the user: no login, refresh or MFA exchange succeeds.
     blocked_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
+    # OIDC Core §5.1 standard claims of the ``profile`` scope; None when not given.
+    name: Mapped[str | None] = mapped_column(String(200), default=None)
+    given_name: Mapped[str | None] = mapped_column(String(100), default=None)
+    family_name: Mapped[str | None] = mapped_column(String(100), default=None)
+    preferred_username: Mapped[str | None] = mapped_column(String(100), default=None)
+    picture: Mapped[str | None] = mapped_column(String(2000), default=None)
+    locale: Mapped[str | None] = mapped_column(String(35), default=None)  # BCP 47 tag
+    # Last change of the profile claims (OIDC Core §5.1 ``updated_at``).
+    updated_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
 
     @property
     def blocked(self) -> bool:

@@ -1,11 +1,13 @@
-"""Administrators' dashboard sessions, kept in the store (Redis in production).
+"""Browser sessions, kept in the store (Redis in production): the dashboard's administrators'
+sessions, and the sign-in (SSO) sessions of the hosted pages that let a second app sign a user
+in without a password.
 
-The browser holds only a random 256-bit session id inside the signed session cookie; the store
-keeps its SHA-256 (DESIGN.md habit 4) with the administrator's id. A session ends after ``idle``
-seconds without a request or ``absolute`` seconds after sign-in, whichever comes first (NIST
-SP 800-63B §7.1: reauthentication at least every 12 hours and after 30 minutes of inactivity at
-AAL2), at once on sign-out, and with every other session of the administrator when
-:meth:`AdminSessions.end_all` is called (a block, an MFA reset, a factor removed, a new
+The browser holds only a random 256-bit session id inside a signed cookie; the store keeps its
+SHA-256 with the user's id and how they authenticated (RFC 8176 ``amr``). A session ends after
+``idle`` seconds without a request or ``absolute`` seconds after sign-in, whichever comes first
+(NIST SP 800-63B §7.1: reauthentication at least every 12 hours and after 30 minutes of
+inactivity at AAL2), at once on sign-out, and with every other session of the user when
+:meth:`BrowserSessions.end_all` is called (a block, an MFA reset, a factor removed, a new
 password: NIST SP 800-63B §6.1.2.3). Being in the store, a session works on every server process
 and ends everywhere at once. No Flask here.
 
@@ -20,7 +22,7 @@ import hashlib
 import json
 import secrets
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
 from authserver.store import Namespace
 
@@ -30,19 +32,24 @@ _MAX_ID_LENGTH = 100
 
 
 @dataclass(frozen=True)
-class AdminSession:
-    """Who is signed in, and since when (epoch seconds: when their sign-in's last step began)."""
+class BrowserSession:
+    """Who is signed in, since when (epoch seconds: when their sign-in's last step began), how
+    (``amr``, RFC 8176), and ``key``: the digest of the session id, which names the session
+    in what it opened (refresh-token families) without being the id."""
 
     user_id: str
     started_at: float
+    amr: tuple[str, ...] = ()
+    key: str = ""
 
 
-def _key(session_id: str) -> str:
+def session_key(session_id: str) -> str:
+    """The digest the store keeps of a session id."""
     return hashlib.sha256(session_id.encode()).hexdigest()
 
 
-class AdminSessions:
-    """Starts, finds (renewing the idle timeout) and ends dashboard sessions."""
+class BrowserSessions:
+    """Starts, finds (renewing the idle timeout) and ends browser sessions of one kind."""
 
     def __init__(self, records: Namespace, idle: int = IDLE_SECONDS,
                  absolute: int = ABSOLUTE_SECONDS) -> None:
@@ -50,29 +57,31 @@ class AdminSessions:
         self._idle = idle
         self._absolute = absolute
 
-    def start(self, user_id: str, since: float) -> str:
-        """A new session id for the administrator: given to the browser, never stored.
+    def start(self, user_id: str, since: float, amr: tuple[str, ...] = ()) -> str:
+        """A new session id for the user: given to the browser, never stored.
         ``since`` is when the sign-in's last step began, so an :meth:`end_all` that ran while
         the code was being checked ends this session too."""
         session_id = secrets.token_urlsafe(32)
-        key = _key(session_id)
-        record = AdminSession(user_id, since)
-        self._records.put(key, json.dumps(asdict(record)).encode(), self._absolute)
+        key = session_key(session_id)
+        record = {"user_id": user_id, "started_at": since, "amr": list(amr)}
+        self._records.put(key, json.dumps(record).encode(), self._absolute)
         self._records.put(f"seen:{key}", b"1", self._idle)
         return session_id
 
-    def find(self, session_id: str) -> AdminSession | None:
+    def find(self, session_id: str) -> BrowserSession | None:
         """The live session of this id, its idle timeout restarted; None when it has ended."""
         if not 0 < len(session_id) <= _MAX_ID_LENGTH:
             return None
-        key = _key(session_id)
+        key = session_key(session_id)
         raw = self._records.get(key)
         if raw is None:
             return None
         if self._records.get(f"seen:{key}") is None:  # idle too long
             self.end(session_id)
             return None
-        session = AdminSession(**json.loads(raw))
+        record = json.loads(raw)
+        session = BrowserSession(record["user_id"], record["started_at"],
+                                 tuple(record.get("amr", ())), key)
         ended = self._records.get(f"ended:{session.user_id}")
         if ended is not None and session.started_at <= float(ended):
             self.end(session_id)
@@ -85,5 +94,5 @@ class AdminSessions:
         self._records.put(f"ended:{user_id}", repr(time.time()).encode(), self._absolute)
 
     def end(self, session_id: str) -> None:
-        key = _key(session_id)
+        key = session_key(session_id)
         self._records.delete(key, f"seen:{key}")

@@ -1,5 +1,5 @@
-"""Dashboard sessions in the real store: idle and absolute ends, sign-out that a racing request
-cannot undo, only digests kept."""
+"""Browser sessions (dashboard and sign-in) in the real store: idle and absolute ends, sign-out
+that a racing request cannot undo, only digests kept, and how the user authenticated."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from authserver.accounts.admin_sessions import AdminSessions
+from authserver.accounts.sessions import BrowserSessions
 from authserver.store import Store, open_store
 
 
@@ -19,7 +19,7 @@ def store(redis_url: str, redis_prefix: str) -> Iterator[Store]:
 
 
 def test_a_session_is_found_until_it_ends(store: Store) -> None:
-    sessions = AdminSessions(store.namespace("dashboard-session"))
+    sessions = BrowserSessions(store.namespace("dashboard-session"))
     session_id = sessions.start("admin-id", time.time())
     found = sessions.find(session_id)
     assert found is not None and found.user_id == "admin-id"
@@ -29,7 +29,7 @@ def test_a_session_is_found_until_it_ends(store: Store) -> None:
 
 def test_a_request_racing_the_sign_out_cannot_bring_the_session_back(store: Store) -> None:
     records = store.namespace("dashboard-session")
-    sessions = AdminSessions(records)
+    sessions = BrowserSessions(records)
     session_id = sessions.start("admin-id", time.time())
     assert sessions.find(session_id) is not None  # a request reads the session...
     sessions.end(session_id)  # ...a sign-out ends it...
@@ -39,7 +39,7 @@ def test_a_request_racing_the_sign_out_cannot_bring_the_session_back(store: Stor
 
 
 def test_an_idle_session_ends(store: Store) -> None:
-    sessions = AdminSessions(store.namespace("dashboard-session"), idle=1, absolute=60)
+    sessions = BrowserSessions(store.namespace("dashboard-session"), idle=1, absolute=60)
     session_id = sessions.start("admin-id", time.time())
     time.sleep(0.6)
     assert sessions.find(session_id) is not None  # a request renews the idle time
@@ -50,7 +50,7 @@ def test_an_idle_session_ends(store: Store) -> None:
 
 
 def test_a_session_ends_at_its_absolute_lifetime_however_busy(store: Store) -> None:
-    sessions = AdminSessions(store.namespace("dashboard-session"), idle=60, absolute=1)
+    sessions = BrowserSessions(store.namespace("dashboard-session"), idle=60, absolute=1)
     session_id = sessions.start("admin-id", time.time())
     time.sleep(0.6)
     assert sessions.find(session_id) is not None
@@ -59,7 +59,7 @@ def test_a_session_ends_at_its_absolute_lifetime_however_busy(store: Store) -> N
 
 
 def test_end_all_ends_every_session_begun_before_it_and_none_after(store: Store) -> None:
-    sessions = AdminSessions(store.namespace("dashboard-session"))
+    sessions = BrowserSessions(store.namespace("dashboard-session"))
     mine = [sessions.start("admin-id", time.time()) for _ in range(2)]
     checking = time.time()  # a sign-in whose code is being checked...
     other = sessions.start("other-admin", time.time())
@@ -72,4 +72,14 @@ def test_end_all_ends_every_session_begun_before_it_and_none_after(store: Store)
 
 @pytest.mark.parametrize("session_id", ["", "x" * 101, "not-a-session"])
 def test_a_malformed_or_unknown_id_is_no_session(store: Store, session_id: str) -> None:
-    assert AdminSessions(store.namespace("dashboard-session")).find(session_id) is None
+    assert BrowserSessions(store.namespace("dashboard-session")).find(session_id) is None
+
+
+def test_a_session_keeps_how_the_user_authenticated_and_names_itself_by_digest(
+        store: Store) -> None:
+    sessions = BrowserSessions(store.namespace("sso-session"))
+    session_id = sessions.start("user-id", time.time(), ("pwd", "otp", "mfa"))
+    found = sessions.find(session_id)
+    assert found is not None
+    assert found.amr == ("pwd", "otp", "mfa")
+    assert found.key == hashlib.sha256(session_id.encode()).hexdigest()
