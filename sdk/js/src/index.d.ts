@@ -8,12 +8,23 @@ export declare const DEFAULT_SCOPE: 'openid email enroll read:authenticators rem
  * so that API cannot replay the token at Protekt's /mfa/* endpoints.
  */
 export declare const API_DEFAULT_SCOPE: 'openid email';
+/** Scope of a `loginWithRedirect` that names none. */
+export declare const REDIRECT_DEFAULT_SCOPE: 'openid profile email';
 /** `error` of a ProtektError when the server did not answer. */
 export declare const NETWORK_ERROR: 'network_error';
 /** `error` of a ProtektError when the answer was not the JSON the API promises. */
 export declare const SERVER_ERROR: 'server_error';
 /** `error` of a ProtektError when there is no session or it could not be renewed. */
 export declare const LOGIN_REQUIRED: 'login_required';
+/**
+ * `error` of a ProtektError from `handleRedirectCallback`: the redirect has no `state`, or no
+ * login started in this tab is waiting for it (already handled, or started elsewhere).
+ */
+export declare const INVALID_STATE: 'invalid_state';
+/** `error` of a ProtektError: the redirect's `iss` is not the issuer (RFC 9207 §2.4). */
+export declare const INVALID_ISSUER: 'invalid_issuer';
+/** `error` of a ProtektError: the ID token's `iss`, `aud`, `azp`, `exp`, `nonce` or `auth_time` is wrong. */
+export declare const INVALID_ID_TOKEN: 'invalid_id_token';
 export declare const MFA_OTP_GRANT: 'http://protekt.dev/oauth/grant-type/mfa-otp';
 export declare const MFA_OOB_GRANT: 'http://protekt.dev/oauth/grant-type/mfa-oob';
 export declare const MFA_RECOVERY_CODE_GRANT: 'http://protekt.dev/oauth/grant-type/mfa-recovery-code';
@@ -94,6 +105,38 @@ export interface LoginParams {
   /** Sent as given; default: the options' `scope`, else as {@link ProtektOptions.scope} says. */
   scope?: string;
   audience?: string;
+}
+
+export interface RedirectLoginOptions {
+  /** Where Protekt sends the browser back; must be one of the client's registered redirect URIs. */
+  redirectUri: string;
+  /** Default {@link REDIRECT_DEFAULT_SCOPE}; `openid` is added when missing. */
+  scope?: string;
+  /** The API the access token is for; default: the options' `audience`. */
+  audience?: string;
+  /** `none`: no page is shown, a user not signed in comes back with `login_required`. */
+  prompt?: 'none' | 'login' | 'consent';
+  /** Seconds: an older sign-in is asked again; the ID token's `auth_time` is checked against it. */
+  maxAge?: number;
+  /** Prefills the sign-in form (e.g. the email address). */
+  loginHint?: string;
+  acrValues?: string;
+  /** Any JSON value, kept in this tab and given back by `handleRedirectCallback` (e.g. the page to return to). */
+  appState?: unknown;
+}
+
+export interface RedirectLoginResult<AppState = unknown> {
+  appState: AppState;
+  /** Also kept as the session. */
+  tokens: TokenResponse;
+}
+
+/** After a `loginWithRedirect`: end the sign-in at Protekt too (OIDC RP-Initiated Logout 1.0). */
+export interface RedirectLogoutOptions {
+  /** `post_logout_redirect_uri`: where Protekt sends the browser afterwards; a registered URI. */
+  returnTo?: string;
+  /** Accepted as auth0-spa-js has it; Protekt has no upstream provider, so it changes nothing. */
+  federated?: boolean;
 }
 
 export type EnrollBody =
@@ -189,6 +232,19 @@ export declare class Protekt {
   /** Password login; tokens (kept as the session) or the mfa_required result, never thrown. */
   login(params: LoginParams): Promise<TokenResponse | MfaRequiredResult>;
   /**
+   * Browser only. Sign in at Protekt's own pages (OIDC authorization code flow with PKCE): keeps
+   * a code_verifier, nonce and `appState` in sessionStorage under a new `state`, then navigates
+   * (`window.location.assign`) to the authorization endpoint.
+   */
+  loginWithRedirect(options: RedirectLoginOptions): Promise<void>;
+  /**
+   * Browser only. On the `redirectUri` page: checks `state` (single use) and `iss`, throws the
+   * redirect's `error` (e.g. `login_required`) as a ProtektError, exchanges the code, checks the
+   * ID token's `iss`, `aud`, `exp` and `nonce`, and keeps the tokens as the session.
+   * @param url default: `window.location.href`
+   */
+  handleRedirectCallback<AppState = unknown>(url?: string): Promise<RedirectLoginResult<AppState>>;
+  /**
    * A valid access token, renewed when needed: one renewal at a time, shared by concurrent
    * callers and, through the Web Locks API, by the origin's other tabs. Throws `login_required`.
    */
@@ -197,9 +253,11 @@ export declare class Protekt {
   revoke(token: string): Promise<void>;
   /**
    * Waits for a renewal in flight, revokes the session's refresh token and forgets the session;
-   * an answer to a request sent before it is not stored afterwards.
+   * an answer to a request sent before it is not stored afterwards. With options (browser only),
+   * then navigates to Protekt's end_session_endpoint with `id_token_hint`, `client_id`,
+   * `post_logout_redirect_uri` (= `returnTo`) and a `state`, even if the revocation failed.
    */
-  logout(): Promise<void>;
+  logout(options?: RedirectLogoutOptions): Promise<void>;
   userinfo(accessToken?: string): Promise<UserInfo>;
 }
 
@@ -211,7 +269,10 @@ export declare class ProtektError extends Error {
     error: string; errorDescription?: string; status?: number; retryAfter?: number;
     body?: Record<string, unknown>; cause?: unknown;
   });
-  /** The OAuth error code (RFC 6749 §5.2), or `network_error`, `server_error`, `login_required`. */
+  /**
+   * The OAuth error code (RFC 6749 §5.2, or of a redirect, §4.1.2.1), or `network_error`,
+   * `server_error`, `login_required`, `invalid_state`, `invalid_issuer`, `invalid_id_token`.
+   */
   readonly error: string;
   /** The server's `error_description`. */
   readonly errorDescription?: string;

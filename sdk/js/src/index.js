@@ -1,19 +1,26 @@
 /**
  * @protekt/sdk: the Protekt client for browsers and Node 18+, on `fetch` alone.
  *
- * Password login (RFC 6749 §4.3) that answers `mfa_required` instead of throwing, the MFA calls
- * of the product guide, a stored session renewed with rotating refresh tokens (RFC 6749 §6),
- * logout by revocation (RFC 7009). Endpoints come from the server's metadata (OIDC Discovery 1.0).
+ * Password login (RFC 6749 §4.3) that answers `mfa_required` instead of throwing, sign-in at
+ * Protekt's own pages by redirect (OIDC Core 1.0 §3.1 with PKCE, RFC 7636), the MFA calls of the
+ * product guide, a stored session renewed with rotating refresh tokens (RFC 6749 §6), logout by
+ * revocation (RFC 7009) and, after a redirect sign-in, at Protekt too (OIDC RP-Initiated Logout
+ * 1.0). Endpoints come from the server's metadata (OIDC Discovery 1.0).
  */
 
-import { LOGIN_REQUIRED, ProtektError } from './errors.js';
+import { LOGIN_REQUIRED, ProtektError, SERVER_ERROR } from './errors.js';
 import { Mfa } from './mfa.js';
+import {
+  INVALID_ISSUER, INVALID_STATE, PROMPTS, Transactions, browserWindow, checkIdToken, codeChallenge, randomToken,
+  withOpenid,
+} from './redirect.js';
 import { memoryStorage } from './storage.js';
 import { Transport } from './transport.js';
 import { secureBaseUrl } from './url.js';
 
 export { LOGIN_REQUIRED, NETWORK_ERROR, ProtektError, SERVER_ERROR } from './errors.js';
 export { MFA_OTP_GRANT, MFA_OOB_GRANT, MFA_RECOVERY_CODE_GRANT, Mfa } from './mfa.js';
+export { INVALID_ID_TOKEN, INVALID_ISSUER, INVALID_STATE } from './redirect.js';
 export { browserStorage, memoryStorage } from './storage.js';
 
 /**
@@ -30,6 +37,9 @@ export const DEFAULT_SCOPE = 'openid email enroll read:authenticators remove:aut
  * that API replay it at Protekt's /mfa/* endpoints (RFC 8707 §2, RFC 9700 §2.3).
  */
 export const API_DEFAULT_SCOPE = 'openid email';
+
+/** Scope of a `loginWithRedirect` that names none: an ID token and the user's profile and email. */
+export const REDIRECT_DEFAULT_SCOPE = 'openid profile email';
 
 const MFA_REQUIRED = 'mfa_required';
 /** How long a tab that waited for another's lock waits for that tab's write to reach it. */
@@ -109,6 +119,69 @@ export class Protekt {
   }
 
   /**
+   * Sign in at Protekt's own pages (OIDC Core 1.0 §3.1, authorization code flow with PKCE,
+   * RFC 7636): keeps a fresh code_verifier, nonce and `appState` in this tab's sessionStorage
+   * under a new `state`, then sends the browser to the authorization endpoint. Protekt redirects
+   * back to `redirectUri`, where `handleRedirectCallback()` finishes the login.
+   * @param {import('./index.js').RedirectLoginOptions} options
+   */
+  async loginWithRedirect({
+    redirectUri, scope = REDIRECT_DEFAULT_SCOPE, audience = this.#audience, prompt, maxAge, loginHint, acrValues,
+    appState,
+  } = {}) {
+    if (typeof redirectUri !== 'string' || redirectUri === '') throw new TypeError('redirectUri is required');
+    if (prompt !== undefined && !PROMPTS.includes(prompt)) {
+      throw new TypeError(`prompt must be one of ${PROMPTS.join(', ')} (got ${prompt})`);
+    }
+    if (maxAge !== undefined && !(Number.isInteger(maxAge) && maxAge >= 0)) {
+      throw new TypeError(`maxAge must be a whole number of seconds (got ${maxAge})`);
+    }
+    const page = browserWindow('loginWithRedirect');
+    const [verifier, state, nonce] = [randomToken(), randomToken(), randomToken()];
+    const url = urlWith(await this.#transport.endpoint('authorization_endpoint', '/authorize'), {
+      response_type: 'code', client_id: this.#transport.clientId, redirect_uri: redirectUri,
+      scope: withOpenid(scope), state, nonce, code_challenge: await codeChallenge(verifier),
+      code_challenge_method: 'S256', prompt, max_age: maxAge, login_hint: loginHint, acr_values: acrValues,
+      audience,
+    });
+    this.#transactions(page).save(state, { verifier, nonce, redirectUri, appState, maxAge });
+    page.location.assign(url);
+  }
+
+  /**
+   * Finish a `loginWithRedirect` on the page Protekt redirected to: checks the response's
+   * `state` (a login this tab started; each is used once) and `iss` (RFC 9207), turns an `error`
+   * into a ProtektError with that code (e.g. `login_required` after `prompt: 'none'`), exchanges
+   * the code with its code_verifier, checks the ID token's `iss`, `aud`, `exp` and `nonce`
+   * (OIDC Core 1.0 §3.1.3.7), and keeps the tokens as the session.
+   * @param {string} [url] default: the page's URL
+   * @returns {Promise<{ appState: unknown, tokens: import('./index.js').TokenResponse }>}
+   */
+  async handleRedirectCallback(url) {
+    const page = browserWindow('handleRedirectCallback');
+    const params = new URL(url ?? page.location.href).searchParams;
+    const state = params.get('state');
+    const entry = state ? this.#transactions(page).take(state) : undefined;
+    if (!entry) throw unknownState(state);
+    await this.#checkResponseIssuer(params.get('iss'));
+    const error = params.get('error');
+    if (error !== null) throw authorizationError(params, entry.appState);
+    const code = params.get('code');
+    if (!code) {
+      throw new ProtektError({ error: SERVER_ERROR, errorDescription: 'The redirect carries neither a code nor an error.' });
+    }
+    const save = this.#saver();
+    const tokens = await this.#transport.postAsClient('token_endpoint', {
+      grant_type: 'authorization_code', code, redirect_uri: entry.redirectUri, code_verifier: entry.verifier,
+    });
+    checkIdToken(tokens.id_token, {
+      issuer: this.#transport.domain, clientId: this.#transport.clientId, nonce: entry.nonce, maxAge: entry.maxAge,
+    });
+    await save(tokens);
+    return { appState: entry.appState, tokens };
+  }
+
+  /**
    * A valid access token of the session. Within `refreshMarginSeconds` of its expiry it is
    * renewed with the refresh token, which rotates (RFC 9700 §4.14.2: a refresh token used twice
    * ends the login). So one renewal runs at a time: concurrent callers share it, and other tabs
@@ -150,10 +223,27 @@ export class Protekt {
    * Revoke the session's refresh token (RFC 7009) and forget the session, even if that fails.
    * A renewal in flight is waited for first, so the token revoked is the latest one; no answer
    * to a request sent before the logout is kept afterwards.
+   *
+   * With options (after a `loginWithRedirect`), the browser then goes to Protekt's
+   * end_session_endpoint (OIDC RP-Initiated Logout 1.0 §2), which ends the user's sign-in there
+   * too and sends them back to `returnTo`; a failed revocation does not stop it. `federated` is
+   * accepted as auth0-spa-js has it; Protekt has no upstream provider to sign out of.
+   * @param {{ returnTo?: string, federated?: boolean }} [options]
    */
-  async logout() {
+  async logout(options) {
+    if (options === undefined) {
+      await this.#refreshing?.catch(ignore);
+      await this.#exclusive(() => this.#endSession());
+      return;
+    }
+    const page = browserWindow('logout');
+    const idToken = (await this.#session())?.id_token;
     await this.#refreshing?.catch(ignore);
-    await this.#exclusive(() => this.#endSession());
+    await this.#exclusive(() => this.#endSession()).catch(ignore);
+    page.location.assign(urlWith(await this.#transport.endpoint('end_session_endpoint', '/logout'), {
+      id_token_hint: idToken, client_id: this.#transport.clientId, post_logout_redirect_uri: options.returnTo,
+      state: randomToken(),
+    }));
   }
 
   /** The user's claims (OIDC Core §5.3); without a token, the session's. */
@@ -161,6 +251,29 @@ export class Protekt {
     const url = await this.#transport.endpoint('userinfo_endpoint');
     const bearer = accessToken ?? (await this.getTokenSilently());
     return this.#transport.call('GET', url, { bearer });
+  }
+
+  /**
+   * RFC 9207 §2.4: an `iss` in the redirect must be the issuer; one missing is refused only when
+   * the metadata says the server always sends it (`authorization_response_iss_parameter_supported`).
+   */
+  async #checkResponseIssuer(iss) {
+    const issuer = this.#transport.domain;
+    if (iss === null) {
+      const metadata = await this.#transport.metadata();
+      if (metadata.authorization_response_iss_parameter_supported !== true) return;
+    }
+    if (iss !== issuer) {
+      throw new ProtektError({
+        error: INVALID_ISSUER,
+        errorDescription: `The redirect names issuer ${iss}, not ${issuer} (RFC 9207): it is not Protekt's answer.`,
+      });
+    }
+  }
+
+  /** The logins in progress in this tab (its sessionStorage). */
+  #transactions(page) {
+    return new Transactions(page.sessionStorage, this.#transport.clientId);
   }
 
   /** The scope of a login that names none: DEFAULT_SCOPE for Protekt's own tokens. */
@@ -264,4 +377,36 @@ export function createProtekt(options) {
 
 function loginRequired(description, cause) {
   return new ProtektError({ error: LOGIN_REQUIRED, errorDescription: description, cause });
+}
+
+/** `base` with `params` in its query; undefined and null values are left out. */
+function urlWith(base, params) {
+  const url = new URL(base);
+  for (const [name, value] of Object.entries(params)) {
+    if (value !== undefined && value !== null) url.searchParams.set(name, String(value));
+  }
+  return url.toString();
+}
+
+/** A redirect whose state no login in this tab is waiting for (or that carries none). */
+function unknownState(state) {
+  const description = state
+    ? 'No login in this tab is waiting for this redirect\'s state: it was handled already, or started elsewhere.'
+    : 'The redirect carries no state.';
+  return new ProtektError({ error: INVALID_STATE, errorDescription: description });
+}
+
+/**
+ * The error of an authorization response (RFC 6749 §4.1.2.1): its code and description; `body`
+ * holds them with the `state` and the login's `appState`.
+ * @param {URLSearchParams} params
+ */
+function authorizationError(params, appState) {
+  const error = /** @type {string} */ (params.get('error'));
+  const description = params.get('error_description') ?? undefined;
+  return new ProtektError({
+    error,
+    errorDescription: description,
+    body: { error, error_description: description, state: params.get('state'), appState },
+  });
 }

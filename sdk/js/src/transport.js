@@ -31,19 +31,30 @@ export class Transport {
   }
 
   /**
-   * The URL of a metadata member (`token_endpoint`, `mfa_challenge_endpoint`, ...). The
-   * metadata (OIDC Discovery 1.0 §4) is fetched once; a failed fetch is retried next time. An
-   * endpoint off the domain's origin is refused before anything is sent to it: metadata that
-   * moved the token endpoint elsewhere would otherwise collect passwords and client secrets.
-   * @param {string} name
-   * @returns {Promise<string>}
+   * The server's metadata (OIDC Discovery 1.0 §4), fetched once; a failed fetch is retried next
+   * time.
+   * @returns {Promise<Record<string, unknown>>}
    */
-  async endpoint(name) {
+  metadata() {
     this.#metadata ??= this.#discover().catch((error) => {
       this.#metadata = undefined;
       throw error;
     });
-    const url = (await this.#metadata)[name];
+    return this.#metadata;
+  }
+
+  /**
+   * The URL of a metadata member (`token_endpoint`, `mfa_challenge_endpoint`, ...); when the
+   * metadata has none and `fallbackPath` is given, that path under the domain. An endpoint off
+   * the domain's origin is refused before anything is sent to it: metadata that moved the token
+   * endpoint elsewhere would otherwise collect passwords and client secrets.
+   * @param {string} name
+   * @param {string} [fallbackPath] e.g. `/authorize`
+   * @returns {Promise<string>}
+   */
+  async endpoint(name, fallbackPath) {
+    const listed = (await this.metadata())[name];
+    const url = listed === undefined && fallbackPath !== undefined ? this.domain + fallbackPath : listed;
     if (typeof url !== 'string') throw serverError(`The server's metadata has no ${name}.`);
     if (!sameOrigin(url, this.domain)) {
       throw serverError(
