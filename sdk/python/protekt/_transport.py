@@ -36,9 +36,17 @@ class Transport:
         self._metadata: JSON | None = None
         self._lock = threading.Lock()
 
-    def endpoint(self, name: str) -> str:
-        """The URL of metadata member ``name`` (``token_endpoint``, ``mfa_challenge_endpoint``)."""
+    @property
+    def session(self) -> requests.Session:
+        """The HTTP session (its proxies and CA bundle serve the issuer's keys too)."""
+        return self._session
+
+    def endpoint(self, name: str, fallback: str | None = None) -> str:
+        """The URL of metadata member ``name`` (``token_endpoint``, ``mfa_challenge_endpoint``);
+        when the metadata has none and ``fallback`` is given, that path under the domain."""
         url = self._discovered().get(name)
+        if url is None and fallback is not None:
+            url = self.domain + fallback
         if not isinstance(url, str) or not url.startswith(f"{self.domain}/"):
             raise ProtektError(SERVER_ERROR, f"The server's metadata names no {name} under "
                                              f"{self.domain}; is the domain right?")
