@@ -18,6 +18,7 @@ from authserver.authorization import AuthorizationServer
 from authserver.config import Settings
 from authserver.dashboard import register_dashboard
 from authserver.extensions import db
+from authserver.hosted.setup import register_hosted
 from authserver.services import build_services
 
 MAX_REQUEST_BYTES = 64 * 1024  # far above any valid request; larger bodies get 413
@@ -49,6 +50,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.extensions["protekt.authorization"] = authorization
     register_api(app)
     register_dashboard(app, services)
+    register_hosted(app, services)
     register_cors(app, settings.cors_origins)
     _configure_logging(settings.log_level)
     return app

@@ -22,6 +22,7 @@ from authlib.oauth2.rfc6749.requests import BasicOAuth2Payload
 from authlib.oauth2.rfc6749.util import extract_basic_authorization
 from flask import Flask, Request, Response
 from flask import request as flask_request
+from werkzeug.datastructures import MultiDict
 
 from authserver.api.errors import render
 from authserver.errors import InvalidClient, InvalidRequest, UnsupportedGrantType
@@ -68,18 +69,26 @@ def body_parameters(request: Request) -> dict[str, str]:
         raise InvalidRequest(
             "Send parameters as application/x-www-form-urlencoded or application/json."
         )
-    for name in request.form:
-        if len(request.form.getlist(name)) > 1:
+    return single_values(request.form)
+
+
+def single_values(values: MultiDict[str, str]) -> dict[str, str]:
+    """Form or query parameters, each sent once (RFC 6749 §3.1, §3.2); InvalidRequest if not."""
+    for name in values:
+        if len(values.getlist(name)) > 1:
             raise InvalidRequest(f"Parameter '{name}' is repeated; send it once.")
-    return request.form.to_dict()
+    return values.to_dict()
 
 
 class ProtektRequest(OAuth2Request):
-    """An OAuth request whose parameters are the body's, with the client's IP address."""
+    """An OAuth request whose parameters are the body's (or ``params``, for an authorization
+    request), with the client's IP address. A parameter sent without a value is treated as
+    omitted (RFC 6749 §3.1, §3.2)."""
 
-    def __init__(self, request: Request) -> None:
+    def __init__(self, request: Request, params: dict[str, str] | None = None) -> None:
         super().__init__(method=request.method, uri=request.url, headers=request.headers)
-        self._params = body_parameters(request)
+        raw = body_parameters(request) if params is None else params
+        self._params = {k: v for k, v in raw.items() if v != ""}
         self.payload = BasicOAuth2Payload(self._params)
         self.client_ip: str = request.remote_addr or ""
         self.basic_client_id = extract_basic_authorization(request.headers)[0]
@@ -110,7 +119,7 @@ class AuthorizationServer(FlaskAuthorizationServer):
         self.services = services
         self.init_app(app, query_client=services.clients.find)
         for grant in GRANTS:
-            self.register_grant(grant)
+            self.register_grant(grant, getattr(grant, "EXTENSIONS", None))
         self.register_endpoint(TokenRevocation)
 
     def get_token_grant(self, request: ProtektRequest) -> Any:
@@ -130,7 +139,9 @@ class AuthorizationServer(FlaskAuthorizationServer):
         return super().create_token_response(request)
 
     def create_oauth2_request(self, request: Any) -> ProtektRequest:
-        return ProtektRequest(flask_request)
+        """The token and revocation endpoints' request, or an authorization request that the
+        browser sign-in built from its parameters."""
+        return request if isinstance(request, ProtektRequest) else ProtektRequest(flask_request)
 
     def authenticate_client(
         self, request: ProtektRequest, methods: list[str], endpoint: str = "token",

@@ -10,13 +10,17 @@ import re
 
 OPENID = "openid"  # OIDC Core §3.1.2.1: asks for an ID token
 EMAIL = "email"  # OIDC Core §5.4
+PROFILE = "profile"  # OIDC Core §5.4: name, given_name, family_name, ...
+PHONE = "phone"  # OIDC Core §5.4: the verified MFA phone, with the user's consent
+OFFLINE_ACCESS = "offline_access"  # OIDC Core §11: a refresh token from the browser sign-in
+OIDC_SCOPES: tuple[str, ...] = (OPENID, PROFILE, EMAIL, PHONE, OFFLINE_ACCESS)
 
 # API.md §3: access tokens that manage the user's own factors at /mfa/*.
 ENROLL = "enroll"
 READ_AUTHENTICATORS = "read:authenticators"
 REMOVE_AUTHENTICATORS = "remove:authenticators"
 
-USER_SCOPES: tuple[str, ...] = (OPENID, EMAIL, ENROLL, READ_AUTHENTICATORS, REMOVE_AUTHENTICATORS)
+USER_SCOPES: tuple[str, ...] = (*OIDC_SCOPES, ENROLL, READ_AUTHENTICATORS, REMOVE_AUTHENTICATORS)
 # Scopes for Protekt's own /mfa/* endpoints only: never in a token meant for another API, which
 # could otherwise replay it here to change the user's factors (RFC 8707 §2: a token's audience).
 FACTOR_SCOPES: tuple[str, ...] = (ENROLL, READ_AUTHENTICATORS, REMOVE_AUTHENTICATORS)

@@ -34,6 +34,8 @@ from authserver.sms.providers import SmsProvider, open_provider
 from authserver.sms.sender import SmsSender
 from authserver.store import Store, open_store
 from authserver.tokens.access import AccessTokens
+from authserver.tokens.claims import UserClaims
+from authserver.tokens.codes import AuthorizationCodes
 from authserver.tokens.issuer import TokenIssuer
 from authserver.tokens.keys import KeyRing
 from authserver.tokens.refresh import RefreshTokens
@@ -58,7 +60,7 @@ class MfaServices:
 
 def build_mfa(
     session: Session, store: Store, users: UserDirectory, encryptor: Encryptor, *,
-    audit: AuditLog, sms_provider: SmsProvider,
+    audit: AuditLog, sms_provider: SmsProvider, sso_sessions: BrowserSessions,
 ) -> MfaServices:
     settings = MfaSettingsStore(session, audit)
     authenticators = Authenticators(session, encryptor)
@@ -80,7 +82,7 @@ def build_mfa(
                          tickets=tickets, audit=audit),
         verifier=verifier,
         account=MfaAccount(session, settings, authenticators, recovery=recovery_codes,
-                           verifier=verifier, sms=sms, audit=audit),
+                           verifier=verifier, sms=sms, audit=audit, sso_sessions=sso_sessions),
         challenges=MfaChallenges(session, settings, tickets, {otp.name: otp, sms.name: sms},
                                  audit),
         otp=otp,
@@ -103,7 +105,9 @@ class Services:
     refresh_tokens: RefreshTokens
     access_tokens: AccessTokens
     issuer: TokenIssuer
+    claims: UserClaims
     revocation: Revocation
+    codes: AuthorizationCodes
     mfa: MfaServices
     administration: UserAdministration
     admin_sessions: BrowserSessions
@@ -137,11 +141,13 @@ def build_services(
         session, audit, settings.refresh_token_idle_ttl, settings.refresh_token_absolute_ttl
     )
     access_tokens = AccessTokens(keyring, store.namespace("revoked-jti"), settings.issuer)
-    mfa = build_mfa(session, store, users, encryptor, audit=audit,
-                    sms_provider=open_provider(settings))
     admin_sessions = BrowserSessions(store.namespace("dashboard-session"))
     sso_sessions = BrowserSessions(store.namespace("sso-session"), idle=settings.sso_session_idle,
                                    absolute=settings.sso_session_ttl)
+    mfa = build_mfa(session, store, users, encryptor, audit=audit,
+                    sms_provider=open_provider(settings), sso_sessions=sso_sessions)
+    consents = Consents(session, audit)
+    claims = UserClaims(mfa.authenticators, consents)
     return Services(
         settings=settings,
         session=session,
@@ -153,8 +159,12 @@ def build_services(
         login=login,
         refresh_tokens=refresh_tokens,
         access_tokens=access_tokens,
-        issuer=TokenIssuer(session, keyring, refresh_tokens, settings),
-        revocation=Revocation(session, refresh_tokens, access_tokens, audit),
+        issuer=TokenIssuer(session, keyring, refresh_tokens, settings, claims),
+        claims=claims,
+        revocation=Revocation(session, refresh_tokens, access_tokens, audit,
+                              settings.access_token_ttl),
+        codes=AuthorizationCodes(store.namespace("authorization-code"),
+                                 settings.authorization_code_ttl, settings.access_token_ttl),
         mfa=mfa,
         administration=UserAdministration(
             session, users, authenticators=mfa.authenticators, recovery=mfa.recovery_codes,
@@ -162,6 +172,6 @@ def build_services(
         ),
         admin_sessions=admin_sessions,
         sso_sessions=sso_sessions,
-        consents=Consents(session, audit),
+        consents=consents,
         audit=audit,
     )

@@ -12,12 +12,16 @@ from authserver.clients import AUTH0_ALIASES
 from authserver.errors import InsufficientScope
 from authserver.extensions import services
 from authserver.grants import GRANTS
+from authserver.hosted.decisions import PROMPTS
 from authserver.scopes import OPENID, USER_SCOPES
+from authserver.tokens.claims import ACR_VALUES, PROFILE_CLAIMS
 
 bp = Blueprint("oidc", __name__)
 
 AUTH_METHODS = ["client_secret_basic", "client_secret_post", "none"]
-CLAIMS = ["sub", "iss", "aud", "exp", "iat", "auth_time", "amr", "email", "email_verified"]
+CLAIMS = ["sub", "iss", "aud", "exp", "iat", "auth_time", "nonce", "acr", "amr", "email",
+          "email_verified", *PROFILE_CLAIMS, "updated_at", "phone_number",
+          "phone_number_verified"]
 METADATA_MAX_AGE = 3600
 JWKS_MAX_AGE = 300  # resource servers refetch on an unknown kid anyway
 
@@ -31,9 +35,15 @@ def provider_metadata() -> dict[str, Any]:
         "userinfo_endpoint": f"{issuer}/userinfo",
         "jwks_uri": f"{issuer}/.well-known/jwks.json",
         "revocation_endpoint": f"{issuer}/oauth/revoke",
+        "authorization_endpoint": f"{issuer}/authorize",
+        "end_session_endpoint": f"{issuer}/logout",
         "grant_types_supported": grant_types_supported(),
-        # No authorization endpoint (yet): tokens come from the token endpoint only.
-        "response_types_supported": [],
+        "response_types_supported": ["code"],
+        "response_modes_supported": ["query"],
+        "code_challenge_methods_supported": ["S256"],
+        "prompt_values_supported": sorted(PROMPTS),
+        "acr_values_supported": list(ACR_VALUES),
+        "authorization_response_iss_parameter_supported": True,  # RFC 9207 §3
         "subject_types_supported": ["public"],
         "id_token_signing_alg_values_supported": sorted(algorithms),
         "token_endpoint_auth_methods_supported": AUTH_METHODS,
@@ -70,4 +80,5 @@ def userinfo() -> Response:
     if OPENID not in claims["scope"].split():
         raise InsufficientScope("The access token needs the openid scope.")
     user = token_user(claims)
-    return no_store({"sub": user.id, "email": user.email, "email_verified": user.email_verified})
+    scope = tuple(claims["scope"].split())
+    return no_store({"sub": user.id, **services.claims.of(user, claims["client_id"], scope)})

@@ -5,12 +5,8 @@ headers, and errors rendered as pages.
   the CSRF token, the dashboard session id (:mod:`authserver.accounts.sessions`) and, during
   sign-in, the mfa_token. It is ``HttpOnly``, ``SameSite=Strict``, and ``Secure`` with the
   ``__Host-`` prefix when the issuer is https (RFC 6265bis §4.1.3.2).
-* **CSRF**: every POST carries the session's token (form field ``csrf_token`` or header
-  ``X-CSRF-Token``), compared in constant time; a cross-site ``Origin`` is refused too (OWASP
-  CSRF Prevention Cheat Sheet: synchronizer token, origin check).
-* **Headers**: a CSP that allows only this origin's scripts and styles and no framing
-  (``frame-ancestors 'none'``), ``X-Frame-Options: DENY``, ``nosniff``, referrers only within
-  the dashboard's origin, and ``Cache-Control: no-store`` on every page (all show account data).
+* **CSRF and headers**: as every page of ours (:mod:`authserver.pages`), with forms posted
+  only to the dashboard (``form-action 'self'``).
 * **Guard**: every page but sign-in and the static files needs a live session
   (:mod:`authserver.accounts.sessions`) of a user who is still an administrator and not
   blocked; anyone else is sent to the sign-in page.
@@ -18,14 +14,10 @@ headers, and errors rendered as pages.
 
 from __future__ import annotations
 
-import hmac
-import logging
 import secrets
 from collections.abc import Callable
 from typing import Any
-from urllib.parse import urlsplit
 
-from authlib.oauth2 import OAuth2Error
 from flask import (
     Blueprint,
     Flask,
@@ -38,32 +30,19 @@ from flask import (
     session,
     url_for,
 )
-from werkzeug import exceptions as http
 
-from authserver.api.errors import DATABASE_UNAVAILABLE, render
+from authserver import pages
 from authserver.clients import DASHBOARD_CLIENT_ID
 from authserver.dashboard.signin import AdminSignIn
-from authserver.errors import ServerError, TemporarilyUnavailable
-from authserver.extensions import db, services
+from authserver.extensions import services
 from authserver.models import User
 
-log = logging.getLogger("authserver.dashboard")
 bp = Blueprint("dashboard", __name__, url_prefix="/dashboard", template_folder="templates",
                static_folder="static")
 
 PUBLIC_ENDPOINTS = {"dashboard.signin", "dashboard.signin_code", "dashboard.signin_enroll",
                     "dashboard.static"}
-CSP = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-       "connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
-SECURITY_HEADERS = {
-    "Content-Security-Policy": CSP,
-    "X-Frame-Options": "DENY",
-    "X-Content-Type-Options": "nosniff",
-    "Referrer-Policy": "same-origin",  # not no-referrer: Chromium then sends "Origin: null"
-    "Cross-Origin-Opener-Policy": "same-origin",
-}
-CSRF_REFUSED = ("This form did not come from this dashboard, or has expired. Reload the page "
-                "and try again.")
+CSP = f"{pages.CSP}; form-action 'self'"
 
 
 def sign_in() -> AdminSignIn:
@@ -114,7 +93,7 @@ def latest_events(limit: int, user_id: str | None = None) -> dict[str, Any]:
 def guard() -> Response | None:
     """CSRF first for every POST, then the session for every page but sign-in."""
     if request.method == "POST":
-        _check_csrf()
+        pages.check_csrf(session.get("csrf", ""))
     if request.endpoint in PUBLIC_ENDPOINTS:
         return None
     user = _signed_in_admin()
@@ -122,20 +101,6 @@ def guard() -> Response | None:
         return redirect(url_for("dashboard.signin"))
     g.admin = user
     return None
-
-
-def _check_csrf() -> None:
-    sent = request.form.get("csrf_token") or request.headers.get("X-CSRF-Token") or ""
-    expected = session.get("csrf", "")
-    origin = request.headers.get("Origin")
-    same_origin = origin is None or _origin(origin) == _origin(request.host_url)
-    if not (expected and hmac.compare_digest(sent.encode(), expected.encode()) and same_origin):
-        raise http.BadRequest(CSRF_REFUSED)
-
-
-def _origin(url: str) -> tuple[str, str]:
-    parts = urlsplit(url)
-    return parts.scheme, parts.netloc.lower()
 
 
 def _signed_in_admin() -> User | None:
@@ -151,10 +116,11 @@ def _signed_in_admin() -> User | None:
 
 @bp.after_request
 def security_headers(response: Response) -> Response:
-    response.headers.update(SECURITY_HEADERS)
-    if request.endpoint != "dashboard.static":
-        response.headers["Cache-Control"] = "no-store"
-    return response
+    if request.endpoint == "dashboard.static":
+        response.headers.update(pages.SECURITY_HEADERS)
+        response.headers["Content-Security-Policy"] = CSP
+        return response
+    return pages.secure_page(response, CSP)
 
 
 @bp.app_context_processor
@@ -162,41 +128,7 @@ def shared_context() -> dict[str, Callable[[], str]]:
     return {"csrf_token": csrf_token}
 
 
-_TITLES = {400: "That did not work", 403: "Not allowed", 404: "Not found",
-           429: "Too many attempts", 503: "Temporarily unavailable"}
-ErrorPage = tuple[str, int, list[tuple[str, str]]]
-
-
-@bp.errorhandler(OAuth2Error)
-def error_page(error: OAuth2Error) -> ErrorPage:
-    """Any protocol error as a page: its status, public description and Retry-After."""
-    status, body, headers = render(error)
-    html, _ = page("error.html", title=_TITLES.get(status, "Something went wrong"),
-                   message=body.get("error_description", ""))
-    return html, status, [(k, v) for k, v in headers if k == "Retry-After"]
-
-
-@bp.errorhandler(http.HTTPException)
-def http_error_page(exc: http.HTTPException) -> ErrorPage:
-    error = ServerError(exc.description)
-    error.status_code = exc.code or 500
-    return error_page(error)
-
-
-def database_unavailable_page(exc: Exception) -> ErrorPage:
-    db.session.rollback()
-    return error_page(TemporarilyUnavailable(detail=f"database: {type(exc).__name__}"))
-
-
-for _unavailable in DATABASE_UNAVAILABLE:
-    bp.register_error_handler(_unavailable, database_unavailable_page)
-
-
-@bp.errorhandler(Exception)
-def unexpected_page(exc: Exception) -> ErrorPage:
-    log.exception("unexpected error in the dashboard", exc_info=exc)
-    db.session.rollback()
-    return error_page(ServerError())
+pages.register_error_pages(bp, "dashboard/error.html")
 
 
 def register(app: Flask, sign_in_steps: AdminSignIn) -> None:

@@ -1,14 +1,15 @@
 """One Authlib grant class per grant type; each is thin and calls the domain modules."""
 
+from authserver.grants.authorization_code import AuthorizationCodeGrant
 from authserver.grants.client_credentials import ClientCredentialsGrant
 from authserver.grants.mfa import MfaOobGrant, MfaOtpGrant, MfaRecoveryCodeGrant
 from authserver.grants.password import PasswordGrant
 from authserver.grants.refresh_token import RefreshTokenGrant
 
-GRANTS = (PasswordGrant, RefreshTokenGrant, ClientCredentialsGrant, MfaOtpGrant, MfaOobGrant,
-          MfaRecoveryCodeGrant)
+GRANTS = (AuthorizationCodeGrant, PasswordGrant, RefreshTokenGrant, ClientCredentialsGrant,
+          MfaOtpGrant, MfaOobGrant, MfaRecoveryCodeGrant)
 
 __all__ = [
-    "GRANTS", "ClientCredentialsGrant", "MfaOobGrant", "MfaOtpGrant", "MfaRecoveryCodeGrant",
-    "PasswordGrant", "RefreshTokenGrant",
+    "GRANTS", "AuthorizationCodeGrant", "ClientCredentialsGrant", "MfaOobGrant", "MfaOtpGrant",
+    "MfaRecoveryCodeGrant", "PasswordGrant", "RefreshTokenGrant",
 ]

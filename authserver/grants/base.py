@@ -9,7 +9,7 @@ from authlib.consts import default_json_headers
 
 from authserver.errors import AccessDenied, InvalidRequest, InvalidScope, UnauthorizedClient
 from authserver.models import Client
-from authserver.scopes import FACTOR_SCOPES, parse_scope
+from authserver.scopes import FACTOR_SCOPES, MANAGEMENT_SCOPES, USER_SCOPES, parse_scope
 
 if TYPE_CHECKING:
     from authserver.authorization import AuthorizationServer, ProtektRequest
@@ -48,9 +48,14 @@ class ProtektGrant:
         return value
 
     def requested_scope(
-        self, allowed: Collection[str], default: tuple[str, ...],
+        self, allowed: Collection[str], default: tuple[str, ...], *, ignore_unknown: bool = False,
     ) -> tuple[str, ...]:
-        """The scope asked for (or default), every token of it allowed (RFC 6749 §3.3)."""
+        """The scope asked for (or default), every token of it allowed (RFC 6749 §3.3).
+
+        With ``ignore_unknown`` (a user's login), tokens outside ``allowed`` are left out of the
+        token rather than refused (RFC 6749 §3.3 lets the server grant less), except
+        management scopes, which are never a user's.
+        """
         raw = self.request.form.get("scope")
         if raw is None:
             return default
@@ -60,10 +65,18 @@ class ProtektGrant:
             raise InvalidScope(
                 "The scope is malformed: tokens separated by single spaces."
             ) from None
-        refused = [token for token in scope if token not in allowed]
+        refused = [token for token in scope if token not in allowed and not (
+            ignore_unknown and token not in MANAGEMENT_SCOPES)]
         if refused:
             raise InvalidScope(f"Scope '{refused[0]}' is not allowed here.")
-        return scope
+        return tuple(token for token in scope if token in allowed)
+
+    @staticmethod
+    def login_scopes(client: Client) -> tuple[str, ...]:
+        """What a user's login may ask for: the user scopes and the client's own APIs' scopes;
+        management scopes never, they belong to machine clients."""
+        own_api = [name for name in client.scopes if name not in MANAGEMENT_SCOPES]
+        return (*USER_SCOPES, *own_api)
 
     def requested_audience(self, client: Client) -> tuple[str, ...]:
         """The API asked for, if this client may have tokens for it; () means this server."""

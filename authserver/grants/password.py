@@ -11,7 +11,7 @@ from authlib.oauth2.rfc6749 import grants
 from authserver.accounts.login import LoginAttempt
 from authserver.grants.base import ProtektGrant, Response
 from authserver.models.base import utcnow
-from authserver.scopes import DEFAULT_SCOPE, MANAGEMENT_SCOPES, USER_SCOPES
+from authserver.scopes import DEFAULT_SCOPE
 from authserver.tokens.issuer import Authentication, TokenRequest
 
 
@@ -21,8 +21,8 @@ class PasswordGrant(ProtektGrant, grants.ResourceOwnerPasswordCredentialsGrant):
 
     def validate_token_request(self) -> None:
         client = self.authenticated_client()
-        own_api = [name for name in client.scopes if name not in MANAGEMENT_SCOPES]
-        scope = self.requested_scope((*USER_SCOPES, *own_api), (DEFAULT_SCOPE,))
+        scope = self.requested_scope(self.login_scopes(client), (DEFAULT_SCOPE,),
+                                     ignore_unknown=True)
         audience = self.requested_audience(client)
         self.for_own_endpoints_only(scope, audience)
         self.token_request = TokenRequest(client, scope, audience)

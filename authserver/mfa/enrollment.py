@@ -19,6 +19,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from authserver.accounts.sessions import BrowserSessions
 from authserver.audit import AuditLog
 from authserver.errors import AccessDenied, InsufficientScope, InvalidRequest, MfaRequired
 from authserver.mfa import totp
@@ -77,6 +78,7 @@ class MfaAccount:
     def __init__(
         self, session: Session, settings: MfaSettingsStore, authenticators: Authenticators, *,
         recovery: RecoveryCodes, verifier: MfaVerifier, sms: SmsFactor, audit: AuditLog,
+        sso_sessions: BrowserSessions,
     ) -> None:
         self._session = session
         self._settings = settings
@@ -85,6 +87,7 @@ class MfaAccount:
         self._verifier = verifier
         self._sms = sms
         self._audit = audit
+        self._sso_sessions = sso_sessions
         self._inventory = FactorInventory(session, authenticators, recovery)
 
     def associate(self, who: Principal, asked: Enrollment) -> dict[str, Any]:
@@ -184,10 +187,13 @@ class MfaAccount:
         return self._inventory.listing(who.user.id)
 
     def remove(self, who: Principal, authenticator_id: str) -> None:
-        """Delete an authenticator; removing the last active one voids the recovery codes."""
+        """Delete an authenticator; removing the last active one voids the recovery codes. The
+        user's sign-in sessions end: one may have been opened with it (NIST SP 800-63B
+        §6.1.2.3)."""
         self._authorize(who, REMOVE_AUTHENTICATORS, changes=True)
         authenticator = self._inventory.find(who.user.id, authenticator_id)
         self._inventory.remove(authenticator)
+        self._sso_sessions.end_all(who.user.id)
         self._record(who, "mfa.removed", authenticator_id=authenticator_id,
                      factor=factor_of(authenticator))
 

@@ -110,8 +110,10 @@ class MfaChallenges:
 
     def challenge(
         self, mfa_token: str, client: Client, ip: str, challenge_type: str,
-        authenticator_id: str | None,
+        authenticator_id: str | None, *, finished_by_grant: bool = True,
     ) -> dict[str, Any]:
+        """Start the challenge. ``finished_by_grant`` False: the hosted sign-in pages check the
+        answer themselves, so the client's MFA grants do not matter."""
         client_id = client.client_id
         ticket = self._tickets.open(mfa_token, client_id)
         user = self._session.get(User, ticket.user_id)
@@ -120,7 +122,7 @@ class MfaChallenges:
         ensure_not_blocked(user)  # blocked since the password: nothing is sent
         settings = self._settings.load()
         factor = self._factor(challenge_type, settings)
-        if not client.check_grant_type(FACTOR_GRANTS[factor.name]):
+        if finished_by_grant and not client.check_grant_type(FACTOR_GRANTS[factor.name]):
             raise UnauthorizedClient(
                 f"This client may not use the grant that finishes a {factor.name} challenge."
             )

@@ -69,13 +69,15 @@ class MfaPolicy:
             settings.policy == REQUIRED or self._authenticators.has_active(user_id)
         )
 
-    def requirement(self, user_id: str, settings: MfaSettings) -> Requirement | None:
+    def requirement(self, user_id: str, settings: MfaSettings, *,
+                    demanded: bool = False) -> Requirement | None:
         """None when the password is enough.
 
         A user whose only authenticators belong to a factor the operator switched off is not
-        let through on the password: they must enroll a factor that is on.
+        let through on the password: they must enroll a factor that is on. ``demanded``: the
+        app asked for a second factor (``acr_values``, OIDC Core §3.1.2.1), whatever the policy.
         """
-        if not self.needs_mfa(user_id, settings):
+        if not (demanded or self.needs_mfa(user_id, settings)):
             return None
         usable = [factor_of(a) for a in self._authenticators.of_user(user_id, active=True)
                   if settings.factor_enabled(factor_of(a))]
@@ -105,18 +107,24 @@ class MfaPolicy:
             raise UnauthorizedClient(
                 "This user needs a second factor, and this client may not use the MFA grants."
             )
-        mfa_token = self._tickets.issue(
-            user_id=user.id, client_id=client.client_id, scope=request.scope,
-            audience=request.audience, purpose=needed.kind, ttl=settings.mfa_token_ttl,
-        )
-        self._audit.record("mfa.required", user_id=user.id, client_id=client.client_id,
-                           ip=ip, requirement=needed.kind, scope=format_scope(request.scope))
-        self._session.commit()
+        mfa_token = self.start(user, request, ip, needed, settings)
         raise MfaRequired(
             mfa_token=mfa_token,
             mfa_requirements={needed.kind: [{"type": f} for f in offered]},
             available_factors=offered,
         )
+
+    def start(self, user: User, request: TokenRequest, ip: str, needed: Requirement,
+              settings: MfaSettings) -> str:
+        """A new mfa_token for the second step of this login, audited ``mfa.required``."""
+        mfa_token = self._tickets.issue(
+            user_id=user.id, client_id=request.client.client_id, scope=request.scope,
+            audience=request.audience, purpose=needed.kind, ttl=settings.mfa_token_ttl,
+        )
+        self._audit.record("mfa.required", user_id=user.id, client_id=request.client.client_id,
+                           ip=ip, requirement=needed.kind, scope=format_scope(request.scope))
+        self._session.commit()
+        return mfa_token
 
     def check_refresh(self, user_id: str, amr: list[str]) -> None:
         """A refresh from a login without MFA fails once the account needs MFA."""

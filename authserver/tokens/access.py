@@ -46,14 +46,10 @@ class AccessTokens:
 
     def decode(self, token: str) -> dict[str, Any] | None:
         """Signature, typ, iss and times checked; None if any fails (audience not checked)."""
-        try:
-            kid = str(extract_compact(token.encode()).protected.get("kid", ""))
-            keys = self._keyring.verification_keys(kid)
-            decoded = jwt.decode(token, KeySet([k.private for k in keys]),
-                                 algorithms=sorted({k.alg for k in keys}))
-        except (JoseError, ValueError, TypeError):
+        decoded = signed_by_us(self._keyring, token)
+        if decoded is None:
             return None
-        header, claims = decoded.header, decoded.claims
+        header, claims = decoded
         if str(header.get("typ", "")).lower() not in (ACCESS_TOKEN_TYP, "application/at+jwt"):
             return None
         if any(name not in claims for name in _REQUIRED) or claims["iss"] != self._issuer:
@@ -62,9 +58,25 @@ class AccessTokens:
 
     def revoke(self, claims: dict[str, Any]) -> None:
         """Refuse this token from now until it expires."""
-        remaining = claims["exp"] - time.time()
+        self.revoke_id(claims["jti"], claims["exp"] - time.time())
+
+    def revoke_id(self, jti: str, remaining: float) -> None:
+        """Refuse the token of this ``jti`` for the ``remaining`` seconds of its life."""
         if remaining > 0:
-            self._revoked.put(claims["jti"], b"1", remaining)
+            self._revoked.put(jti, b"1", remaining)
+
+
+def signed_by_us(keyring: KeyRing, token: str) -> tuple[dict[str, Any], dict[str, Any]] | None:
+    """The header and claims of a JWT signed with one of our keys, in one of their algorithms
+    (RFC 8725 §3.1); None when it is not. Nothing else is checked."""
+    try:
+        kid = str(extract_compact(token.encode()).protected.get("kid", ""))
+        keys = keyring.verification_keys(kid)
+        decoded = jwt.decode(token, KeySet([k.private for k in keys]),
+                             algorithms=sorted({k.alg for k in keys}))
+    except (JoseError, ValueError, TypeError):
+        return None
+    return dict(decoded.header), dict(decoded.claims)
 
 
 def _current(claims: dict[str, Any], now: float) -> bool:

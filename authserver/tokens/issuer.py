@@ -22,26 +22,43 @@ from authserver.config import Settings
 from authserver.models import Client, RefreshToken, User
 from authserver.scopes import OPENID, format_scope
 from authserver.tokens.access import ACCESS_TOKEN_TYP
+from authserver.tokens.claims import UserClaims, acr_of
 from authserver.tokens.keys import KeyRing
 from authserver.tokens.refresh import RefreshTokens
 
 
 @dataclass(frozen=True)
 class Authentication:
-    """Who authenticated, how (RFC 8176 ``amr`` values) and when."""
+    """Who authenticated, how (RFC 8176 ``amr`` values) and when; ``sso_session`` is the key of
+    the browser session it happened in, if any (its logout revokes the refresh tokens)."""
 
     user: User
     amr: tuple[str, ...]
     auth_time: datetime
+    sso_session: str | None = None
 
 
 @dataclass(frozen=True)
 class TokenRequest:
-    """What the client asked for and was allowed: scope and audience (API identifiers)."""
+    """What the client asked for and was allowed: scope and audience (API identifiers); the
+    ``nonce`` of an OIDC authorization request; ``refresh`` False when no refresh token may come
+    (the browser sign-in without ``offline_access``, OIDC Core §11)."""
 
     client: Client
     scope: tuple[str, ...]
     audience: tuple[str, ...] = ()
+    nonce: str | None = None
+    refresh: bool = True
+
+
+@dataclass(frozen=True)
+class Issued:
+    """A token response and what names its tokens: the access token's ``jti`` and the refresh
+    family's id, so that they can be revoked together (RFC 6749 §4.1.2: a replayed code)."""
+
+    body: dict[str, Any]
+    jti: str
+    family_id: str | None
 
 
 class TokenIssuer:
@@ -49,23 +66,30 @@ class TokenIssuer:
 
     def __init__(
         self, session: Session, keyring: KeyRing, refresh_tokens: RefreshTokens, settings: Settings,
+        claims: UserClaims,
     ) -> None:
         self._session = session
         self._keyring = keyring
         self._refresh_tokens = refresh_tokens
         self._settings = settings
+        self._claims = claims
 
     def after_login(self, authn: Authentication, request: TokenRequest) -> dict[str, Any]:
         """Tokens for a completed login; a new refresh-token family if the client may refresh."""
-        body = self._user_tokens(authn, request)
-        if request.client.check_grant_type(REFRESH_TOKEN):
-            body["refresh_token"] = self._refresh_tokens.start_family(
+        return self.issue(authn, request).body
+
+    def issue(self, authn: Authentication, request: TokenRequest) -> Issued:
+        """:meth:`after_login`, naming what it issued."""
+        body, jti = self._user_tokens(authn, request)
+        family_id = None
+        if request.refresh and request.client.check_grant_type(REFRESH_TOKEN):
+            family_id, body["refresh_token"] = self._refresh_tokens.start_family(
                 user_id=authn.user.id, client_id=request.client.client_id,
                 scope=format_scope(request.scope), audience=list(request.audience),
-                amr=list(authn.amr), auth_time=authn.auth_time,
+                amr=list(authn.amr), auth_time=authn.auth_time, sso_session=authn.sso_session,
             )
         self._session.commit()
-        return body
+        return Issued(body, jti, family_id)
 
     def after_refresh(
         self, record: RefreshToken, request: TokenRequest, ip: str | None,
@@ -74,7 +98,7 @@ class TokenIssuer:
         family = record.family
         user = self._session.get_one(User, family.user_id)
         authn = Authentication(user, tuple(family.amr), family.auth_time)
-        body = self._user_tokens(authn, request)
+        body, _ = self._user_tokens(authn, request)
         body["refresh_token"] = self._refresh_tokens.rotate(record, ip)
         self._session.commit()
         return body
@@ -85,18 +109,20 @@ class TokenIssuer:
         claims = self._access_claims(request, request.client.client_id, now)
         return self._body(self._keyring.sign(claims, ACCESS_TOKEN_TYP), request.scope)
 
-    def _user_tokens(self, authn: Authentication, request: TokenRequest) -> dict[str, Any]:
+    def _user_tokens(self, authn: Authentication,
+                     request: TokenRequest) -> tuple[dict[str, Any], str]:
         now = int(time.time())
         auth_time = int(authn.auth_time.timestamp())
         claims = {
             **self._access_claims(request, authn.user.id, now),
             "auth_time": auth_time,
             "amr": list(authn.amr),
+            "acr": acr_of(authn.amr),
         }
         body = self._body(self._keyring.sign(claims, ACCESS_TOKEN_TYP), request.scope)
         if OPENID in request.scope:
-            body["id_token"] = self._id_token(authn, request.client, now, auth_time)
-        return body
+            body["id_token"] = self._id_token(authn, request, now, auth_time)
+        return body, claims["jti"]
 
     def _access_claims(self, request: TokenRequest, subject: str, now: int) -> dict[str, Any]:
         audience = self._audience(request)
@@ -120,18 +146,24 @@ class TokenIssuer:
             return (*request.audience, own)
         return request.audience
 
-    def _id_token(self, authn: Authentication, client: Client, now: int, auth_time: int) -> str:
+    def _id_token(self, authn: Authentication, request: TokenRequest, now: int,
+                  auth_time: int) -> str:
+        """OIDC Core §2: the login's facts, the ``nonce`` of the request, and the user claims
+        of the scope (§5.4)."""
+        client_id = request.client.client_id
         claims = {
+            **self._claims.of(authn.user, client_id, request.scope),
             "iss": self._settings.issuer,
             "sub": authn.user.id,
-            "aud": client.client_id,
+            "aud": client_id,
             "iat": now,
             "exp": now + self._settings.id_token_ttl,
             "auth_time": auth_time,
             "amr": list(authn.amr),
-            "email": authn.user.email,
-            "email_verified": authn.user.email_verified,
+            "acr": acr_of(authn.amr),
         }
+        if request.nonce is not None:
+            claims["nonce"] = request.nonce
         return self._keyring.sign(claims, "JWT")
 
     def _body(self, access_token: str, scope: tuple[str, ...]) -> dict[str, Any]:

@@ -38,17 +38,18 @@ class RefreshTokens:
 
     def start_family(
         self, *, user_id: str, client_id: str, scope: str, audience: list[str], amr: list[str],
-        auth_time: datetime,
-    ) -> str:
-        """Start a family for a fresh login; returns its first token."""
+        auth_time: datetime, sso_session: str | None = None,
+    ) -> tuple[str, str]:
+        """Start a family for a fresh login; returns its id and its first token."""
         now = utcnow()
         family = RefreshTokenFamily(
             user_id=user_id, client_id=client_id, scope=scope, audience=audience, amr=amr,
             auth_time=auth_time, created_at=now, expires_at=now + self._absolute,
+            sso_session=sso_session,
         )
         self._session.add(family)
         self._session.flush()
-        return self._add_token(family, now)
+        return family.id, self._add_token(family, now)
 
     def redeemable(self, token: str, client: Client, ip: str | None) -> RefreshToken:
         """The token's record if this client may use it now; InvalidGrant otherwise.
@@ -115,6 +116,15 @@ class RefreshTokens:
         if record.family.revoked_at is None:
             self._revoke_family(record.family, "revocation", ip)
         return True
+
+    def revoke_session(self, sso_session: str) -> int:
+        """Revoke every live family that a browser session opened (its logout, OIDC
+        RP-Initiated Logout 1.0 §2); how many. The caller audits and commits."""
+        return self._revoke(RefreshTokenFamily.sso_session == sso_session)
+
+    def revoke_family(self, family_id: str) -> int:
+        """Revoke one family by its id (a replayed authorization code, RFC 6749 §4.1.2)."""
+        return self._revoke(RefreshTokenFamily.id == family_id)
 
     def revoke_user(self, user_id: str) -> int:
         """Revoke every live family of the user: the end of all the user's sessions. The number

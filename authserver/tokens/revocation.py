@@ -15,12 +15,13 @@ class Revocation:
 
     def __init__(
         self, session: Session, refresh_tokens: RefreshTokens, access_tokens: AccessTokens,
-        audit: AuditLog,
+        audit: AuditLog, access_token_ttl: int,
     ) -> None:
         self._session = session
         self._refresh_tokens = refresh_tokens
         self._access_tokens = access_tokens
         self._audit = audit
+        self._access_token_ttl = access_token_ttl
 
     def revoke(self, token: str, client: Client, ip: str | None) -> None:
         if self._refresh_tokens.revoke(token, client, ip):
@@ -31,4 +32,17 @@ class Revocation:
         self._access_tokens.revoke(claims)
         self._audit.record("access_token.revoked", user_id=claims["sub"],
                            client_id=client.client_id, ip=ip)
+        self._session.commit()
+
+    def revoke_issued(self, jti: str | None, family_id: str | None, client: Client,
+                      ip: str | None) -> None:
+        """Revoke what one exchange issued, named by its access token's ``jti`` and its refresh
+        family (a replayed authorization code, RFC 6749 §4.1.2); audited
+        ``authorization_code.replayed``."""
+        if jti is not None:
+            self._access_tokens.revoke_id(jti, self._access_token_ttl)
+        if family_id is not None:
+            self._refresh_tokens.revoke_family(family_id)
+        self._audit.record("authorization_code.replayed", client_id=client.client_id, ip=ip,
+                           revoked=jti is not None)
         self._session.commit()

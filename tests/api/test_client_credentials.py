@@ -56,3 +56,11 @@ def test_a_client_id_alone_is_not_enough(client: FlaskClient, make_client: Any) 
     machine = make_client(grant_types=["client_credentials"])
     response = token(client, {**CC, "client_id": machine.client_id})
     assert_error(response, "invalid_client", 401)
+
+
+def test_an_empty_scope_parameter_is_as_if_omitted(client: FlaskClient, make_client: Any) -> None:
+    """RFC 6749 §3.2: a parameter sent without a value is treated as omitted."""
+    machine = make_client(grant_types=["client_credentials"], scopes=["read:reports"])
+    response = token(client, {**CC, "scope": ""}, auth=machine.basic)
+    assert response.status_code == 200, response.get_json()
+    assert response.get_json()["scope"] == ""

@@ -166,11 +166,24 @@ def test_unknown_grant_type_is_unsupported_grant_type(client: FlaskClient,
     assert "password" in body["error_description"]  # says what is supported
 
 
-@pytest.mark.parametrize("scope", ["openid admin", "openid  email", "openid\"", ""])
-def test_unknown_or_malformed_scope_is_invalid_scope(client: FlaskClient, user: Any,
-                                                     web_app: RegisteredClient,
-                                                     scope: str) -> None:
+@pytest.mark.parametrize("scope", ["openid  email", "openid\"", "openid read:users"])
+def test_malformed_or_management_scope_is_invalid_scope(client: FlaskClient, user: Any,
+                                                        web_app: RegisteredClient,
+                                                        scope: str) -> None:
     assert_error(password_login(client, web_app, scope=scope), "invalid_scope", 400)
+
+
+@pytest.mark.parametrize(("asked", "granted"), [
+    ("openid admin", "openid"),  # unknown: left out (RFC 6749 §3.3)
+    ("", "openid"),  # sent empty: as if omitted (RFC 6749 §3.2), the default
+    ("openid profile email phone offline_access", "openid profile email phone offline_access"),
+])
+def test_unknown_scopes_are_left_out_and_oidc_scopes_granted(
+        client: FlaskClient, user: Any, web_app: RegisteredClient, asked: str,
+        granted: str) -> None:
+    response = password_login(client, web_app, scope=asked)
+    assert response.status_code == 200, response.get_json()
+    assert response.get_json()["scope"] == granted
 
 
 def test_oversized_body_is_refused(client: FlaskClient, web_app: RegisteredClient) -> None:

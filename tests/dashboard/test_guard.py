@@ -57,7 +57,7 @@ def test_a_form_without_its_csrf_token_is_refused(app: Flask, console: Console,
             **data, "enabled": "", "factors": "otp", "policy": "required", "add": "5",
             "name": "Sneaky", "email": "x@example.org", "password": "long enough password"})
         assert answer.status_code == 400, path
-        assert "did not come from this dashboard" in answer.get_data(as_text=True)
+        assert "did not come from this site" in answer.get_data(as_text=True)
     with app.app_context():
         assert services.mfa.settings.load() == before
         assert services.mfa.sms_credits.balance() == 0

@@ -1,0 +1,147 @@
+"""The authorization code grant (RFC 6749 §4.1) with PKCE (RFC 7636) and OpenID Connect's code
+flow (OIDC Core §3.1), on Authlib's grant and extensions.
+
+At ``/authorize`` (authserver.hosted) Authlib validates the request: response_type, scope,
+PKCE's code_challenge, OIDC's nonce and prompt; this class adds Protekt's rules (S256 only, and
+required of public clients: RFC 9700 §2.1.1) and issues the code when the user has signed in.
+At the token endpoint it redeems the code once (authserver.tokens.codes), checks redirect_uri
+and the code_verifier, and issues tokens for the login the code stands for. A code used twice
+revokes what it gave (RFC 6749 §4.1.2).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from authlib.common.urls import add_params_to_uri
+from authlib.oauth2.rfc6749 import grants
+from authlib.oauth2.rfc7636 import CodeChallenge
+from authlib.oidc.core import OpenIDCode
+
+from authserver.accounts.users import ensure_not_blocked
+from authserver.clients import AUTHORIZATION_CODE
+from authserver.errors import InvalidGrant, InvalidRequest
+from authserver.grants.base import ProtektGrant, Response
+from authserver.models import Client, User
+from authserver.scopes import DEFAULT_SCOPE, OFFLINE_ACCESS
+from authserver.tokens.codes import CodeGrant, Replay
+from authserver.tokens.issuer import Authentication, TokenRequest
+
+S256 = "S256"
+UNKNOWN_CODE = "The code is unknown, expired, already used, or was issued to another client."
+REPLAYED_CODE = ("This code was already used; the tokens it gave are revoked. Start the sign-in "
+                 "again.")
+
+
+class S256Challenge(CodeChallenge):
+    """PKCE with ``S256`` only: ``plain`` is refused (RFC 9700 §2.1.1), and a public client must
+    send a challenge at ``/authorize`` and its verifier at the token endpoint (RFC 7636 §4)."""
+
+    SUPPORTED_CODE_CHALLENGE_METHOD = [S256]
+
+    def validate_code_challenge(self, grant: Any, redirect_uri: str) -> None:
+        data = grant.request.payload.data
+        if "code_challenge" not in data and grant.request.client.is_public:
+            raise InvalidRequest("A public client must use PKCE: send code_challenge and "
+                                 "code_challenge_method=S256 (RFC 7636).")
+        if "code_challenge" in data and data.get("code_challenge_method") != S256:
+            raise InvalidRequest("code_challenge_method must be S256; plain is not accepted.")
+        super().validate_code_challenge(grant, redirect_uri)
+
+
+class AuthorizationRequestChecks(OpenIDCode):
+    """OIDC's checks of the authorization request (nonce, prompt); the ID token itself is
+    Protekt's (authserver.tokens.issuer), so none is made here."""
+
+    def exists_nonce(self, nonce: str, request: Any) -> bool:
+        return False  # the nonce is the app's to check in the ID token (OIDC Core §3.1.3.7)
+
+    def process_token(self, grant: Any, response: Any) -> Any:
+        return response[1]
+
+
+class SignedIn:
+    """The user the hosted pages signed in, with how and when: Authlib's ``grant_user``."""
+
+    def __init__(self, user: User, amr: tuple[str, ...], auth_time: float,
+                 sso_session: str | None) -> None:
+        self.user = user
+        self.amr = amr
+        self.auth_time = auth_time
+        self.sso_session = sso_session
+
+    def get_user_id(self) -> str:
+        return self.user.id
+
+
+class AuthorizationCodeGrant(ProtektGrant, grants.AuthorizationCodeGrant):
+    """``authorization_code``: a code and its ``code_verifier`` for the tokens of the login."""
+
+    GRANT_TYPE = AUTHORIZATION_CODE
+    TOKEN_ENDPOINT_AUTH_METHODS = ProtektGrant.TOKEN_ENDPOINT_AUTH_METHODS
+    EXTENSIONS = [S256Challenge(required=True), AuthorizationRequestChecks()]
+
+    # /authorize -----------------------------------------------------------------------------
+
+    def granted_scope(self, client: Client) -> tuple[str, ...]:
+        """The scope to ask the user for: unknown scopes left out (RFC 6749 §3.3), management
+        scopes refused; ``openid`` when none is asked."""
+        return self.requested_scope(self.login_scopes(client), (DEFAULT_SCOPE,),
+                                    ignore_unknown=True)
+
+    def create_authorization_response(self, redirect_uri: str,
+                                      grant_user: SignedIn) -> Response:
+        """302 to the app with the code, ``state`` and ``iss`` (RFC 9207 §2)."""
+        params = self.request.payload.data
+        code = self.services.codes.issue(
+            client_id=self.request.client.client_id, redirect_uri=redirect_uri,
+            scope=self.granted_scope(self.request.client), user_id=grant_user.user.id,
+            auth_time=grant_user.auth_time, amr=grant_user.amr, nonce=params.get("nonce"),
+            code_challenge=params.get("code_challenge"),
+            code_challenge_method=params.get("code_challenge_method"),
+            sso_session=grant_user.sso_session,
+        )
+        answer = [("code", code), ("state", params.get("state")),
+                  ("iss", self.services.settings.issuer)]
+        location = add_params_to_uri(redirect_uri, [(k, v) for k, v in answer if v])
+        return 302, "", [("Location", location)]
+
+    # the token endpoint --------------------------------------------------------------------
+
+    def validate_token_request(self) -> None:
+        self.authenticated_client()
+        super().validate_token_request()  # the code, redirect_uri, then PKCE (S256Challenge)
+
+    def query_authorization_code(self, code: str, client: Client) -> CodeGrant:
+        """The code's grant, used up; a code used before revokes what it gave."""
+        redeemed = self.services.codes.redeem(code)
+        if isinstance(redeemed, Replay):
+            self.services.revocation.revoke_issued(
+                redeemed.jti, redeemed.family_id, client, self.request.client_ip)
+            raise InvalidGrant(REPLAYED_CODE)
+        if redeemed is None or redeemed.client_id != client.client_id:
+            raise InvalidGrant(UNKNOWN_CODE)
+        return redeemed
+
+    def authenticate_user(self, authorization_code: CodeGrant) -> User:
+        user = self.services.users.get(authorization_code.user_id)
+        if user is None:
+            raise InvalidGrant("The user of this code no longer exists.")
+        ensure_not_blocked(user)
+        return user
+
+    def create_token_response(self) -> Response:
+        """Tokens for the login; a refresh token only with ``offline_access`` (OIDC Core §11)."""
+        client: Client = self.request.client
+        code: CodeGrant = self.request.authorization_code
+        authn = Authentication(self.authenticate_user(code), code.amr,
+                               datetime.fromtimestamp(code.auth_time, UTC), code.sso_session)
+        request = TokenRequest(client, code.scope, nonce=code.nonce,
+                               refresh=OFFLINE_ACCESS in code.scope)
+        issued = self.services.issuer.issue(authn, request)
+        if not self.services.codes.mark_used(code, issued.jti, issued.family_id):
+            self.services.revocation.revoke_issued(issued.jti, issued.family_id, client,
+                                                   self.request.client_ip)
+            raise InvalidGrant(REPLAYED_CODE)
+        return self.respond(issued.body)

@@ -1,0 +1,262 @@
+"""The authorization endpoint, ``GET|POST /authorize`` (RFC 6749 §4.1.1, OIDC Core §3.1.2), and
+``/authorize/resume``, where the hosted pages send the browser back after each step.
+
+1. The client and its ``redirect_uri`` are checked first: until both are known, a refusal is a
+   page and never a redirect (RFC 6749 §4.1.2.1, RFC 9700 §4.1: no open redirector).
+2. Authlib's authorization-code grant validates the rest (response_type, scope, PKCE, nonce,
+   prompt: :mod:`authserver.grants.authorization_code`); Protekt adds ``response_mode``
+   (``query`` only) and ``max_age``. A refusal from here on goes to the app's redirect_uri with
+   ``error``, ``error_description``, ``state`` and ``iss`` (RFC 9207).
+3. :func:`authserver.hosted.decisions.next_step` says what is missing (sign-in, second factor,
+   consent); the request is kept as an interaction while the pages ask for it, or, under
+   ``prompt=none``, the app is told ``login_required``, ``interaction_required`` or
+   ``consent_required``.
+4. Once the user is authenticated the sign-in session starts (its cookie lets the next app in
+   without a password); once nothing is missing the code goes to the app.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from authlib.common.urls import add_params_to_uri
+from authlib.oauth2 import OAuth2Error
+from flask import Response, redirect, request, url_for
+
+from authserver.accounts.sessions import session_key
+from authserver.authorization import ProtektRequest, single_values
+from authserver.errors import InvalidRequest, ProtektError
+from authserver.extensions import authorization, services
+from authserver.grants.authorization_code import AuthorizationCodeGrant, SignedIn
+from authserver.hosted.decisions import PROMPTS, Facts, Step, next_step
+from authserver.hosted.interactions import Interaction
+from authserver.hosted.signin import Authenticated
+from authserver.hosted.web import (
+    begin_signin,
+    bp,
+    end_signin,
+    hosted,
+    session_id,
+    set_session,
+    signin_state,
+    update_signin,
+    who,
+)
+from authserver.mfa.tickets import FOR_ENROLLMENT
+from authserver.models import Client
+from authserver.tokens.claims import MFA_ACR_VALUES
+
+_MAX_AGE_DIGITS = 9
+
+
+class SignInNeeded(ProtektError):
+    """Under ``prompt=none``, a step needs the user (OIDC Core §3.1.2.6); ``error`` is set to
+    ``login_required``, ``interaction_required`` or ``consent_required``."""
+
+    status_code = 400
+    _TEXT = {Step.LOGIN: "The user must sign in.",
+             Step.MFA: "The user must answer a second factor.",
+             Step.CONSENT: "The user must allow this application first."}
+
+    def __init__(self, step: Step) -> None:
+        super().__init__(self._TEXT[step])
+        self.error = step.value
+
+
+@bp.route("/authorize", methods=["GET", "POST"])
+def authorize() -> Response:
+    params = single_values(request.args if request.method == "GET" else request.form)
+    return _proceed(params, None)
+
+
+@bp.get("/authorize/resume")
+def resume() -> Response:
+    """Back from a hosted page: the interaction's request goes on where it stopped."""
+    return _proceed(current_interaction().params, current_interaction())
+
+
+def current_interaction() -> Interaction:
+    """The sign-in this browser has in progress; a page saying to start again if none."""
+    found = hosted().interactions.find(signin_state().get("id", ""))
+    if found is None:
+        raise InvalidRequest("This sign-in has expired or was already finished. Go back to the "
+                             "application and sign in again.")
+    return found
+
+
+def trusted_redirect(params: dict[str, str]) -> tuple[Client, str]:
+    """The client and its registered redirect_uri, or a page (never a redirect)."""
+    client = services.clients.find(params.get("client_id", ""))
+    if client is None:
+        raise InvalidRequest("The application that sent you here is not registered "
+                             "(unknown client_id).")
+    redirect_uri = params.get("redirect_uri", "")
+    if not redirect_uri or not client.check_redirect_uri(redirect_uri):
+        raise InvalidRequest("The application sent you here with a return address "
+                             "(redirect_uri) it has not registered. Nothing was sent to it.")
+    return client, redirect_uri
+
+
+def _proceed(params: dict[str, str], interaction: Interaction | None) -> Response:
+    client, redirect_uri = trusted_redirect(params)
+    try:
+        return _next_step(params, client, redirect_uri, interaction)
+    except OAuth2Error as error:
+        if error.status_code >= 500:
+            raise
+        if interaction is not None:
+            hosted().interactions.end(interaction)
+        return redirect_error(redirect_uri, error, params.get("state"))
+
+
+def redirect_error(redirect_uri: str, error: OAuth2Error, state: str | None) -> Response:
+    """The refusal sent to the app (RFC 6749 §4.1.2.1), with ``iss`` (RFC 9207 §2)."""
+    answer = [("error", error.error), ("error_description", error.get_error_description()),
+              ("state", state), ("iss", services.settings.issuer)]
+    end_signin()
+    return redirect(add_params_to_uri(redirect_uri, [(k, v) for k, v in answer if v]), 302)
+
+
+def _next_step(params: dict[str, str], client: Client, redirect_uri: str,
+               interaction: Interaction | None) -> Response:
+    current = hosted().current(session_id())
+    auth = _authentication(interaction, current)
+    grant = _grant(params, auth)
+    scope = grant.granted_scope(client)
+    step = next_step(_facts(params, client, scope, auth, interaction))
+    if step is not Step.ISSUE and "none" in _prompt(params):
+        raise SignInNeeded(step)
+    if step is Step.LOGIN:
+        return _ask(interaction, params, "hosted.signin", signed_out=True)
+    assert auth is not None
+    if step is Step.MFA:
+        return _second_factor(interaction, params, auth, scope, client)
+    sso_key = _session_for(interaction, auth, client, current)
+    if step is Step.CONSENT:
+        return _ask(interaction, params, "hosted.consent")
+    if interaction is not None:
+        hosted().interactions.end(interaction)
+    end_signin()
+    signed_in = SignedIn(auth.user, auth.amr, auth.auth_time, sso_key)
+    return authorization.handle_response(
+        *grant.create_authorization_response(redirect_uri, signed_in))
+
+
+def signed_in(interaction: Interaction) -> Authenticated:
+    """Who the interaction is for (its own sign-in, else the browser's session)."""
+    auth = _authentication(interaction, hosted().current(session_id()))
+    if auth is None:
+        raise InvalidRequest("You are no longer signed in. Go back to the application and "
+                             "sign in again.")
+    return auth
+
+
+def granted_scope(params: dict[str, str], client: Client, auth: Authenticated) -> tuple[str, ...]:
+    """The scope the request asks the user for (validated again, as at ``/authorize``)."""
+    return _grant(params, auth).granted_scope(client)
+
+
+def _grant(params: dict[str, str], auth: Authenticated | None) -> AuthorizationCodeGrant:
+    """Authlib's validation of the authorization request (OAuth2Error when refused)."""
+    grant = authorization.get_consent_grant(request=ProtektRequest(request, params),
+                                            end_user=auth)
+    assert isinstance(grant, AuthorizationCodeGrant)
+    return grant
+
+
+def _authentication(interaction: Interaction | None, current: Any) -> Authenticated | None:
+    """Who is signed in for this request: the interaction's user, else the session's."""
+    if interaction is not None and interaction.user_id is not None:
+        user = services.users.get(interaction.user_id)
+        if user is None or user.blocked or interaction.auth_time is None:
+            return None
+        return Authenticated(user, interaction.amr, interaction.auth_time)
+    if current is None:
+        return None
+    session, user = current
+    return Authenticated(user, session.amr, session.started_at)
+
+
+def _facts(params: dict[str, str], client: Client, scope: tuple[str, ...],
+           auth: Authenticated | None, interaction: Interaction | None) -> Facts:
+    fresh = interaction is not None and interaction.fresh
+    return Facts(
+        signed_in=auth is not None,
+        fresh=fresh,
+        auth_age=time.time() - auth.auth_time if auth else 0.0,
+        has_mfa=auth is not None and "mfa" in auth.amr,
+        mfa_needed=auth is not None and hosted().mfa_needed(auth.user.id),
+        mfa_demanded=bool(set(params.get("acr_values", "").split()) & set(MFA_ACR_VALUES)),
+        consent_missing=auth is not None and hosted().consent_missing(auth.user.id, client,
+                                                                      scope),
+        consented=interaction is not None and interaction.consented,
+        prompt=_prompt(params),
+        max_age=_max_age(params),
+    )
+
+
+def _prompt(params: dict[str, str]) -> frozenset[str]:
+    prompt = frozenset(params.get("prompt", "").split())
+    if not prompt <= PROMPTS or ("none" in prompt and len(prompt) > 1):
+        raise InvalidRequest("prompt must be none, or any of login, consent, select_account.")
+    if params.get("response_mode", "query") != "query":
+        raise InvalidRequest("response_mode must be query.")
+    return prompt
+
+
+def _max_age(params: dict[str, str]) -> int | None:
+    raw = params.get("max_age")
+    if raw is None:
+        return None
+    if not raw.isascii() or not raw.isdigit() or len(raw) > _MAX_AGE_DIGITS:
+        raise InvalidRequest("max_age must be a whole number of seconds.")
+    return int(raw)
+
+
+def _ask(interaction: Interaction | None, params: dict[str, str], endpoint: str, *,
+         signed_out: bool = False) -> Response:
+    """Keep the request as an interaction and send the browser to the page of this step."""
+    if interaction is None:
+        interaction = hosted().interactions.start(params)
+        begin_signin(interaction.id)
+    elif signed_out and interaction.user_id is not None:
+        interaction = interaction.but(user_id=None, amr=(), auth_time=None, fresh=False,
+                                      session=False)
+        hosted().interactions.save(interaction)
+        update_signin(mfa_token=None, oob_code=None)
+    return redirect(url_for(endpoint), 303)
+
+
+def _second_factor(interaction: Interaction | None, params: dict[str, str],
+                   auth: Authenticated, scope: tuple[str, ...], client: Client) -> Response:
+    """Start (or go on with) the second step: an mfa_token for the user, and its page."""
+    if interaction is None:
+        interaction = hosted().interactions.start(params)
+        begin_signin(interaction.id)
+    if interaction.user_id is None:
+        interaction = interaction.but(user_id=auth.user.id, amr=auth.amr,
+                                      auth_time=auth.auth_time)
+        hosted().interactions.save(interaction)
+    mfa_token = signin_state().get("mfa_token")
+    if mfa_token is None:
+        mfa_token = hosted().start_mfa(auth.user, scope, who(client))
+        update_signin(mfa_token=mfa_token, oob_code=None)
+    ticket = hosted().ticket(mfa_token, who(client))
+    page = "hosted.enroll" if ticket.purpose == FOR_ENROLLMENT else "hosted.mfa"
+    return redirect(url_for(page), 303)
+
+
+def _session_for(interaction: Interaction | None, auth: Authenticated, client: Client,
+                 current: Any) -> str:
+    """The key of the sign-in session this login lives in, opening it when the user has just
+    authenticated here (replacing the session a step-up started from)."""
+    opened = interaction is None or interaction.user_id is None or interaction.session
+    if opened and current is not None:
+        return str(current[0].key)
+    replaces = session_id() if current is not None else None
+    new_id = hosted().open_session(auth, who(client), replaces)
+    set_session(new_id)
+    if interaction is not None:
+        hosted().interactions.save(interaction.but(session=True))
+    return session_key(new_id)

@@ -1,0 +1,181 @@
+"""The hosted sign-in's steps (OIDC Core §3.1.2.3): password, second factor or its enrollment,
+consent, the sign-in session, and logout. No Flask here: the pages of
+:mod:`authserver.hosted.pages` call these steps, and ``/authorize`` decides which comes next
+(:mod:`authserver.hosted.decisions`).
+
+Every step goes through the same parts as the API: the password through :class:`PasswordLogin`
+under the login limits; the second factor through an mfa_token and :class:`MfaVerifier` under
+the per-token and per-user attempt limits (NIST SP 800-63B §5.2.2), with the same audit events;
+enrollment through :class:`MfaAccount` with the mfa_token, as ``/mfa/associate`` during a
+login. Only the grant allow-list does not apply: the server finishes the factor itself.
+
+The sign-in session lives in the store (:class:`BrowserSessions`); the browser's cookie holds
+its id. Logging out ends it and revokes the refresh tokens it opened (OIDC RP-Initiated Logout
+1.0 §2).
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from functools import partial
+from typing import Any
+
+from authserver.accounts.login import LoginAttempt
+from authserver.accounts.sessions import BrowserSession
+from authserver.errors import InvalidRequest
+from authserver.hosted.interactions import Interactions
+from authserver.mfa.enrollment import Enrollment, Principal
+from authserver.mfa.factors import Factor
+from authserver.mfa.policy import Requirement
+from authserver.mfa.settings import OTP, RECOVERY_CODE, SMS
+from authserver.mfa.tickets import MfaTicket
+from authserver.mfa.verification import Attempt
+from authserver.models import Client, User
+from authserver.services import Services
+from authserver.tokens.issuer import TokenRequest
+
+
+@dataclass(frozen=True)
+class Authenticated:
+    """Who signed in, how (RFC 8176 ``amr``) and when (epoch seconds)."""
+
+    user: User
+    amr: tuple[str, ...]
+    auth_time: float
+
+
+@dataclass(frozen=True)
+class Who:
+    """The browser's side of a step: the app it signs in to and its address."""
+
+    client: Client
+    ip: str
+
+
+class HostedSignIn:
+    """The steps; each commits what it did."""
+
+    def __init__(self, services: Services) -> None:
+        self._services = services
+        self._mfa = services.mfa
+        self.interactions = Interactions(services.store.namespace("signin"))
+
+    # the sign-in session --------------------------------------------------------------------
+
+    def current(self, session_id: str) -> tuple[BrowserSession, User] | None:
+        """The live session of this id and its user; None when ended, or the user is gone or
+        blocked (a block ends every session, this holds in between)."""
+        found = self._services.sso_sessions.find(session_id) if session_id else None
+        if found is None:
+            return None
+        user = self._services.users.get(found.user_id)
+        if user is None or user.blocked:
+            self._services.sso_sessions.end(session_id)
+            return None
+        return found, user
+
+    def open_session(self, done: Authenticated, who: Who, replaces: str | None) -> str:
+        """A new session for a completed sign-in (a new id every time: no fixation), ending
+        the one it replaces (a step-up); audited ``signin.session_started``."""
+        if replaces:
+            self._services.sso_sessions.end(replaces)
+        session_id = self._services.sso_sessions.start(done.user.id, done.auth_time, done.amr)
+        self._services.audit.record("signin.session_started", user_id=done.user.id,
+                                    client_id=who.client.client_id, ip=who.ip,
+                                    amr=list(done.amr))
+        self._services.session.commit()
+        return session_id
+
+    def logout(self, session_id: str, client_id: str | None, ip: str) -> None:
+        """End the session and revoke the refresh tokens it opened; audited ``logout``."""
+        found = self._services.sso_sessions.find(session_id) if session_id else None
+        if found is None:
+            return
+        self._services.sso_sessions.end(session_id)
+        revoked = self._services.refresh_tokens.revoke_session(found.key)
+        self._services.audit.record("logout", user_id=found.user_id, client_id=client_id, ip=ip,
+                                    sessions_revoked=revoked)
+        self._services.session.commit()
+
+    # password --------------------------------------------------------------------------------
+
+    def password(self, email: str, password: str, who: Who) -> Authenticated:
+        """The user after the right password (InvalidGrant, LimitReached otherwise)."""
+        user = self._services.login.authenticate(
+            LoginAttempt(email, password, who.client.client_id, who.ip))
+        self._services.session.commit()
+        return Authenticated(user, ("pwd",), time.time())
+
+    # second factor ---------------------------------------------------------------------------
+
+    def mfa_needed(self, user_id: str) -> bool:
+        """The user's MFA settings ask a second factor of every login."""
+        return self._mfa.policy.needs_mfa(user_id, self._mfa.settings.load())
+
+    def requirement(self, user_id: str) -> Requirement:
+        """What the user can answer with, or must enroll; InvalidRequest when no factor is on."""
+        needed = self._mfa.policy.requirement(user_id, self._mfa.settings.load(), demanded=True)
+        if needed is None or not needed.factors:
+            raise InvalidRequest("This deployment has no second factor switched on.")
+        return needed
+
+    def start_mfa(self, user: User, scope: tuple[str, ...], who: Who) -> str:
+        """A new mfa_token for this sign-in's second step, audited ``mfa.required``."""
+        needed = self.requirement(user.id)
+        request = TokenRequest(who.client, scope)
+        return self._mfa.policy.start(user, request, who.ip, needed, self._mfa.settings.load())
+
+    def ticket(self, mfa_token: str, who: Who) -> MfaTicket:
+        """The live ticket (InvalidGrant, ExpiredToken or TooManyAttempts otherwise)."""
+        return self._mfa.tickets.open(mfa_token, who.client.client_id)
+
+    def send_sms(self, mfa_token: str, who: Who) -> str:
+        """Text a code to the user's phone; the oob_code that names it."""
+        body = self._mfa.challenges.challenge(mfa_token, who.client, who.ip, "sms", None,
+                                              finished_by_grant=False)
+        return str(body["oob_code"])
+
+    def verify(self, mfa_token: str, factor_name: str, answer: Any, who: Who,
+               amr: tuple[str, ...]) -> Authenticated:
+        """The sign-in with the factor added, after a right answer (InvalidGrant, ExpiredToken,
+        TooManyAttempts otherwise), under the same limits and audit as the MFA grants."""
+        factor = self._factor(factor_name)
+        settings = self._mfa.settings.load()
+        attempt = Attempt(who.client.client_id, who.ip, factor.name)
+        user, _ = self._mfa.verifier.verify(mfa_token, attempt, settings,
+                                            partial(factor.check, answer))
+        return Authenticated(user, tuple(dict.fromkeys((*amr, *factor.amr))), time.time())
+
+    def _factor(self, name: str) -> Factor:
+        factors: dict[str, Factor] = {OTP: self._mfa.otp, SMS: self._mfa.sms,
+                                      RECOVERY_CODE: self._mfa.recovery_code}
+        if name not in factors:
+            raise InvalidRequest("Choose an authenticator app code, an SMS code or a recovery "
+                                 "code.")
+        return factors[name]
+
+    # enrollment during sign-in ---------------------------------------------------------------
+
+    def enroll(self, mfa_token: str, asked: Enrollment, who: Who) -> dict[str, Any]:
+        """``/mfa/associate`` with the sign-in's mfa_token: an authenticator app (pending until
+        its first code) or a phone; recovery codes come with the first one."""
+        ticket = self.ticket(mfa_token, who)
+        user = self._services.users.get(ticket.user_id)
+        if user is None:
+            raise InvalidRequest("This account no longer exists.")
+        principal = Principal(user, who.client.client_id, who.ip, ticket=ticket)
+        return self._mfa.account.associate(principal, asked)
+
+    # consent ---------------------------------------------------------------------------------
+
+    def consent_missing(self, user_id: str, client: Client, scope: tuple[str, ...]) -> bool:
+        """A third-party app asks scopes the user has not allowed it, or any app asks ``phone``
+        without the user's agreement (OIDC Core §3.1.2.4)."""
+        granted = self._services.consents.granted(user_id, client.client_id)
+        wanted = set(scope) if not client.first_party else {"phone"} & set(scope)
+        return not wanted <= granted
+
+    def consent(self, user_id: str, scope: tuple[str, ...], who: Who) -> None:
+        self._services.consents.grant(user_id, who.client.client_id, scope)
+        self._services.session.commit()
