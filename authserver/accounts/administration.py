@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 
 from authserver.accounts.sessions import BrowserSessions
 from authserver.accounts.users import (
+    Profile,
     UserDirectory,
     check_password,
     checked_email,
@@ -98,7 +99,7 @@ class UserAdministration:
 
     def update(self, user_id: str, *, email: str | None = None,
                email_verified: bool | None = None, password: str | None = None,
-               blocked: bool | None = None) -> User:
+               blocked: bool | None = None, profile: Profile | None = None) -> User:
         """Change what is given, by the rules of ``UserDirectory.create`` (``protekt
         create-user``); InvalidRequest, with nothing written, when one of them is wrong or the
         email is another user's in any case.
@@ -109,7 +110,9 @@ class UserAdministration:
         the user: whoever knew the old one may have logged in with it (NIST SP 800-63B
         §6.1.2.3: a replaced authenticator is invalidated with what it opened). ``blocked``
         blocks or unblocks, as :meth:`block` and :meth:`unblock` do, in the same transaction.
-        Audited ``user.updated`` with the names of the fields that changed, never a value.
+        ``profile`` sets the claims it names (OIDC Core §5.1), and ``updated_at`` when one
+        changes. Audited ``user.updated`` with the names of the fields that changed, never a
+        value.
         """
         email = None if email is None else checked_email(email)
         if password is not None:
@@ -120,6 +123,8 @@ class UserAdministration:
             self._users.set_password(user, password)
             self._end_sessions(user)
             changed.append("password")
+        if profile:
+            changed += self._users.set_profile(user, profile)
         if changed:
             self._audit.record("user.updated", user_id=user_id, fields=changed)
         if blocked is not None:

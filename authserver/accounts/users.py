@@ -1,9 +1,13 @@
-"""The user directory: creating users, finding them by login name, changing their email and
-password, and the one rule every token flow applies to a blocked user."""
+"""The user directory: creating users, finding them by login name, changing their email,
+password and profile, and the one rule every token flow applies to a blocked user."""
 
 from __future__ import annotations
 
 import re
+import unicodedata
+from collections.abc import Mapping
+from dataclasses import dataclass
+from urllib.parse import urlsplit
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -13,10 +17,15 @@ from authserver.accounts.passwords import MAX_LENGTH, MIN_LENGTH, PasswordHasher
 from authserver.audit import AuditLog
 from authserver.errors import InvalidGrant, InvalidRequest
 from authserver.models import User
+from authserver.models.base import utcnow
 
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s.]+$")
 MAX_EMAIL_LENGTH = 254  # RFC 5321 §4.5.3.1.3: a path of 256 octets, less the angle brackets
 BLOCKED = "This account is blocked."
+# OIDC Core §5.1: the profile claims an administrator sets, and the most characters of each.
+PROFILE_CLAIMS: dict[str, int] = {"name": 200, "given_name": 100, "family_name": 100,
+                                  "preferred_username": 100, "picture": 2000, "locale": 35}
+_LOCALE = re.compile(r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*$")  # BCP 47 (RFC 5646), simplified
 
 
 def normalize_email(email: str) -> str:
@@ -38,6 +47,53 @@ def check_password(password: str) -> None:
         raise InvalidRequest(
             f"The password must be {MIN_LENGTH} to {MAX_LENGTH} characters long."
         )
+
+
+@dataclass(frozen=True)
+class Profile:
+    """Checked profile claims to set (OIDC Core §5.1): each one named is set, None clears it;
+    one not named is left as it is. Made by :meth:`checked`."""
+
+    claims: Mapping[str, str | None]
+
+    @classmethod
+    def checked(cls, values: Mapping[str, object]) -> Profile:
+        """The claims of ``values``, each trimmed and checked; an empty string or None clears
+        the claim. InvalidRequest naming the first claim that is unknown or wrong: not a
+        string, too long, with a control character, a ``picture`` that is not an https URL,
+        a ``locale`` that is not a language tag such as ``en`` or ``pt-BR``."""
+        return cls({name: _checked_claim(name, value) for name, value in values.items()})
+
+    def __bool__(self) -> bool:
+        return bool(self.claims)
+
+
+def _checked_claim(name: str, value: object) -> str | None:
+    if name not in PROFILE_CLAIMS:
+        raise InvalidRequest(f"Unknown profile claim '{name}'; known: "
+                             f"{', '.join(PROFILE_CLAIMS)}.")
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise InvalidRequest(f"{name} must be a string (empty or null to clear it).")
+    if any(unicodedata.category(char) == "Cc" for char in value):
+        raise InvalidRequest(f"{name} must not contain control characters.")
+    value = value.strip()
+    limit = PROFILE_CLAIMS[name]
+    if len(value) > limit:
+        raise InvalidRequest(f"{name} must be at most {limit} characters long.")
+    if value and name == "picture" and not _is_https_url(value):
+        raise InvalidRequest("picture must be an https URL, such as "
+                             "https://example.com/ann.png.")
+    if value and name == "locale" and not _LOCALE.match(value):
+        raise InvalidRequest("locale must be a language tag (BCP 47) such as en or pt-BR.")
+    return value or None
+
+
+def _is_https_url(value: str) -> bool:
+    parts = urlsplit(value)
+    return parts.scheme == "https" and bool(parts.hostname) and value.isascii() \
+        and " " not in value
 
 
 def ensure_not_blocked(user: User) -> None:
@@ -69,14 +125,16 @@ class UserDirectory:
         return self._session.get(User, user_id)
 
     def create(self, email: str, password: str, *, email_verified: bool = False,
-               is_admin: bool = False) -> User:
-        """Create a user (a dashboard administrator with ``is_admin``); InvalidRequest for a
-        malformed email, weak password or taken email."""
+               is_admin: bool = False, profile: Profile | None = None) -> User:
+        """Create a user (a dashboard administrator with ``is_admin``), with the ``profile``
+        claims given; InvalidRequest for a malformed email, weak password or taken email."""
         email = checked_email(email)
         check_password(password)
         user = User(email_verified=email_verified, password_hash=self._hasher.hash(password),
                     is_admin=is_admin)
         self._session.add(user)
+        if profile:
+            self.set_profile(user, profile)
         self.set_email(user, email)
         self._audit.record("admin.created" if is_admin else "user.created", user_id=user.id)
         self._session.commit()
@@ -96,3 +154,14 @@ class UserDirectory:
     def set_password(self, user: User, password: str) -> None:
         """Store a hash of the (checked) password, argon2id (RFC 9106). The caller commits."""
         user.password_hash = self._hasher.hash(password)
+
+    def set_profile(self, user: User, profile: Profile) -> list[str]:
+        """Set the (checked) claims; the names of those that changed. ``updated_at`` becomes
+        now when one did (OIDC Core §5.1). The caller commits."""
+        changed = [name for name, value in profile.claims.items()
+                   if getattr(user, name) != value]
+        for name in changed:
+            setattr(user, name, profile.claims[name])
+        if changed:
+            user.updated_at = utcnow()
+        return changed
