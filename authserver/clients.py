@@ -1,9 +1,11 @@
-"""The client registry: OAuth clients (RFC 6749 §2) and the grant types they may use."""
+"""The client registry: OAuth clients (RFC 6749 §2), the grant types they may use, and where the
+browser sign-in may send their users back (redirect URIs, RFC 6749 §3.1.2)."""
 
 from __future__ import annotations
 
 import secrets
 from collections.abc import Iterable
+from urllib.parse import SplitResult, urlsplit
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -31,6 +33,14 @@ SHORT_NAMES = {grant.rsplit("/", 1)[1]: grant for grant in MFA_GRANT_TYPES}
 # The dashboard's own logins, mfa_tokens and audit events are this client's; registered client
 # ids are random (token_urlsafe), so none can take it.
 DASHBOARD_CLIENT_ID = "protekt-dashboard"
+
+# Redirect URIs (RFC 6749 §3.1.2; RFC 8252 §7, §8.3; OIDC RP-Initiated Logout 1.0 §3.1).
+REDIRECT_URIS = "redirect_uris"
+POST_LOGOUT_REDIRECT_URIS = "post_logout_redirect_uris"
+MAX_URIS = 20  # per list
+MAX_URI_LENGTH = 2000
+LOOPBACK_HOSTS = ("127.0.0.1", "::1", "localhost")  # the hosts plain http may name
+NEVER_SCHEMES = ("javascript", "data", "file", "vbscript", "blob", "about")
 
 GRANT_TYPES: tuple[str, ...] = (AUTHORIZATION_CODE, PASSWORD, REFRESH_TOKEN, CLIENT_CREDENTIALS,
                                  *MFA_GRANT_TYPES)
@@ -61,12 +71,23 @@ class ClientRegistry:
         grant_types: Iterable[str] | None = None,
         scopes: Iterable[str] = (),
         audiences: Iterable[str] = (),
+        redirect_uris: Iterable[str] = (),
+        post_logout_redirect_uris: Iterable[str] = (),
+        first_party: bool = True,
     ) -> tuple[Client, str | None]:
-        """Register a client; returns it and its secret (None for a public client)."""
+        """Register a client; returns it and its secret (None for a public client).
+
+        ``redirect_uris`` are where the browser sign-in may return the user with a code, and
+        ``post_logout_redirect_uris`` where sign-out may (both checked by
+        :func:`checked_redirect_uris`); a third-party client (``first_party=False``) has its
+        users asked for their consent on the hosted pages.
+        """
         name = name.strip()
         if not 1 <= len(name) <= 100:
             raise InvalidRequest("The client name must be 1 to 100 characters long.")
         grants = _checked_grant_types(grant_types, public)
+        redirects = checked_redirect_uris(REDIRECT_URIS, redirect_uris)
+        logouts = checked_redirect_uris(POST_LOGOUT_REDIRECT_URIS, post_logout_redirect_uris)
         secret = None if public else secrets.token_urlsafe(32)  # 256 bits
         client = Client(
             client_id=secrets.token_urlsafe(16),
@@ -75,12 +96,14 @@ class ClientRegistry:
             grant_types=grants,
             scopes=_checked_scopes(scopes),
             audiences=_checked_audiences(audiences),
+            redirect_uris=redirects,
+            post_logout_redirect_uris=logouts,
+            first_party=bool(first_party),
         )
         self._session.add(client)
         self._audit.record("client.created", client_id=client.client_id, public=public)
         self._session.commit()
         return client, secret
-
 
     def listing(self) -> list[Client]:
         """Every client, oldest first."""
@@ -98,15 +121,44 @@ class ClientRegistry:
             raise NotFound("No client has this id.")
         return client
 
-    def set_grant_types(self, client_id: str, grant_types: Iterable[str]) -> Client:
-        """Replace the client's allow-list of grants (RFC 6749 §5.2 unauthorized_client)."""
+    def update(
+        self,
+        client_id: str,
+        *,
+        grant_types: Iterable[str] | None = None,
+        redirect_uris: Iterable[str] | None = None,
+        post_logout_redirect_uris: Iterable[str] | None = None,
+        first_party: bool | None = None,
+    ) -> Client:
+        """Change what is given (None: unchanged), from the client's next request: the grants
+        it may use (RFC 6749 §5.2 ``unauthorized_client`` for others), its redirect URIs and
+        whether it is first-party. Everything is checked before anything is written
+        (InvalidRequest otherwise); audited ``client.updated`` with the names of the fields
+        that changed, never their values; committed once."""
         client = self.get(client_id)
-        if not grant_types:
-            raise InvalidRequest("grant_types must name at least one grant type.")
-        client.grant_types = _checked_grant_types(grant_types, client.is_public)
-        self._audit.record("client.updated", client_id=client_id, grant_types=client.grant_types)
+        wanted: dict[str, object] = {}
+        if grant_types is not None:
+            grant_types = list(grant_types)
+            if not grant_types:
+                raise InvalidRequest("grant_types must name at least one grant type.")
+            wanted["grant_types"] = _checked_grant_types(grant_types, client.is_public)
+        for field, uris in ((REDIRECT_URIS, redirect_uris),
+                            (POST_LOGOUT_REDIRECT_URIS, post_logout_redirect_uris)):
+            if uris is not None:
+                wanted[field] = checked_redirect_uris(field, uris)
+        if first_party is not None:
+            wanted["first_party"] = bool(first_party)
+        changed = [field for field, value in wanted.items() if getattr(client, field) != value]
+        for field in changed:
+            setattr(client, field, wanted[field])
+        if changed:
+            self._audit.record("client.updated", client_id=client_id, fields=changed)
         self._session.commit()
         return client
+
+    def set_grant_types(self, client_id: str, grant_types: Iterable[str]) -> Client:
+        """Replace the client's allow-list of grants (RFC 6749 §5.2 unauthorized_client)."""
+        return self.update(client_id, grant_types=grant_types)
 
     def rotate_secret(self, client_id: str) -> str:
         """A new secret, shown once; the old one stops working at once."""
@@ -161,3 +213,72 @@ def _checked_audiences(audiences: Iterable[str]) -> list[str]:
     if any(len(a) > 255 or " " in a for a in result):
         raise InvalidRequest("An audience is an identifier of at most 255 characters, no spaces.")
     return result
+
+
+def checked_redirect_uris(field: str, uris: Iterable[str]) -> list[str]:
+    """Each of ``uris`` checked by :func:`checked_redirect_uri`, at most ``MAX_URIS`` once
+    repeats are dropped, in the order given; InvalidRequest naming ``field`` otherwise."""
+    checked = list(dict.fromkeys(checked_redirect_uri(field, uri) for uri in uris))
+    if len(checked) > MAX_URIS:
+        raise InvalidRequest(f"{field}: at most {MAX_URIS} URIs per client.")
+    return checked
+
+
+def checked_redirect_uri(field: str, uri: str) -> str:
+    """A URI the browser sign-in may send a user to, trimmed; InvalidRequest naming ``field``
+    and saying what to change otherwise.
+
+    Absolute, at most ``MAX_URI_LENGTH`` characters of printable ASCII (RFC 3986 §2.1: other
+    characters are percent-encoded), no fragment (RFC 6749 §3.1.2) and no wildcard (RFC 9700
+    §4.1.3: redirect URIs are compared exactly). The scheme is ``https``; ``http`` only for a
+    loopback host, where a native app listens (RFC 8252 §7.3, §8.3); or a private-use scheme
+    in reverse-domain form such as ``com.example.app`` (RFC 8252 §7.1). Schemes that run or
+    embed content in the browser (``javascript:``, ``data:``, ``file:``...) never.
+    """
+    uri = uri.strip()
+    shown = uri if len(uri) <= 48 else uri[:45] + "..."  # error texts stay under 200
+    _check_characters(field, uri, shown)
+    parts = urlsplit(uri)
+    if not parts.scheme:
+        raise InvalidRequest(f"{field}: {shown} is not an absolute URI; write it whole, such "
+                             "as https://app.example.com/callback.")
+    if parts.scheme in NEVER_SCHEMES:
+        raise InvalidRequest(f"{field}: {parts.scheme}: URIs are never allowed.")
+    if parts.scheme in ("http", "https"):
+        _check_web_redirect(field, shown, parts)
+    elif "." not in parts.scheme:
+        raise InvalidRequest(f"{field}: {shown} has a scheme that is not allowed; use https, "
+                             "http on a loopback host, or a private-use scheme with a dot "
+                             "such as com.example.app:/callback.")
+    return uri
+
+
+def _check_characters(field: str, uri: str, shown: str) -> None:
+    """Not too long, printable ASCII, no fragment, no wildcard."""
+    if len(uri) > MAX_URI_LENGTH:
+        raise InvalidRequest(f"{field}: a URI has at most {MAX_URI_LENGTH} characters.")
+    if not uri.isascii() or not uri.isprintable() or " " in uri:
+        raise InvalidRequest(f"{field}: write each URI in printable ASCII without spaces "
+                             "(percent-encode other characters).")
+    if "#" in uri:
+        raise InvalidRequest(f"{field}: {shown} has a fragment (#...), which a redirect URI "
+                             "must not have.")
+    if "*" in uri:
+        raise InvalidRequest(f"{field}: {shown} has a wildcard (*); register each exact URI.")
+
+
+def _check_web_redirect(field: str, shown: str, parts: SplitResult) -> None:
+    """An http(s) URI names a host, with a valid port and no user name or password; plain
+    http only a loopback host (RFC 8252 §8.3)."""
+    try:
+        parts.port  # noqa: B018 (raises ValueError for a port that is not one)
+    except ValueError:
+        raise InvalidRequest(f"{field}: {shown} has an invalid port.") from None
+    if not parts.hostname:
+        raise InvalidRequest(f"{field}: {shown} has no host; write "
+                             f"{parts.scheme}://host/path.")
+    if "@" in parts.netloc:
+        raise InvalidRequest(f"{field}: {shown} must not hold a user name or password.")
+    if parts.scheme == "http" and parts.hostname not in LOOPBACK_HOSTS:
+        raise InvalidRequest(f"{field}: {shown} uses http, which only a loopback host "
+                             "(127.0.0.1, [::1] or localhost) may; use https.")
