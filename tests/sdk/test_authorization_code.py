@@ -136,7 +136,7 @@ def test_the_authorization_url_carries_pkce_state_and_a_nonce_derived_from_the_v
 ) -> None:
     protekt = Protekt(fake.url, CLIENT_ID)
     url, state, verifier = protekt.authorization_url(
-        REDIRECT_URI, prompt="login", max_age=300, login_hint="ann@example.org",
+        REDIRECT_URI, prompt="login consent", max_age=300, login_hint="ann@example.org",
         acr_values="urn:protekt:mfa", audience="https://api.example.org")
     assert url.startswith(f"{fake.url}/authorize?")
     params = query(url)
@@ -144,7 +144,7 @@ def test_the_authorization_url_carries_pkce_state_and_a_nonce_derived_from_the_v
         "response_type": "code", "client_id": CLIENT_ID, "redirect_uri": REDIRECT_URI,
         "scope": "openid profile email", "state": state, "nonce": nonce_for(verifier),
         "code_challenge": code_challenge(verifier), "code_challenge_method": "S256",
-        "prompt": "login", "max_age": "300", "login_hint": "ann@example.org",
+        "prompt": "login consent", "max_age": "300", "login_hint": "ann@example.org",
         "acr_values": "urn:protekt:mfa", "audience": "https://api.example.org",
     }
     assert len(verifier) == 43 and set(verifier) <= set(
@@ -173,7 +173,9 @@ def test_pkce_s256_known_answer() -> None:
 
 
 @pytest.mark.parametrize(("params", "message"), [
-    ({"prompt": "select_account"}, "prompt must be one of none, login, consent"),
+    ({"prompt": "Login"}, "prompt must be none, or any of login, consent, select_account"),
+    ({"prompt": "none login"}, "prompt must be none"),
+    ({"prompt": ""}, "prompt must be none"),
     ({"max_age": -1}, "max_age must be a whole number"),
 ])
 def test_parameters_protekt_does_not_serve_are_a_value_error(

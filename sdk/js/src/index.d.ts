@@ -114,8 +114,11 @@ export interface RedirectLoginOptions {
   scope?: string;
   /** The API the access token is for; default: the options' `audience`. */
   audience?: string;
-  /** `none`: no page is shown, a user not signed in comes back with `login_required`. */
-  prompt?: 'none' | 'login' | 'consent';
+  /**
+   * `none`: no page is shown, a user not signed in comes back with `login_required`. Or any of
+   * `login`, `consent`, `select_account`, space-separated (OIDC Core 1.0 §3.1.2.1).
+   */
+  prompt?: 'none' | 'login' | 'consent' | 'select_account' | (string & {});
   /** Seconds: an older sign-in is asked again; the ID token's `auth_time` is checked against it. */
   maxAge?: number;
   /** Prefills the sign-in form (e.g. the email address). */

@@ -11,7 +11,7 @@
 import { LOGIN_REQUIRED, ProtektError, SERVER_ERROR } from './errors.js';
 import { Mfa } from './mfa.js';
 import {
-  INVALID_ISSUER, INVALID_STATE, PROMPTS, Transactions, browserWindow, checkIdToken, codeChallenge, randomToken,
+  INVALID_ISSUER, INVALID_STATE, Transactions, browserWindow, checkIdToken, codeChallenge, randomToken, validPrompt,
   withOpenid,
 } from './redirect.js';
 import { memoryStorage } from './storage.js';
@@ -130,8 +130,8 @@ export class Protekt {
     appState,
   } = {}) {
     if (typeof redirectUri !== 'string' || redirectUri === '') throw new TypeError('redirectUri is required');
-    if (prompt !== undefined && !PROMPTS.includes(prompt)) {
-      throw new TypeError(`prompt must be one of ${PROMPTS.join(', ')} (got ${prompt})`);
+    if (prompt !== undefined && !validPrompt(prompt)) {
+      throw new TypeError(`prompt must be none, or any of login, consent, select_account (got ${prompt})`);
     }
     if (maxAge !== undefined && !(Number.isInteger(maxAge) && maxAge >= 0)) {
       throw new TypeError(`maxAge must be a whole number of seconds (got ${maxAge})`);

@@ -13,8 +13,8 @@ export const INVALID_ISSUER = 'invalid_issuer';
 /** `error` of a ProtektError: the ID token's `iss`, `aud`, `exp`, `nonce` or `auth_time` is wrong. */
 export const INVALID_ID_TOKEN = 'invalid_id_token';
 
-/** Values `prompt` may take (OIDC Core 1.0 §3.1.2.1) that Protekt serves. */
-export const PROMPTS = ['none', 'login', 'consent'];
+/** The values of `prompt`, a space-separated list (OIDC Core 1.0 §3.1.2.1). */
+const PROMPTS = ['none', 'login', 'consent', 'select_account'];
 /** Clock skew allowed on `exp` and `auth_time`: a browser's clock is the user's. */
 const CLOCK_SKEW_SECONDS = 60;
 /** 32 random bytes, base64url: a 43-character code_verifier (RFC 7636 §4.1), state or nonce. */
@@ -46,6 +46,16 @@ export function randomToken() {
 export async function codeChallenge(verifier) {
   const digest = await webCrypto().subtle.digest('SHA-256', new TextEncoder().encode(verifier));
   return base64url(new Uint8Array(digest));
+}
+
+/**
+ * Whether `prompt` is a space-separated list of OIDC Core 1.0 §3.1.2.1 values, `none` only alone.
+ * @param {unknown} prompt
+ */
+export function validPrompt(prompt) {
+  const values = String(prompt).split(' ').filter(Boolean);
+  return values.length > 0 && values.every((value) => PROMPTS.includes(value))
+    && (!values.includes('none') || values.length === 1);
 }
 
 /** `scope` with `openid` in it: without it there is no ID token, so no nonce to check. */

@@ -179,13 +179,18 @@ test('PKCE S256 known answer (RFC 7636 Appendix B)', async (t) => {
   assert.equal(kept.verifier, RFC7636_VERIFIER);
 });
 
-test('a prompt Protekt does not serve, or a maxAge that is not whole seconds, is a TypeError', async () => {
-  fakePage();
-  const protekt = client(fakeProtekt());
+test('prompt is a list of OIDC values, none alone; maxAge whole seconds; else a TypeError', async () => {
+  const page = fakePage();
+  const server = fakeProtekt();
+  const protekt = client(server);
+  const url = await startLogin(protekt, page, server, { prompt: 'login consent' });
+  assert.equal(url.searchParams.get('prompt'), 'login consent');
   await assert.rejects(protekt.loginWithRedirect({}), { name: 'TypeError', message: 'redirectUri is required' });
-  await assert.rejects(protekt.loginWithRedirect({ redirectUri: REDIRECT_URI, prompt: 'select_account' }), {
-    name: 'TypeError', message: /^prompt must be one of none, login, consent/,
-  });
+  for (const prompt of ['Login', 'none login', '', 'create']) {
+    await assert.rejects(protekt.loginWithRedirect({ redirectUri: REDIRECT_URI, prompt }), {
+      name: 'TypeError', message: /^prompt must be none, or any of login, consent, select_account/,
+    });
+  }
   await assert.rejects(protekt.loginWithRedirect({ redirectUri: REDIRECT_URI, maxAge: 1.5 }), { name: 'TypeError' });
 });
 

@@ -10,7 +10,6 @@ import requests
 from protekt._transport import JSON, Transport, answer, json_body
 from protekt.mfa import Mfa, OobCodes
 from protekt.oidc import (
-    PROMPTS,
     REDIRECT_DEFAULT_SCOPE,
     IdTokenVerifier,
     check_issuer,
@@ -18,6 +17,7 @@ from protekt.oidc import (
     code_challenge,
     new_verifier,
     nonce_for,
+    valid_prompt,
     with_openid,
     with_query,
 )
@@ -117,10 +117,12 @@ class Protekt:
         user's session for ``exchange_code``; the nonce is derived from the verifier.
 
         ``state`` defaults to a random one; ``audience`` to the client's; ``openid`` is added to
-        a ``scope`` without it. ``prompt`` is ``none``, ``login`` or ``consent``.
+        a ``scope`` without it. ``prompt`` is ``none``, or any of ``login``, ``consent`` and
+        ``select_account``, space-separated.
         """
-        if prompt is not None and prompt not in PROMPTS:
-            raise ValueError(f"prompt must be one of {', '.join(PROMPTS)}, not {prompt!r}")
+        if prompt is not None and not valid_prompt(prompt):
+            raise ValueError("prompt must be none, or any of login, consent, select_account, "
+                             f"not {prompt!r}")
         if max_age is not None and (isinstance(max_age, bool) or max_age < 0):
             raise ValueError(f"max_age must be a whole number of seconds, not {max_age!r}")
         verifier = new_verifier()

@@ -25,8 +25,8 @@ from protekt.resource import ALGORITHMS, Jwks, KeysUnavailable
 
 #: Scope of a sign-in by redirect that names none: an ID token, the user's profile and email.
 REDIRECT_DEFAULT_SCOPE = "openid profile email"
-#: ``prompt`` values (OIDC Core 1.0 §3.1.2.1) that Protekt serves.
-PROMPTS = ("none", "login", "consent")
+#: The values of ``prompt``, a space-separated list (OIDC Core 1.0 §3.1.2.1).
+PROMPTS = ("none", "login", "consent", "select_account")
 
 #: ``error`` of a ProtektError: the callback's ``state`` is not the one the app kept.
 INVALID_STATE = "invalid_state"
@@ -51,6 +51,13 @@ def code_challenge(verifier: str) -> str:
 def nonce_for(verifier: str) -> str:
     """The nonce of the login whose code_verifier this is: BASE64URL(SHA-256("nonce:" + v))."""
     return _base64url(hashlib.sha256(f"nonce:{verifier}".encode()).digest())
+
+
+def valid_prompt(prompt: str) -> bool:
+    """Whether ``prompt`` is a space-separated list of PROMPTS, ``none`` only alone."""
+    values = prompt.split()
+    return (bool(values) and all(value in PROMPTS for value in values)
+            and ("none" not in values or len(values) == 1))
 
 
 def with_openid(scope: str) -> str:
