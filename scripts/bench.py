@@ -6,9 +6,10 @@ PostgreSQL and Redis, drives it with concurrent keep-alive clients in separate p
 prints requests/s and p50/p99 latency for the password, refresh-token and client-credentials
 grants, the JWKS, and the MFA login (the password step answering ``mfa_required``, the challenge,
 the mfa-otp grant exchanging a fresh code per user; and over SMS, with the ``file`` provider, the
-challenge that sends a code and the mfa-oob grant) -- beside baselines measured in the same
-run: argon2id hashes per second (one thread, and one per core, which shows the GIL is released)
-and a trivial endpoint of the same server (``GET /health``).
+challenge that sends a code and the mfa-oob grant), and the browser sign-in (``GET /authorize``
+answered with a code from the sign-in session, and the authorization_code exchange) -- beside
+baselines measured in the same run: argon2id hashes per second (one thread, and one per core,
+which shows the GIL is released) and a trivial endpoint of the same server (``GET /health``).
 
     .venv/bin/python scripts/bench.py                   # protekt serve, 10 s per scenario
     .venv/bin/python scripts/bench.py --server both     # then gunicorn (pip install -e .[bench])
@@ -21,10 +22,13 @@ defaults, argon2id m=19 MiB, t=2, p=1 included.
 from __future__ import annotations
 
 import argparse
+import base64
+import hashlib
 import http.client
 import json
 import multiprocessing
 import os
+import re
 import secrets
 import subprocess
 import sys
@@ -40,6 +44,7 @@ from pathlib import Path
 from urllib.parse import urlencode
 
 import argon2
+import requests
 import sqlalchemy as sa
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -118,6 +123,18 @@ FIXED_REQUESTS: dict[str, tuple[str, str, dict[str, str] | None]] = {
     "mfa-password": ("POST", "/oauth/token", {**LOGIN, "username": MFA_EMAIL}),
 }
 EXPECTED_STATUS = {"wrong-password": 400, "unknown-user": 400, "mfa-password": 403}
+CALLBACK = "http://127.0.0.1:9/callback"  # never called: the benchmark reads the Location
+VERIFIER = "bench-pkce-verifier-" + "0" * 40
+AUTHORIZE = "/authorize?client_id={client_id}&" + urlencode({
+    "response_type": "code", "redirect_uri": CALLBACK,
+    "scope": "openid", "state": "bench", "nonce": "bench", "code_challenge_method": "S256",
+    "code_challenge": base64.urlsafe_b64encode(
+        hashlib.sha256(VERIFIER.encode()).digest()).rstrip(b"=").decode(),
+})
+PREPARED["authorization-code"] = "/oauth/token"
+FIXED_REQUESTS["authorize"] = ("GET", AUTHORIZE, None)
+EXPECTED_STATUS["authorize"] = 302
+CODES = 6000  # codes made (unmeasured) for the exchange
 MFA_USERS = 600  # each user's authenticator accepts one code per 30-second step
 SMS_USERS = 300  # each phone takes one code per cool-down
 
@@ -157,6 +174,7 @@ def _client_thread(scenario: str, target: Target, stop: Callable[[int], bool],
             method, path, form = FIXED_REQUESTS.get(scenario) or (
                 "POST", "/oauth/token",
                 {"grant_type": "refresh_token", "refresh_token": refresh_token})
+            path = path.replace("{client_id}", target.client_id)
         started = time.perf_counter()
         status, body = _send(conn, target, method, path, form)
         out.append((time.perf_counter() - started) * 1000)
@@ -247,7 +265,8 @@ def prepare(env: dict[str, str]) -> Target:
         if result.returncode:
             raise SystemExit(result.stderr)
     made = protekt(env, "create-client", "--name", "bench", "--json", "--grant-types",
-                   "password,refresh_token,client_credentials,mfa-otp,mfa-oob")
+                   "password,refresh_token,client_credentials,mfa-otp,mfa-oob,"
+                   "authorization_code", "--redirect-uri", CALLBACK)
     client = json.loads(made.stdout)
     return Target(int(env["PROTEKT_ISSUER"].rsplit(":", 1)[1]), client["client_id"],
                   client["client_secret"])
@@ -335,6 +354,41 @@ def oob_requests(target: Target, emails: list[str], outbox: Outbox) -> list[dict
             for index, form in enumerate(challenged)]
 
 
+def signed_in(target: Target) -> Target:
+    """The target with a sign-in session: the bench user signed in once on the hosted pages."""
+    base = f"http://127.0.0.1:{target.port}"
+    with requests.Session() as browser:
+        page = browser.get(base + AUTHORIZE.replace("{client_id}", target.client_id), timeout=30)
+        csrf = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
+        if csrf is None:
+            raise SystemExit(f"no sign-in page: {page.status_code} {page.text[:200]}")
+        browser.post(base + "/signin", allow_redirects=False, timeout=30, data={
+            "csrf_token": csrf.group(1), "email": EMAIL, "password": PASSWORD})
+        done = browser.get(base + "/authorize/resume", allow_redirects=False, timeout=30)
+        if not done.headers.get("Location", "").startswith(CALLBACK):
+            raise SystemExit(f"sign-in failed: {done.status_code} {done.text[:200]}")
+        return replace(target, cookie=f"protekt-session={browser.cookies['protekt-session']}")
+
+
+def code_requests(target: Target, count: int) -> list[dict[str, str]]:
+    """An authorization_code exchange per code, the codes got from /authorize, 16 at a time."""
+    path = AUTHORIZE.replace("{client_id}", target.client_id)
+
+    def code(_: int) -> dict[str, str]:
+        conn = http.client.HTTPConnection("127.0.0.1", target.port, timeout=30)
+        conn.request("GET", path, headers={"Cookie": target.cookie})
+        response = conn.getresponse()
+        response.read()
+        found = re.search(r"[?&]code=([^&]+)", response.getheader("Location") or "")
+        if found is None:
+            raise SystemExit(f"no code: {response.status}")
+        return {"grant_type": "authorization_code", "code": found.group(1),
+                "redirect_uri": CALLBACK, "code_verifier": VERIFIER}
+
+    with ThreadPoolExecutor(16) as pool:
+        return list(pool.map(code, range(count)))
+
+
 def server_command(server: str, port: int, workers: int, threads: int) -> list[str]:
     bin_dir = Path(sys.executable).parent
     if server == "granian":
@@ -393,6 +447,7 @@ def bench_server(server: str, args: argparse.Namespace, hashes: float) -> None:
             "PROTEKT_ISSUER": f"http://127.0.0.1:{port}",
             "PROTEKT_LOGIN_ACCOUNT_FAILURES": "1000", "PROTEKT_LOGIN_IP_FAILURES": "1000",
             "PROTEKT_HASH_CONCURRENCY": str(max(1, CORES // args.workers)),
+            "PROTEKT_AUTHORIZATION_CODE_TTL": "600",  # the codes are made before the run
             "PROTEKT_SMS_PROVIDER": "file",
             "PROTEKT_SMS_OUTBOX": str(Path(tempfile.mkdtemp()) / "outbox.jsonl"),
         }
@@ -419,6 +474,7 @@ def bench_server(server: str, args: argparse.Namespace, hashes: float) -> None:
             otp = print_mfa(target, args, mfa_secrets, hashes=hashes, health=health,
                             refresh=results["refresh"])
             print_sms(target, args, sms_emails, Outbox(Path(env["PROTEKT_SMS_OUTBOX"])), otp)
+            print_browser_sign_in(target, args, health=health, refresh=results["refresh"])
             print_timing(target)
 
 
@@ -454,6 +510,21 @@ def print_sms(target: Target, args: argparse.Namespace, emails: list[str], outbo
                       args.concurrency, 60)
     print(line(f"POST /oauth/token mfa-oob ({len(emails)} users)", exchanges,
                f"{exchanges.rps / otp[1].rps:6.1%} of mfa-otp"))
+
+
+def print_browser_sign_in(target: Target, args: argparse.Namespace, *, health: Result,
+                          refresh: Result) -> None:
+    """The code flow's two server steps once the user has a sign-in session: /authorize
+    answering with a code at once, and the exchange of a code for tokens."""
+    session = signed_in(target)
+    redirects = drive("authorize", session, args.concurrency, args.seconds)
+    print(line("GET /authorize, signed in (302 with a code)", redirects,
+               f"{redirects.rps / health.rps:6.1%} of /health"))
+    exchanges = drive("authorization-code",
+                      replace(session, prepared=code_requests(session, CODES)),
+                      args.concurrency, args.seconds)
+    print(line("POST /oauth/token authorization_code", exchanges,
+               f"{exchanges.rps / refresh.rps:6.1%} of refresh_token"))
 
 
 def print_timing(target: Target) -> None:
