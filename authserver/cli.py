@@ -17,6 +17,7 @@ import click
 from flask import Flask
 
 from authserver import create_app
+from authserver.accounts.users import Profile
 from authserver.clients import CLIENT_CREDENTIALS, DEFAULT_GRANT_TYPES
 from authserver.config import ConfigError, Settings
 from authserver.encryption import DecryptionError
@@ -89,14 +90,33 @@ def _account_options(command: Callable[..., None]) -> Callable[..., None]:
     return command
 
 
+def _profile_options(command: Callable[..., None]) -> Callable[..., None]:
+    """The OIDC Core §5.1 profile claims, each optional."""
+    for option in reversed((
+        click.option("--name", help="Full name (at most 200 characters)."),
+        click.option("--given-name", help="Given name(s) or first name(s)."),
+        click.option("--family-name", help="Surname(s) or last name(s)."),
+        click.option("--preferred-username", help="Shorthand name, such as annlee."),
+        click.option("--picture", help="An https URL of the user's picture."),
+        click.option("--locale", help="A BCP 47 language tag, such as en or pt-BR."),
+    )):
+        command = option(command)
+    return command
+
+
 @main.command("create-user")
 @_account_options
-def create_user(email: str, password: str, as_json: bool) -> None:
-    """Create a user; prints its id and email."""
+@_profile_options
+def create_user(email: str, password: str, as_json: bool, **claims: str | None) -> None:
+    """Create a user, with the profile claims given; prints its id, email and claims."""
     with _app_context():
-        user = services.users.create(email, password)
-        data = {"id": user.id, "email": user.email}
-    _emit(as_json, data, lambda: f"id     {data['id']}\nemail  {data['email']}")
+        profile = Profile.checked({name: value for name, value in claims.items() if value})
+        user = services.users.create(email, password, profile=profile)
+        data = {"id": user.id, "email": user.email,
+                **{name: value for name, value in profile.claims.items() if value}}
+    width = max(map(len, data)) + 2
+    _emit(as_json, data, lambda: "\n".join(f"{name:<{width}}{value}"
+                                           for name, value in data.items()))
 
 
 @main.command("create-admin")
@@ -114,21 +134,34 @@ def create_admin(email: str, password: str, as_json: bool) -> None:
 @main.command("create-client")
 @click.option("--name", required=True, help="Shown to administrators.")
 @click.option("--public", is_flag=True, help="No secret (native and browser apps).")
-@click.option("--grant-types", help="Comma-separated; default: password, refresh_token, "
-              "mfa-otp, mfa-oob, mfa-recovery-code (short names or URIs).")
+@click.option("--grant-types", help="Comma-separated; default: authorization_code, password, "
+              "refresh_token, mfa-otp, mfa-oob, mfa-recovery-code (short names or URIs).")
 @click.option("--scopes", help="Extra scopes of other APIs this client may ask for.")
 @click.option("--audiences", help="APIs (audience values) this client may get tokens for.")
+@click.option("--redirect-uri", "redirect_uris", multiple=True, metavar="URI",
+              help="Where the browser sign-in may return users (repeatable): https, http on "
+                   "127.0.0.1, [::1] or localhost, or com.example.app:/callback.")
+@click.option("--post-logout-redirect-uri", "post_logout_redirect_uris", multiple=True,
+              metavar="URI", help="Where sign-out may return users (repeatable).")
+@click.option("--third-party", is_flag=True,
+              help="Another party's app: users are asked for their consent.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 def create_client(*, name: str, public: bool, grant_types: str | None, scopes: str | None,
-                  audiences: str | None, as_json: bool) -> None:
+                  audiences: str | None, redirect_uris: tuple[str, ...],
+                  post_logout_redirect_uris: tuple[str, ...], third_party: bool,
+                  as_json: bool) -> None:
     """Register a client; prints client_id and, once only, client_secret."""
     with _app_context():
         client, secret = services.clients.create(
             name, public=public, grant_types=_split(grant_types) or None,
-            scopes=_split(scopes), audiences=_split(audiences),
+            scopes=_split(scopes), audiences=_split(audiences), redirect_uris=redirect_uris,
+            post_logout_redirect_uris=post_logout_redirect_uris, first_party=not third_party,
         )
-        data: dict[str, Any] = {"client_id": client.client_id, "name": client.name,
-                                "grant_types": client.grant_types}
+        data: dict[str, Any] = {
+            "client_id": client.client_id, "name": client.name,
+            "grant_types": client.grant_types, "redirect_uris": client.redirect_uris,
+            "post_logout_redirect_uris": client.post_logout_redirect_uris,
+            "first_party": client.first_party}
     if secret is not None:
         data["client_secret"] = secret
 
@@ -136,7 +169,12 @@ def create_client(*, name: str, public: bool, grant_types: str | None, scopes: s
         lines = [f"client_id      {data['client_id']}"]
         if secret is not None:
             lines.append(f"client_secret  {secret}   (shown once: store it now)")
-        return "\n".join([*lines, f"grant_types    {', '.join(data['grant_types'])}"])
+        lines.append(f"grant_types    {', '.join(data['grant_types'])}")
+        lines += [f"redirect_uri   {uri}" for uri in data["redirect_uris"]]
+        lines += [f"logout_uri     {uri}" for uri in data["post_logout_redirect_uris"]]
+        if not data["first_party"]:
+            lines.append("third-party    users are asked for their consent")
+        return "\n".join(lines)
 
     _emit(as_json, data, text)
 

@@ -41,6 +41,42 @@ def test_create_user_refuses_a_duplicate_with_a_clear_message(run: Any) -> None:
     assert result.exit_code != 0 and "already exists" in result.output
 
 
+def test_create_user_with_profile_claims(run: Any, app: Any) -> None:
+    result = run("create-user", "--email", "ann@example.org", "--password", "correct horse",
+                 "--name", "Ann Lee", "--given-name", "Ann", "--family-name", "Lee",
+                 "--preferred-username", "annlee", "--picture", "https://example.com/ann.png",
+                 "--locale", "pt-BR", "--json")
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.output)
+    claims = {"name": "Ann Lee", "given_name": "Ann", "family_name": "Lee",
+              "preferred_username": "annlee", "picture": "https://example.com/ann.png",
+              "locale": "pt-BR"}
+    assert data == {"id": data["id"], "email": "ann@example.org", **claims}
+    with app.app_context():
+        user = services.users.find_by_email("ann@example.org")
+        assert user is not None and user.updated_at is not None
+        assert {name: getattr(user, name) for name in claims} == claims
+    text = run("create-user", "--email", "dee@example.org", "--password", "correct horse",
+               "--given-name", "Dee").output
+    assert "given_name  Dee" in text and "email       dee@example.org" in text
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["--picture", "http://example.com/ann.png"], "picture must be an https URL"),
+    (["--locale", "Portuguese"], "locale must be a language tag"),
+    (["--name", "x" * 201], "name must be at most 200 characters"),
+    (["--given-name", "Ann\x07"], "given_name must not contain control characters"),
+])
+def test_create_user_refuses_bad_profile_claims(run: Any, app: Any, args: list[str],
+                                                message: str) -> None:
+    result = run("create-user", "--email", "ann@example.org", "--password", "correct horse",
+                 *args)
+    assert result.exit_code != 0 and message in result.output
+    assert "Traceback" not in result.output
+    with app.app_context():
+        assert services.users.find_by_email("ann@example.org") is None
+
+
 def test_create_admin_makes_an_administrator_and_says_where_to_sign_in(run: Any,
                                                                       app: Any) -> None:
     result = run("create-admin", "--email", "root@example.org", "--json",
@@ -74,6 +110,36 @@ def test_create_client_defaults_and_secret_shown_once(run: Any) -> None:
     assert "client_secret" in text and "shown once" in text
 
 
+def test_create_client_with_redirect_uris_for_a_third_party(run: Any, app: Any) -> None:
+    result = run("create-client", "--name", "Partner", "--json",
+                 "--redirect-uri", "https://partner.example/cb",
+                 "--redirect-uri", "http://127.0.0.1/cb",
+                 "--redirect-uri", "https://partner.example/cb",  # a repeat: kept once
+                 "--post-logout-redirect-uri", "https://partner.example/",
+                 "--third-party")
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.output)
+    assert data["redirect_uris"] == ["https://partner.example/cb", "http://127.0.0.1/cb"]
+    assert data["post_logout_redirect_uris"] == ["https://partner.example/"]
+    assert data["first_party"] is False
+    with app.app_context():
+        client = services.clients.get(data["client_id"])
+        assert (client.redirect_uris, client.first_party) == (data["redirect_uris"], False)
+    text = run("create-client", "--name", "Own", "--redirect-uri",
+               "com.example.app:/cb").output
+    assert "redirect_uri   com.example.app:/cb" in text and "third-party" not in text
+    plain = json.loads(run("create-client", "--name", "Plain", "--json").output)
+    assert (plain["redirect_uris"], plain["post_logout_redirect_uris"], plain["first_party"]) \
+        == ([], [], True)
+
+
+def test_create_client_help_names_the_new_default_and_options(run: Any) -> None:
+    text = " ".join(run("create-client", "--help").output.split())
+    assert "default: authorization_code, password, refresh_token" in text
+    for option in ("--redirect-uri URI", "--post-logout-redirect-uri URI", "--third-party"):
+        assert option in text
+
+
 def test_create_client_takes_short_names_and_auth0_uris(run: Any) -> None:
     data = json.loads(run("create-client", "--name", "Mixed", "--json", "--grant-types",
                           "password,mfa-otp,http://auth0.com/oauth/grant-type/mfa-recovery-code"
@@ -105,6 +171,10 @@ def test_create_public_client_has_no_secret(run: Any) -> None:
 @pytest.mark.parametrize(("args", "message"), [
     (["--grant-types", "password,magic"], "Unknown grant type magic"),
     (["--public", "--grant-types", "client_credentials"], "public client"),
+    (["--redirect-uri", "http://app.example.com/cb"], "only a loopback host"),
+    (["--redirect-uri", "https://app.example.com/cb#x"], "has a fragment"),
+    (["--post-logout-redirect-uri", "javascript:alert(1)"], "javascript: URIs are never"),
+    (["--redirect-uri", "https://*.example.com/cb"], "has a wildcard"),
 ])
 def test_create_client_refuses_bad_input(run: Any, args: list[str], message: str) -> None:
     result = run("create-client", "--name", "X", *args)
