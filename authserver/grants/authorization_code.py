@@ -86,9 +86,12 @@ class AuthorizationCodeGrant(ProtektGrant, grants.AuthorizationCodeGrant):
 
     def granted_scope(self, client: Client) -> tuple[str, ...]:
         """The scope to ask the user for: unknown scopes left out (RFC 6749 §3.3), management
-        scopes refused; ``openid`` when none is asked."""
-        return self.requested_scope(self.login_scopes(client), (DEFAULT_SCOPE,),
-                                    ignore_unknown=True)
+        scopes refused; ``openid`` when none is asked. Factor scopes never go with an
+        ``audience`` (RFC 8707 §2)."""
+        scope = self.requested_scope(self.login_scopes(client), (DEFAULT_SCOPE,),
+                                     ignore_unknown=True)
+        self.for_own_endpoints_only(scope, self.requested_audience(client))
+        return scope
 
     def create_authorization_response(self, redirect_uri: str,
                                       grant_user: SignedIn) -> Response:
@@ -96,7 +99,8 @@ class AuthorizationCodeGrant(ProtektGrant, grants.AuthorizationCodeGrant):
         params = self.request.payload.data
         code = self.services.codes.issue(
             client_id=self.request.client.client_id, redirect_uri=redirect_uri,
-            scope=self.granted_scope(self.request.client), user_id=grant_user.user.id,
+            scope=self.granted_scope(self.request.client),
+            audience=self.requested_audience(self.request.client), user_id=grant_user.user.id,
             auth_time=grant_user.auth_time, amr=grant_user.amr, nonce=params.get("nonce"),
             code_challenge=params.get("code_challenge"),
             code_challenge_method=params.get("code_challenge_method"),
@@ -137,7 +141,7 @@ class AuthorizationCodeGrant(ProtektGrant, grants.AuthorizationCodeGrant):
         code: CodeGrant = self.request.authorization_code
         authn = Authentication(self.authenticate_user(code), code.amr,
                                datetime.fromtimestamp(code.auth_time, UTC), code.sso_session)
-        request = TokenRequest(client, code.scope, nonce=code.nonce,
+        request = TokenRequest(client, code.scope, code.audience, nonce=code.nonce,
                                refresh=OFFLINE_ACCESS in code.scope)
         issued = self.services.issuer.issue(authn, request)
         if not self.services.codes.mark_used(code, issued.jti, issued.family_id):

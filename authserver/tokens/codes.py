@@ -2,9 +2,9 @@
 
 A code is 256 random bits, given to the browser once; the store keeps only its SHA-256 with what
 it is bound to: the client, the redirect_uri, the PKCE challenge (RFC 7636 §4.4), the nonce, the
-scope, and the login it stands for (user, ``auth_time``, ``amr``, browser session). It lives
-``PROTEKT_AUTHORIZATION_CODE_TTL`` seconds (60) and is consumed with one GETDEL: of parallel
-exchanges, one wins.
+scope and audience (RFC 8707), and the login it stands for (user, ``auth_time``, ``amr``,
+browser session). It lives ``PROTEKT_AUTHORIZATION_CODE_TTL`` seconds (60) and is consumed
+with one GETDEL: of parallel exchanges, one wins.
 
 A code used twice is refused, and the tokens it produced are revoked (RFC 6749 §4.1.2, RFC 9700
 §4.2.4). The exchange that consumed the code marks it *redeemed* at once, and once its tokens are
@@ -38,6 +38,7 @@ class CodeGrant:
     client_id: str
     redirect_uri: str
     scope: tuple[str, ...]
+    audience: tuple[str, ...]
     user_id: str
     auth_time: float
     amr: tuple[str, ...]
@@ -90,7 +91,7 @@ class AuthorizationCodes:
             self._records.put(f"redeemed:{key}", b"1", self._used_ttl)
             data = json.loads(raw)
             return CodeGrant(**{**data, "scope": tuple(data["scope"]),
-                                "amr": tuple(data["amr"])})
+                                "audience": tuple(data["audience"]), "amr": tuple(data["amr"])})
         if self._records.get(f"redeemed:{key}") is None:
             return None
         if self._records.put_if_absent(f"used:{key}", REPLAYED, self._used_ttl):

@@ -257,3 +257,14 @@ def test_a_client_without_the_grant_is_told_at_its_redirect_uri(
     legacy = make_client(name="Legacy", grant_types=["password"], redirect_uris=[CALLBACK])
     request = Request(legacy)
     assert back_at_app(browser.authorize(request), request)["error"] == "unauthorized_client"
+
+
+def test_an_audience_the_client_may_use_goes_into_the_access_token(
+        browser: Browser, client: FlaskClient, make_client: Any, user: Any) -> None:
+    api_app = make_client(name="API app", redirect_uris=[CALLBACK],
+                          audiences=["https://api.example.com"])
+    request = Request(api_app, extra={"audience": "https://api.example.com"})
+    body = exchange(client, request, signed_in_code(browser, request)).get_json()
+    assert unverified(body["access_token"])[1]["aud"] == ["https://api.example.com", ISSUER]
+    refused = Request(api_app, extra={"audience": "https://bank.example.com"})
+    assert back_at_app(browser.authorize(refused), refused)["error"] == "access_denied"
