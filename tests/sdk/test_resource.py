@@ -19,6 +19,7 @@ from protekt.resource import (
     AccessTokenVerifier,
     BearerError,
     InsufficientScope,
+    InsufficientUserAuthentication,
     InvalidToken,
     Jwks,
     KeysUnavailable,
@@ -147,6 +148,15 @@ def test_the_challenge_names_the_scope_and_keeps_to_rfc_6750_characters() -> Non
         'Bearer realm="api", error="insufficient_scope", '
         'error_description="needs read:messages  ok ", scope="read:messages"')
     assert BearerError("x").status == 401
+
+
+def test_a_login_without_mfa_is_told_which_acr_values_to_sign_in_with() -> None:
+    """RFC 9470 §3: the challenge names the acr_values that lead back to the second factor."""
+    refusal = InsufficientUserAuthentication("log in with MFA")
+    assert refusal.www_authenticate() == (
+        'Bearer realm="api", error="insufficient_user_authentication", '
+        'error_description="log in with MFA", '
+        'acr_values="http://schemas.openid.net/pape/policies/2007/06/multi-factor"')
 
 
 def test_an_outage_keeps_the_keys_already_known(host: KeyHost) -> None:

@@ -4,6 +4,9 @@ export declare const DEFAULT_ALGORITHMS: readonly ['RS256', 'ES256', 'EdDSA'];
 export type BearerErrorCode = 'invalid_token' | 'insufficient_scope' | 'insufficient_user_authentication';
 
 /** A refused request (RFC 6750 §3.1, RFC 9470 §3). */
+/** The acr that asks Protekt for a second factor (OIDC Core §3.1.2.1). */
+export declare const MULTI_FACTOR_ACR: string;
+
 export declare class BearerError extends Error {
   constructor(fields: { error: BearerErrorCode; description: string; scope?: string; realm?: string; cause?: unknown });
   readonly error: BearerErrorCode;
@@ -13,6 +16,8 @@ export declare class BearerError extends Error {
   readonly description: string;
   /** The scope the request needs (insufficient_scope). */
   readonly scope?: string;
+  /** insufficient_user_authentication: the acr_values to sign in again with (RFC 9470 §3). */
+  readonly acrValues?: string;
   /** The `WWW-Authenticate` header value (RFC 6750 §3). */
   readonly wwwAuthenticate: string;
 }
@@ -71,4 +76,5 @@ export declare function bearerChallenge(params?: {
   error?: string;
   description?: string;
   scope?: string;
+  acr_values?: string;
 }): string;

@@ -42,6 +42,9 @@ const FETCH_TIMEOUT_MS = 5000;
 /** After a failed metadata fetch, how long requests get KeysUnavailableError without a new one. */
 const DISCOVERY_COOLDOWN_MS = 30_000;
 
+/** The acr that asks Protekt for a second factor (OIDC Core §3.1.2.1). */
+export const MULTI_FACTOR_ACR = 'http://schemas.openid.net/pape/policies/2007/06/multi-factor';
+
 /** A refused request: `error`, `status` and the `WWW-Authenticate` value to answer with. */
 export class BearerError extends Error {
   /**
@@ -59,7 +62,11 @@ export class BearerError extends Error {
     this.status = STATUS[error];
     this.description = description;
     this.scope = scope;
-    this.wwwAuthenticate = bearerChallenge({ realm, error, description, scope });
+    // RFC 9470 §3: the acr_values to sign in again with (loginWithRedirect({ acrValues })).
+    this.acrValues = error === 'insufficient_user_authentication' ? MULTI_FACTOR_ACR : undefined;
+    this.wwwAuthenticate = bearerChallenge({
+      realm, error, description, scope, acr_values: this.acrValues,
+    });
   }
 }
 
@@ -79,11 +86,14 @@ export class KeysUnavailableError extends Error {
 /**
  * A `WWW-Authenticate` value for the Bearer scheme (RFC 6750 §3): `Bearer realm="api"` for a
  * request without a token (§3.1: no error code then), with `error`, `error_description` and
- * `scope` for a refusal. Values are quoted strings without `"` or `\` (§3).
- * @param {{ realm?: string, error?: string, description?: string, scope?: string }} [params]
+ * `scope` for a refusal, and RFC 9470's `acr_values` for a login without a second factor.
+ * Values are quoted strings without `"` or `\` (§3).
+ * @param {{ realm?: string, error?: string, description?: string, scope?: string,
+ *   acr_values?: string }} [params]
  */
-export function bearerChallenge({ realm, error, description, scope } = {}) {
-  const params = [['realm', realm], ['error', error], ['error_description', description], ['scope', scope]]
+export function bearerChallenge({ realm, error, description, scope, acr_values: acrValues } = {}) {
+  const params = [['realm', realm], ['error', error], ['error_description', description], ['scope', scope],
+    ['acr_values', acrValues]]
     .filter(([, value]) => value !== undefined)
     .map(([name, value]) => `${name}="${quotable(value)}"`);
   return params.length === 0 ? 'Bearer' : `Bearer ${params.join(', ')}`;

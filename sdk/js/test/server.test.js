@@ -60,7 +60,8 @@ test('refusals carry the RFC 6750 error, status and WWW-Authenticate', async (t)
   const cases = [
     ['no mfa in amr, MFA required', () => tokens.passwordOnly, { requireMfa: true }, {
       error: 'insufficient_user_authentication', status: 401,
-      wwwAuthenticate: `Bearer realm="api", error="insufficient_user_authentication", error_description="${NEEDS_MFA}"`,
+      wwwAuthenticate: `Bearer realm="api", error="insufficient_user_authentication", error_description="${NEEDS_MFA}", `
+        + 'acr_values="http://schemas.openid.net/pape/policies/2007/06/multi-factor"',
     }],
     ['a scope missing', () => tokens.noScope, { scope: ['read:messages'] }, {
       error: 'insufficient_scope', status: 403,

@@ -36,11 +36,14 @@ class BearerError(Exception):
 
     def www_authenticate(self, realm: str = "api") -> str:
         """The ``WWW-Authenticate`` value (RFC 6750 §3): quoted, no quotes or backslashes inside."""
-        params = {"realm": realm, "error": self.error, "error_description": self.description}
-        if self.scope is not None:
-            params["scope"] = self.scope
+        params = {"realm": realm, "error": self.error, "error_description": self.description,
+                  **self.challenge_params()}
         return "Bearer " + ", ".join(f'{name}="{_quotable(value)}"'
                                      for name, value in params.items())
+
+    def challenge_params(self) -> dict[str, str]:
+        """The auth-params beyond the error: the scope needed, when one is named."""
+        return {} if self.scope is None else {"scope": self.scope}
 
 
 class InvalidToken(BearerError):
@@ -54,10 +57,20 @@ class InsufficientScope(BearerError):
     status = 403
 
 
+MULTI_FACTOR_ACR = "http://schemas.openid.net/pape/policies/2007/06/multi-factor"
+
+
 class InsufficientUserAuthentication(BearerError):
-    """The login behind the token had no second factor (RFC 9470 §3): 401, log in with MFA."""
+    """The login behind the token had no second factor (RFC 9470 §3): 401, log in with MFA.
+
+    The challenge carries ``acr_values`` (RFC 9470 §3): the app signs the user in again with
+    them (``Protekt.authorization_url(..., acr_values=...)``), and Protekt asks the second
+    factor."""
 
     error = "insufficient_user_authentication"
+
+    def challenge_params(self) -> dict[str, str]:
+        return {"acr_values": MULTI_FACTOR_ACR}
 
 
 class KeysUnavailable(Exception):
