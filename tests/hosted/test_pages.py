@@ -284,3 +284,35 @@ def test_discovery_names_the_browser_sign_in(client: FlaskClient) -> None:
         "acr_values_supported"]
     assert {"profile", "phone", "offline_access"} <= set(meta["scopes_supported"])
     assert "authorization_code" in meta["grant_types_supported"]
+
+
+@pytest.mark.parametrize(("path", "fields"), [
+    ("/signin", {"email": "ann@example.org", "password": "correct horse battery"}),
+    ("/signin/mfa", {"factor": "otp", "code": "123456"}),
+    ("/signin/mfa/sms", {}),
+    ("/signin/enroll/app", {}),
+    ("/signin/enroll/phone", {"phone_number": PHONE}),
+    ("/signin/consent", {"decision": "allow"}),
+    ("/logout", {"confirm": "yes"}),
+])
+def test_every_form_needs_its_csrf_token(browser: Browser, rp: RegisteredClient, user: Any,
+                                         path: str, fields: dict[str, str]) -> None:
+    browser.sign_in(Request(rp))  # signed in: the logout confirmation is a form too
+    browser.follow(browser.authorize(Request(rp, extra={"prompt": "login"})))
+    for sent in ({**fields, "csrf_token": "forged"}, fields):
+        refused = browser.client.post(path, data=sent)
+        assert refused.status_code == 400, (path, refused.status_code)
+        assert "did not come from this site" in refused.get_data(as_text=True)
+    none = Request(rp, extra={"prompt": "none"})
+    assert back_at_app(browser.authorize(none), none)["code"]  # still signed in
+
+
+def test_the_state_is_echoed_as_sent_and_left_out_when_absent(
+        browser: Browser, rp: RegisteredClient, user: Any) -> None:
+    """The server echoes state (RFC 6749 §4.1.2); checking it is the app's part."""
+    browser.sign_in(Request(rp))
+    odd = Request(rp, state="a b&c=d/é", extra={"prompt": "none"})
+    assert back_at_app(browser.authorize(odd), odd)["state"] == "a b&c=d/é"
+    params = {k: v for k, v in Request(rp).params().items() if k != "state"}
+    answer = browser.client.get("/authorize", query_string=params)
+    assert "state=" not in answer.headers["Location"] and "code=" in answer.headers["Location"]
