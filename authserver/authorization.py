@@ -1,11 +1,11 @@
 """Authlib's AuthorizationServer, fitted to Protekt.
 
 * Parameters come from the request body only, as ``application/x-www-form-urlencoded`` or
-  ``application/json`` (API.md); a repeated parameter is refused (RFC 6749 §3.1, §3.2), and so is
-  using two client-authentication methods at once (RFC 6749 §2.3).
+  ``application/json``; a repeated parameter is refused (RFC 6749 §3.1, §3.2), and so is using
+  two client-authentication methods at once (RFC 6749 §2.3).
 * Client-authentication failures are always ``401 invalid_client`` with a challenge; a request
   with an HTTP Basic header is authenticated by it alone (no fall-back to ``none``).
-* No token while the store is unreachable (API.md §2: ``503``, never a token), whatever the grant.
+* No token while the store is unreachable (README, API: ``503``, never a token), whatever the grant.
 * Errors are rendered by the one renderer in ``authserver.api.errors``.
 """
 

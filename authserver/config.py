@@ -1,4 +1,4 @@
-"""Typed settings read once from ``PROTEKT_*`` variables (API.md §5).
+"""Typed settings read once from ``PROTEKT_*`` variables (README, API).
 
 Every knob is declared once below with its default, a one-line reason and, where one exists, the
 standard it comes from. ``Settings.from_env`` parses and checks all of them at start; a bad value

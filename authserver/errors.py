@@ -64,7 +64,7 @@ class InvalidGrant(ProtektError):
 
 
 class ExpiredToken(ProtektError):
-    """The mfa_token (or an oob_code) has expired (API.md §2, as Auth0 answers)."""
+    """The mfa_token (or an oob_code) has expired (README, API, as Auth0 answers)."""
 
     error = "expired_token"
     status_code = 400
@@ -72,7 +72,7 @@ class ExpiredToken(ProtektError):
 
 
 class MfaRequired(ProtektError):
-    """A second factor is needed first (API.md §2, §3; NIST SP 800-63B §6.1.2.1).
+    """A second factor is needed first (README, API; NIST SP 800-63B §6.1.2.1).
 
     At the token endpoint the body also carries the mfa_token and what the user can do with it.
     """

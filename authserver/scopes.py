@@ -15,7 +15,7 @@ PHONE = "phone"  # OIDC Core §5.4: the verified MFA phone, with the user's cons
 OFFLINE_ACCESS = "offline_access"  # OIDC Core §11: a refresh token from the browser sign-in
 OIDC_SCOPES: tuple[str, ...] = (OPENID, PROFILE, EMAIL, PHONE, OFFLINE_ACCESS)
 
-# API.md §3: access tokens that manage the user's own factors at /mfa/*.
+# README, API: access tokens that manage the user's own factors at /mfa/*.
 ENROLL = "enroll"
 READ_AUTHENTICATORS = "read:authenticators"
 REMOVE_AUTHENTICATORS = "remove:authenticators"
@@ -24,9 +24,9 @@ USER_SCOPES: tuple[str, ...] = (*OIDC_SCOPES, ENROLL, READ_AUTHENTICATORS, REMOV
 # Scopes for Protekt's own /mfa/* endpoints only: never in a token meant for another API, which
 # could otherwise replay it here to change the user's factors (RFC 8707 §2: a token's audience).
 FACTOR_SCOPES: tuple[str, ...] = (ENROLL, READ_AUTHENTICATORS, REMOVE_AUTHENTICATORS)
-DEFAULT_SCOPE = OPENID  # API.md §2: the password grant's default
+DEFAULT_SCOPE = OPENID  # README, API: the password grant's default
 
-# API.md §4: the management API (/api/v2), for machine clients' client_credentials tokens only.
+# README, API: the management API (/api/v2), for machine clients' client_credentials tokens only.
 READ_SETTINGS = "read:settings"
 UPDATE_SETTINGS = "update:settings"
 READ_SMS_CREDITS = "read:sms_credits"

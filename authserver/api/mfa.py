@@ -1,4 +1,4 @@
-"""The MFA endpoints (API.md §3): associate, confirm, list, remove, recovery codes, challenge.
+"""The MFA endpoints (README, API): associate, confirm, list, remove, recovery codes, challenge.
 
 The Bearer token is an access token (a JWT of ours) or an mfa_token (opaque); which one decides
 what the caller may do (authserver.mfa.enrollment). ``/mfa/challenge`` takes the mfa_token in the

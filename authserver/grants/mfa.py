@@ -1,4 +1,4 @@
-"""The MFA grants (API.md §2): an mfa_token and a second factor's answer for tokens.
+"""The MFA grants (README, API): an mfa_token and a second factor's answer for tokens.
 
 ``mfa-otp`` takes a code from an authenticator app, ``mfa-oob`` the oob_code of an SMS challenge
 and the code the SMS carried, ``mfa-recovery-code`` a recovery code. Each is accepted under

@@ -1,7 +1,7 @@
 """The password grant (RFC 6749 §4.3): email and password for tokens, amr ``pwd`` (RFC 8176).
 
 When the account needs a second factor the answer is ``403 mfa_required`` with an mfa_token
-(API.md §2), never tokens.
+(README, API), never tokens.
 """
 
 from __future__ import annotations

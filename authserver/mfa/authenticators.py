@@ -1,7 +1,7 @@
 """Enrolled factors in the database, and TOTP verification against them.
 
 TOTP secrets and SMS phone numbers are sealed with AES-256-GCM under ``PROTEKT_ENCRYPTION_KEY``
-(they must be read back, so they are encrypted rather than hashed; DESIGN.md habit 4), with the
+(they must be read back, so they are encrypted rather than hashed), with the
 authenticator's id as associated data so a sealed value cannot be moved to another row. An
 accepted code records its time step with one conditional UPDATE; a second request with the same
 or an older step changes no row and fails (RFC 6238 §5.2), whichever process it reaches.
@@ -21,7 +21,7 @@ from authserver.models import Authenticator, User
 from authserver.models.base import new_id, utcnow
 from authserver.sms.phone import PhoneNumber, from_e164
 
-TYPE_OTP = "otp"  # authenticator_type of an authenticator app (API.md §3)
+TYPE_OTP = "otp"  # authenticator_type of an authenticator app (README, API)
 TYPE_OOB = "oob"  # a code sent out of band, over ``oob_channel``
 CHANNEL_SMS = "sms"
 

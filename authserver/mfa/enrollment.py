@@ -1,4 +1,4 @@
-"""Managing a user's own factors (API.md §3): enroll, confirm, list, remove, new recovery codes.
+"""Managing a user's own factors (README, API): enroll, confirm, list, remove, new recovery codes.
 
 Who may do what:
 
@@ -182,7 +182,7 @@ class MfaAccount:
         return check
 
     def listing(self, who: Principal) -> list[dict[str, Any]]:
-        """The user's authenticators, and the recovery codes left (API.md §3)."""
+        """The user's authenticators, and the recovery codes left (README, API)."""
         self._authorize(who, READ_AUTHENTICATORS, changes=False, ticket_may=True)
         return self._inventory.listing(who.user.id)
 

@@ -91,7 +91,7 @@ class RecoveryCodeFactor:
         return Proof() if redeemed else None
 
 
-# challenge_type → factor (API.md §3: "sms" is a synonym of "oob" over SMS).
+# challenge_type → factor (README, API: "sms" is a synonym of "oob" over SMS).
 CHALLENGE_TYPES = {"otp": OTP, "oob": SMS, "sms": SMS}
 
 

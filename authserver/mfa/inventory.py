@@ -1,4 +1,4 @@
-"""A user's factors as API.md §3 shows them, and taking them away: the rules that the user's own
+"""A user's factors as README, API shows them, and taking them away: the rules that the user's own
 ``/mfa/authenticators`` and an administrator's management API share.
 
 No Flask here. Phone numbers are shown masked, never in full; the recovery codes appear as one

@@ -1,4 +1,4 @@
-"""When a login needs a second factor, and what the client is told (API.md §2).
+"""When a login needs a second factor, and what the client is told (README, API).
 
 With MFA on, a user with an active authenticator of an enabled factor must answer a challenge;
 under policy ``required`` a user without one must enroll first (NIST SP 800-63B §4.2.1: AAL2

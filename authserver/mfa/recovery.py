@@ -1,9 +1,9 @@
 """Recovery codes: ten single-use codes that stand in for a lost second factor.
 
-Each code carries 80 bits from the OS CSPRNG (API.md §3 asks at least 64), written in Crockford's
+Each code carries 80 bits from the OS CSPRNG (README, API asks at least 64), written in Crockford's
 base32 alphabet as four groups of four (``7K2M-QX9D-…``) so it reads aloud without ambiguity;
 input is forgiving about case, hyphens, spaces, and O/I/L for 0/1. Codes are stored only as a
-SHA-256 of user id and code: high-entropy values need no slow hash (DESIGN.md habit 4), and the
+SHA-256 of user id and code: high-entropy values need no slow hash, and the
 user id keeps equal codes of two users apart. A code is redeemed by one conditional UPDATE, so of
 parallel redemptions exactly one succeeds (NIST SP 800-63B §5.1.2.2: used once only).
 """

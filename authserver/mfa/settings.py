@@ -42,7 +42,7 @@ class MfaSettings:
     policy: str = OPTIONAL
     #: The issuer shown by authenticator apps (Key Uri Format, "issuer" parameter).
     totp_issuer: str = "Protekt"
-    #: Seconds an mfa_token lives (API.md §2: 10 minutes).
+    #: Seconds an mfa_token lives (README, API: 10 minutes).
     mfa_token_ttl: int = 600
     #: Wrong codes per mfa_token before it is void (NIST SP 800-63B §5.2.2 rate limiting).
     token_max_failures: int = 5

@@ -3,7 +3,7 @@
 A challenge returns an ``oob_code`` (256 random bits, the handle of this challenge) and sends a
 6-digit ``binding_code`` (NIST SP 800-63B §5.1.3: out-of-band secret, from a CSPRNG). The store
 keeps, under the challenge's binding (its mfa_token, or the enrollment being confirmed), the
-SHA-256 of the oob_code and a salted HMAC of the code (DESIGN.md habit 4); a code read out of a
+SHA-256 of the oob_code and a salted HMAC of the code; a code read out of a
 copy of Redis is still useless without the oob_code and the mfa_token, kept only as hashes too.
 One code per binding: a new challenge replaces the old. A right answer consumes the record with one
 compare-and-delete, so a code works once; it expires after ``sms_code_minutes``

@@ -1,7 +1,7 @@
-"""mfa_tokens: the ticket a password login leaves when a second factor is needed (API.md §2).
+"""mfa_tokens: the ticket a password login leaves when a second factor is needed (README, API).
 
 An mfa_token is 256 random bits, handed to the client once. The store keeps only its SHA-256
-(DESIGN.md habit 4) with what the login asked for: user, client, scope, audience, and whether
+with what the login asked for: user, client, scope, audience, and whether
 the user must enroll or answer a challenge. The record outlives the token's lifetime by
 ``EXPIRED_MEMORY`` seconds, so an expired token answers ``expired_token`` and an unknown one
 ``invalid_grant``. A successful exchange consumes the record with one GETDEL: of parallel
@@ -22,7 +22,7 @@ from dataclasses import asdict, dataclass
 from authserver.errors import ExpiredToken, InvalidGrant, TooManyAttempts
 from authserver.store import Namespace
 
-# What the ticket lets the user do next (the key of mfa_requirements, API.md §2).
+# What the ticket lets the user do next (the key of mfa_requirements, README, API).
 FOR_CHALLENGE = "challenge"
 FOR_ENROLLMENT = "enroll"
 EXPIRED_MEMORY = 3600  # seconds an expired token is still recognised as expired

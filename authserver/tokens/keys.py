@@ -29,7 +29,7 @@ from authserver.encryption import DecryptionError, Encryptor
 from authserver.models import SigningKey
 from authserver.models.base import utcnow
 
-# API.md §5 offers "EdDSA"; RFC 9864 prefers fully specified names, which clients don't know yet.
+# README, API offers "EdDSA"; RFC 9864 prefers fully specified names, which clients don't know yet.
 warnings.filterwarnings("ignore", message="EdDSA is deprecated", category=SecurityWarning)
 
 CLOCK_SKEW = timedelta(seconds=60)

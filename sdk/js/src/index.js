@@ -26,7 +26,7 @@ export { browserStorage, memoryStorage } from './storage.js';
 /**
  * Scope asked for when a login names none and its tokens are for Protekt itself (no `audience`,
  * or the domain): an ID token, the email claim, and the scopes that let the access token manage
- * the user's own factors (API.md §3), so the guide's "log in, then enroll with the access token"
+ * the user's own factors (README, API), so the guide's "log in, then enroll with the access token"
  * works as written.
  */
 export const DEFAULT_SCOPE = 'openid email enroll read:authenticators remove:authenticators';
@@ -98,7 +98,7 @@ export class Protekt {
 
   /**
    * Password login (RFC 6749 §4.3). Returns the token response, kept as the session, or, when
-   * the user must pass a second factor (API.md §2, 403 `mfa_required`),
+   * the user must pass a second factor (README, API, 403 `mfa_required`),
    * `{mfa_required: true, mfa_token, mfa_requirements, available_factors}`. Without a scope,
    * DEFAULT_SCOPE, or API_DEFAULT_SCOPE when `audience` is another API; a scope given is sent as is.
    */

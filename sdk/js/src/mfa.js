@@ -1,6 +1,6 @@
 /**
  * The guide's MFA calls (enroll, confirmEnrollment, challenge, verify) and factor management:
- * the /mfa/* endpoints and the MFA grants of API.md §2 and §3.
+ * the /mfa/* endpoints and the MFA grants of README, API.
  *
  * `verify` picks the grant from the login's challenge: after an SMS challenge, `mfa-oob` with
  * the challenge's `oob_code` and the user's code as `binding_code`; otherwise `mfa-otp`; with a
@@ -12,7 +12,7 @@ export const MFA_OTP_GRANT = `${GRANT}mfa-otp`;
 export const MFA_OOB_GRANT = `${GRANT}mfa-oob`;
 export const MFA_RECOVERY_CODE_GRANT = `${GRANT}mfa-recovery-code`;
 
-/** How long an SMS challenge's oob_code is kept: an mfa_token's default life (API.md §2). */
+/** How long an SMS challenge's oob_code is kept: an mfa_token's default life (README, API). */
 const OOB_CODE_TTL_MS = 10 * 60 * 1000;
 
 /** SMS challenges' oob_codes by mfa_token, each kept until used or `ttlMs` old. */
@@ -103,7 +103,7 @@ export class Mfa {
     return tokens;
   }
 
-  /** The user's factors, phone numbers masked; scope `read:authenticators` (API.md §3). */
+  /** The user's factors, phone numbers masked; scope `read:authenticators` (README, API). */
   listAuthenticators(accessToken) {
     return this.#call('GET', 'mfa_authenticators_endpoint', '', accessToken);
   }

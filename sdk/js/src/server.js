@@ -12,7 +12,7 @@ import { createRemoteJWKSet, jwtVerify } from 'jose';
 
 import { secureBaseUrl, secureUrl } from './url.js';
 
-/** What Protekt signs with (API.md §5); never `none` nor an HMAC algorithm (RFC 8725 §3.1). */
+/** What Protekt signs with (README, API); never `none` nor an HMAC algorithm (RFC 8725 §3.1). */
 export const DEFAULT_ALGORITHMS = ['RS256', 'ES256', 'EdDSA'];
 const ACCESS_TOKEN_TYP = 'at+jwt'; // RFC 9068 §2.1; jose also accepts application/at+jwt
 const REQUIRED_CLAIMS = ['iss', 'exp', 'aud', 'sub', 'client_id', 'iat', 'jti']; // RFC 9068 §2.2

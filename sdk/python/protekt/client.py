@@ -25,7 +25,7 @@ from protekt.resource import Jwks
 
 #: Scope asked for when a login names none and no other API is the audience: an ID token, the
 #: email claim, and the scopes that let the access token manage the user's own factors at /mfa/*
-#: (API.md §3), so the guide's "log in, then enroll with the access token" works as written.
+#: (README, API), so the guide's "log in, then enroll with the access token" works as written.
 DEFAULT_SCOPE = "openid email enroll read:authenticators remove:authenticators"
 #: With another API as the audience: no factor scopes, which Protekt refuses in a token an API
 #: could replay at /mfa/* (RFC 8707 §2).
@@ -46,7 +46,7 @@ class Authentication:
         """Password grant (RFC 6749 §4.3); ``username`` and ``password``, optional ``scope``
         and ``audience``.
 
-        Returns the token response, or, when the user must complete MFA (API.md §2, 403
+        Returns the token response, or, when the user must complete MFA (README, API, 403
         ``mfa_required``), ``{"mfa_required": True, "mfa_token", "mfa_requirements",
         "available_factors"}`` rather than raising, as the guide's code expects.
         """

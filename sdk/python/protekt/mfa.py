@@ -1,6 +1,6 @@
 """MFA calls of the guide: enroll, confirm_enrollment, challenge, verify; and factor management.
 
-``verify`` picks the grant from what the login's challenge was (API.md §2): after an SMS
+``verify`` picks the grant from what the login's challenge was (README, API): after an SMS
 challenge, ``mfa-oob`` with the ``oob_code`` the challenge returned and the user's code as
 ``binding_code``; otherwise ``mfa-otp``; with a ``recovery_code``, ``mfa-recovery-code``.
 """
@@ -31,7 +31,7 @@ class OobCodes(Protocol):
 
 
 class MemoryOobCodes:
-    """Per process: kept 10 minutes (an mfa_token's default life, API.md §2), at most ``size``.
+    """Per process: kept 10 minutes (an mfa_token's default life, README, API), at most ``size``.
 
     Keyed by the mfa_token's SHA-256, so the process holds no usable mfa_token for it.
     """
@@ -64,7 +64,7 @@ def _key(mfa_token: str) -> str:
 
 
 class Mfa:
-    """The /mfa/* endpoints and the MFA grants (API.md §2, §3)."""
+    """The /mfa/* endpoints and the MFA grants (README, API)."""
 
     def __init__(self, transport: Transport, oob_codes: OobCodes | None) -> None:
         self._transport = transport
@@ -115,7 +115,7 @@ class Mfa:
         return tokens
 
     def list_authenticators(self, access_token: str) -> list[JSON]:
-        """The user's factors, phone numbers masked (API.md §3)."""
+        """The user's factors, phone numbers masked (README, API)."""
         return self._call("GET", "mfa_authenticators_endpoint", "", access_token)
 
     def delete_authenticator(self, authenticator_id: str, access_token: str) -> None:

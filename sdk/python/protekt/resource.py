@@ -18,7 +18,7 @@ import requests
 
 from protekt._urls import checked_url
 
-ALGORITHMS = ("RS256", "ES256", "EdDSA")  # what Protekt signs with (API.md §5)
+ALGORITHMS = ("RS256", "ES256", "EdDSA")  # what Protekt signs with (README, API)
 ACCESS_TOKEN_TYPES = ("at+jwt", "application/at+jwt")  # RFC 9068 §2.1, §4
 REQUIRED_CLAIMS = ("iss", "exp", "aud", "sub", "client_id", "iat", "jti")  # RFC 9068 §2.2
 
