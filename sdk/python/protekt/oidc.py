@@ -21,7 +21,7 @@ from urllib.parse import urlencode
 import jwt
 
 from protekt.errors import NETWORK_ERROR, ProtektError
-from protekt.resource import ALGORITHMS, Jwks, KeysUnavailable
+from protekt.resource import ALGORITHMS, Jwks, JwtChecks, KeysUnavailable, checked_claims
 
 #: Scope of a sign-in by redirect that names none: an ID token, the user's profile and email.
 REDIRECT_DEFAULT_SCOPE = "openid profile email"
@@ -131,20 +131,9 @@ class IdTokenVerifier:
         return self._claims(id_token, key, algorithm)
 
     def _claims(self, id_token: str, key: jwt.PyJWK, algorithm: str) -> dict[str, Any]:
-        try:
-            return jwt.decode(id_token, key=key.key, algorithms=[algorithm], issuer=self.issuer,
-                              audience=self.client_id, leeway=self._leeway,
-                              options={"require": list(ID_TOKEN_CLAIMS)})
-        except jwt.ExpiredSignatureError:
-            raise _refused("The ID token has expired.") from None
-        except jwt.InvalidIssuerError:
-            raise _refused("The ID token comes from another issuer.") from None
-        except jwt.InvalidAudienceError:
-            raise _refused("The ID token is not meant for this client (aud).") from None
-        except jwt.InvalidSignatureError:
-            raise _refused("The ID token's signature does not verify.") from None
-        except jwt.InvalidTokenError:
-            raise _refused("The ID token is malformed or not yet valid.") from None
+        checks = JwtChecks(self.issuer, self.client_id, ID_TOKEN_CLAIMS, self._leeway,
+                           "ID token", "this client", _refused)
+        return checked_claims(id_token, key, algorithm, checks)
 
     def _key(self, id_token: str) -> jwt.PyJWK | None:
         """The issuer's key named by the token's ``kid``; a ``network_error`` when the issuer's

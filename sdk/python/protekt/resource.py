@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import jwt
@@ -184,20 +186,44 @@ class AccessTokenVerifier:
         return self._claims(token, key, algorithm)
 
     def _claims(self, token: str, key: jwt.PyJWK, algorithm: str) -> dict[str, Any]:
-        try:
-            return jwt.decode(token, key=key.key, algorithms=[algorithm], issuer=self.issuer,
-                              audience=self.audience, leeway=self._leeway,
-                              options={"require": list(REQUIRED_CLAIMS)})
-        except jwt.ExpiredSignatureError:
-            raise InvalidToken("The access token has expired.") from None
-        except jwt.InvalidIssuerError:
-            raise InvalidToken("The access token comes from another issuer.") from None
-        except jwt.InvalidAudienceError:
-            raise InvalidToken("The access token is not meant for this API (aud).") from None
-        except jwt.InvalidSignatureError:
-            raise InvalidToken("The access token's signature does not verify.") from None
-        except jwt.InvalidTokenError:
-            raise InvalidToken("The access token is malformed or not yet valid.") from None
+        checks = JwtChecks(self.issuer, self.audience, REQUIRED_CLAIMS, self._leeway,
+                           "access token", "this API", InvalidToken)
+        return checked_claims(token, key, algorithm, checks)
+
+
+@dataclass(frozen=True)
+class JwtChecks:
+    """What a JWT of the issuer must say (``iss``, ``aud``, the claims it must carry), and how
+    a refusal names it: ``what`` it is, ``meant_for`` whom, raised as ``refuse(text)``."""
+
+    issuer: str
+    audience: str
+    required: tuple[str, ...]
+    leeway: float
+    what: str
+    meant_for: str
+    refuse: Callable[[str], Exception]
+
+
+def checked_claims(token: str, key: jwt.PyJWK, algorithm: str,
+                   checks: JwtChecks) -> dict[str, Any]:
+    """The claims of ``token`` signed with ``key``, its ``iss``, ``aud`` and times checked (RFC
+    7519 §4.1); a refusal saying which check failed otherwise."""
+    what, refuse = checks.what, checks.refuse
+    try:
+        return jwt.decode(token, key=key.key, algorithms=[algorithm], issuer=checks.issuer,
+                          audience=checks.audience, leeway=checks.leeway,
+                          options={"require": list(checks.required)})
+    except jwt.ExpiredSignatureError:
+        raise refuse(f"The {what} has expired.") from None
+    except jwt.InvalidIssuerError:
+        raise refuse(f"The {what} comes from another issuer.") from None
+    except jwt.InvalidAudienceError:
+        raise refuse(f"The {what} is not meant for {checks.meant_for} (aud).") from None
+    except jwt.InvalidSignatureError:
+        raise refuse(f"The {what}'s signature does not verify.") from None
+    except jwt.InvalidTokenError:
+        raise refuse(f"The {what} is malformed or not yet valid.") from None
 
 
 def _quotable(value: str) -> str:
