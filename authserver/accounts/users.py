@@ -158,8 +158,8 @@ class UserDirectory:
     def set_profile(self, user: User, profile: Profile) -> list[str]:
         """Set the (checked) claims; the names of those that changed. ``updated_at`` becomes
         now when one did (OIDC Core §5.1). The caller commits."""
-        changed = [name for name, value in profile.claims.items()
-                   if getattr(user, name) != value]
+        changed = [name for name in PROFILE_CLAIMS
+                   if name in profile.claims and getattr(user, name) != profile.claims[name]]
         for name in changed:
             setattr(user, name, profile.claims[name])
         if changed:

@@ -1,20 +1,23 @@
-"""The management API (API.md §4): MFA settings, SMS credits, users and their authenticators,
-clients and the audit trail, described by an OpenAPI 3.1 document at ``/api/v2/openapi.json``.
+"""The management API (API.md §4): MFA settings, SMS credits, users (their profile claims,
+authenticators and consents), clients (with their redirect URIs) and the audit trail, described
+by an OpenAPI 3.1 document at ``/api/v2/openapi.json``.
 
 Authorised by client_credentials access tokens (RFC 6749 §4.4) whose audience is
 ``{issuer}/api/v2/`` and whose scope names what each call needs (RFC 6750 §3.1:
 ``insufficient_scope``, 403). The rules live in the domain services (``MfaSettingsStore``,
-``SmsCredits``, ``UserDirectory``, ``UserAdministration``, ``ClientRegistry``), which the CLI
-and the dashboard use too: this layer only reads requests and writes answers.
+``SmsCredits``, ``UserDirectory``, ``UserAdministration``, ``Consents``, ``ClientRegistry``),
+which the CLI and the dashboard use too: this layer only reads requests and writes answers.
 """
 
 from __future__ import annotations
 
 from collections.abc import Collection
+from datetime import datetime
 from typing import Any
 
 from flask import Blueprint, Response, request
 
+from authserver.accounts.users import PROFILE_CLAIMS, Profile
 from authserver.api import openapi
 from authserver.api.bearer import bearer_token
 from authserver.api.params import whole_number
@@ -22,7 +25,7 @@ from authserver.api.responses import cacheable, no_store
 from authserver.authorization import json_object
 from authserver.errors import InsufficientScope, InvalidRequest, InvalidToken
 from authserver.extensions import services
-from authserver.models import AuditEvent, Client, User
+from authserver.models import AuditEvent, Client, Consent, User
 from authserver.scopes import (
     CREATE_CLIENTS,
     CREATE_USERS,
@@ -44,9 +47,13 @@ from authserver.scopes import (
 
 bp = Blueprint("management", __name__, url_prefix=MANAGEMENT_PATH.rstrip("/"))
 OPENAPI_MAX_AGE = 3600
-# PATCH /users/{id}: the fields that may change, and the JSON type each must have.
+# PATCH /users/{id}: the fields that may change, and the JSON type each must have; and the
+# profile claims (strings, or null to clear), checked by Profile.
 USER_CHANGES: dict[str, type] = {"email": str, "email_verified": bool, "password": str,
                                  "blocked": bool}
+# PATCH /clients/{id}: these lists of strings, and first_party.
+CLIENT_LISTS = ("grant_types", "redirect_uris", "post_logout_redirect_uris")
+NEW_CLIENT = ("name", "public", "scopes", "audiences", *CLIENT_LISTS, "first_party")
 _KINDS = {str: "a string", bool: "true or false"}
 
 
@@ -126,13 +133,16 @@ def search_users() -> Response:
 
 @bp.post("/users")
 def create_user() -> tuple[Response, int]:
-    """``{"email", "password"}``; the rules are the CLI's (``UserDirectory.create``)."""
+    """``{"email", "password"}`` and any profile claims; the rules are the CLI's
+    (``UserDirectory.create``)."""
     authorize(CREATE_USERS)
     body = _json_body()
+    _known(body, ("email", "password", *PROFILE_CLAIMS), "user")
     email, password = body.get("email"), body.get("password")
     if not isinstance(email, str) or not isinstance(password, str):
         raise InvalidRequest("Send {\"email\", \"password\"}, both strings.")
-    return no_store(_user(services.users.create(email, password))), 201
+    profile = _profile(body)
+    return no_store(_user(services.users.create(email, password, profile=profile))), 201
 
 
 @bp.get("/users/<user_id>")
@@ -143,11 +153,16 @@ def read_user(user_id: str) -> Response:
 
 @bp.patch("/users/<user_id>")
 def update_user(user_id: str) -> Response:
-    """Any of ``{"email", "email_verified", "password", "blocked"}``, by the rules of
-    ``UserAdministration.update``; every field is checked before anything is written."""
+    """Any of ``{"email", "email_verified", "password", "blocked"}`` and the profile claims,
+    by the rules of ``UserAdministration.update``; every field is checked before anything is
+    written."""
     authorize_change(UPDATE_USERS, user_id)
-    changes = _changes(_json_body(), USER_CHANGES, "user")
-    return no_store(_user(services.administration.update(user_id, **changes)))
+    body = _json_body()
+    _any_of(body, [*USER_CHANGES, *PROFILE_CLAIMS], "user")
+    profile = _profile(body)
+    changes = _typed({name: value for name, value in body.items() if name in USER_CHANGES},
+                     USER_CHANGES)
+    return no_store(_user(services.administration.update(user_id, **changes, profile=profile)))
 
 
 @bp.delete("/users/<user_id>")
@@ -179,6 +194,25 @@ def remove_authenticator(user_id: str, authenticator_id: str) -> tuple[str, int]
     return "", 204
 
 
+@bp.get("/users/<user_id>/consents")
+def list_consents(user_id: str) -> Response:
+    """The clients the user allowed scopes on the consent page (OIDC Core §3.1.2.4)."""
+    authorize(READ_USERS)
+    services.administration.user(user_id)
+    consents = services.consents.of_user(user_id)
+    names = services.clients.names(consent.client_id for consent in consents)
+    return no_store({"consents": [_consent(consent, names) for consent in consents]})
+
+
+@bp.delete("/users/<user_id>/consents/<client_id>")
+def revoke_consent(user_id: str, client_id: str) -> tuple[str, int]:
+    """Forget the consent: the client asks the user again at the next sign-in."""
+    authorize_change(UPDATE_USERS, user_id)
+    services.consents.revoke(user_id, client_id)
+    services.session.commit()
+    return "", 204
+
+
 @bp.get("/clients")
 def list_clients() -> Response:
     authorize(READ_CLIENTS)
@@ -187,11 +221,12 @@ def list_clients() -> Response:
 
 @bp.post("/clients")
 def create_client() -> tuple[Response, int]:
-    """``{"name", "public"?, "grant_types"?, "scopes"?, "audiences"?}``; the secret is in this
-    answer only (RFC 6749 §2.3.1: it is stored as a hash)."""
+    """``{"name", "public"?, "grant_types"?, "scopes"?, "audiences"?, "redirect_uris"?,
+    "post_logout_redirect_uris"?, "first_party"?}``; the secret is in this answer only
+    (RFC 6749 §2.3.1: it is stored as a hash)."""
     held = authorize(CREATE_CLIENTS)["scope"].split()
     body = _json_body()
-    _known(body, ("name", "public", "grant_types", "scopes", "audiences"), "client")
+    _known(body, NEW_CLIENT, "client")
     if not isinstance(body.get("name"), str) or not isinstance(body.get("public", False), bool):
         raise InvalidRequest("name must be a string and public true or false.")
     scopes = _strings(body, "scopes")
@@ -199,7 +234,10 @@ def create_client() -> tuple[Response, int]:
     client, secret = services.clients.create(
         body["name"], public=body.get("public", False),
         grant_types=_strings(body, "grant_types") or None,
-        scopes=scopes, audiences=_strings(body, "audiences"))
+        scopes=scopes, audiences=_strings(body, "audiences"),
+        redirect_uris=_strings(body, "redirect_uris"),
+        post_logout_redirect_uris=_strings(body, "post_logout_redirect_uris"),
+        first_party=_flag(body, "first_party", True))
     return no_store({**_client(client), "client_secret": secret}), 201
 
 
@@ -211,13 +249,17 @@ def read_client(client_id: str) -> Response:
 
 @bp.patch("/clients/<client_id>")
 def update_client(client_id: str) -> Response:
-    """``{"grant_types": [...]}``: the grants the client may use from its next request."""
+    """Any of ``{"grant_types", "redirect_uris", "post_logout_redirect_uris",
+    "first_party"}``, checked together by ``ClientRegistry.update``; they apply from the
+    client's next request."""
     _holding(authorize(UPDATE_CLIENTS)["scope"].split(), services.clients.get(client_id).scopes)
     body = _json_body()
-    if set(body) != {"grant_types"}:
-        raise InvalidRequest("Send {\"grant_types\": [...]}; other fields cannot change.")
-    return no_store(_client(services.clients.set_grant_types(
-        client_id, _strings(body, "grant_types"))))
+    _any_of(body, (*CLIENT_LISTS, "first_party"), "client")
+    changes: dict[str, Any] = {name: _strings(body, name) for name in CLIENT_LISTS
+                               if name in body}
+    if "first_party" in body:
+        changes["first_party"] = _flag(body, "first_party", True)
+    return no_store(_client(services.clients.update(client_id, **changes)))
 
 
 @bp.post("/clients/<client_id>/rotate-secret")
@@ -260,7 +302,14 @@ def _event(event: AuditEvent) -> dict[str, Any]:
 def _client(client: Client) -> dict[str, Any]:
     return {"client_id": client.client_id, "name": client.name, "public": client.is_public,
             "grant_types": client.grant_types, "scopes": client.scopes,
-            "audiences": client.audiences, "created_at": client.created_at.isoformat()}
+            "audiences": client.audiences, "redirect_uris": client.redirect_uris,
+            "post_logout_redirect_uris": client.post_logout_redirect_uris,
+            "first_party": client.first_party, "created_at": client.created_at.isoformat()}
+
+
+def _consent(consent: Consent, names: dict[str, str]) -> dict[str, Any]:
+    return {"client_id": consent.client_id, "client_name": names.get(consent.client_id, ""),
+            "scopes": consent.scopes, "granted_at": consent.granted_at.isoformat()}
 
 
 def _known(body: dict[str, Any], names: Collection[str], what: str) -> None:
@@ -270,16 +319,32 @@ def _known(body: dict[str, Any], names: Collection[str], what: str) -> None:
         raise InvalidRequest(f"Unknown {what} field '{unknown[0]}'.")
 
 
-def _changes(body: dict[str, Any], fields: dict[str, type], what: str) -> dict[str, Any]:
-    """body, naming one or more of fields, each of its type; InvalidRequest naming the first
-    field that is unknown or of another type."""
-    _known(body, fields, what)
+def _any_of(body: dict[str, Any], names: Collection[str], what: str) -> None:
+    """InvalidRequest unless body names one or more of names, and nothing else."""
+    _known(body, names, what)
     if not body:
-        raise InvalidRequest(f"Send at least one of {', '.join(fields)}.")
+        raise InvalidRequest(f"Send at least one of {', '.join(names)}.")
+
+
+def _typed(body: dict[str, Any], fields: dict[str, type]) -> dict[str, Any]:
+    """body, each of its fields of its type; InvalidRequest naming the first that is not."""
     wrong = [name for name, value in body.items() if not isinstance(value, fields[name])]
     if wrong:
         raise InvalidRequest(f"{wrong[0]} must be {_KINDS[fields[wrong[0]]]}.")
     return body
+
+
+def _flag(body: dict[str, Any], name: str, default: bool) -> bool:
+    value = body.get(name, default)
+    if not isinstance(value, bool):
+        raise InvalidRequest(f"{name} must be true or false.")
+    return value
+
+
+def _profile(body: dict[str, Any]) -> Profile:
+    """The profile claims of body, checked (OIDC Core §5.1); null or "" clears one."""
+    return Profile.checked({name: value for name, value in body.items()
+                            if name in PROFILE_CLAIMS})
 
 
 def _strings(body: dict[str, Any], name: str) -> list[str]:
@@ -290,11 +355,17 @@ def _strings(body: dict[str, Any], name: str) -> list[str]:
 
 
 def _user(user: User) -> dict[str, Any]:
-    """A user as the API shows one; never the password hash, never ``is_admin``."""
-    blocked_at = None if user.blocked_at is None else user.blocked_at.isoformat()
+    """A user as the API shows one, profile claims null when unset; never the password hash,
+    never ``is_admin``."""
     return {"user_id": user.id, "email": user.email, "email_verified": user.email_verified,
             "created_at": user.created_at.isoformat(), "blocked": user.blocked,
-            "blocked_at": blocked_at}
+            "blocked_at": _moment(user.blocked_at),
+            **{name: getattr(user, name) for name in PROFILE_CLAIMS},
+            "updated_at": _moment(user.updated_at)}
+
+
+def _moment(moment: datetime | None) -> str | None:
+    return None if moment is None else moment.isoformat()
 
 
 def _whole(name: str, default: int) -> int:

@@ -11,7 +11,8 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
-from authserver.clients import GRANT_TYPES
+from authserver.accounts.users import PROFILE_CLAIMS
+from authserver.clients import GRANT_TYPES, MAX_URI_LENGTH, MAX_URIS
 from authserver.mfa.settings import FACTORS, POLICIES, MfaSettings
 from authserver.scopes import (
     CREATE_CLIENTS,
@@ -41,14 +42,16 @@ SCOPE_TEXT = {
     UPDATE_SETTINGS: "Change the MFA settings",
     READ_SMS_CREDITS: "Read the SMS credit balance",
     UPDATE_SMS_CREDITS: "Top up the SMS credits",
-    READ_USERS: "Search and read users and their authenticators",
+    READ_USERS: "Search and read users, their authenticators and their consents",
     CREATE_USERS: "Create users",
-    UPDATE_USERS: "Change a user's email, password and blocked state",
+    UPDATE_USERS: "Change a user's email, password, profile and blocked state; revoke "
+                  "their consents",
     DELETE_USERS: "Delete users",
     DELETE_AUTHENTICATORS: "Remove a user's authenticators, one or all",
     READ_CLIENTS: "List and read clients",
     CREATE_CLIENTS: "Create clients",
-    UPDATE_CLIENTS: "Change a client's grant types and rotate its secret",
+    UPDATE_CLIENTS: "Change a client's grant types, redirect URIs and first-party flag; "
+                    "rotate its secret",
     DELETE_CLIENTS: "Delete clients",
     READ_AUDIT: "Read the audit trail",
 }
@@ -63,7 +66,7 @@ ERRORS = {
     403: ("Forbidden", "insufficient_scope",
           "The access token lacks the scope this call needs (RFC 6750 §3.1); or, as "
           "access_denied, the user to change is a dashboard administrator."),
-    404: ("NotFound", "not_found", "No such user, authenticator or client."),
+    404: ("NotFound", "not_found", "No such user, authenticator, client or consent."),
     503: ("Unavailable", "temporarily_unavailable",
           "The database or Redis cannot be reached; retry after Retry-After seconds."),
 }
@@ -83,10 +86,11 @@ def document(issuer: str) -> dict[str, Any]:
             "title": "Protekt management API",
             "version": "2",
             "description": (
-                "Users, their authenticators, clients, MFA settings, SMS credits and the audit "
-                "trail. Every call but this document's takes a client_credentials access token "
-                f"(RFC 6749 §4.4) for the audience {issuer}{MANAGEMENT_PATH} holding the "
-                "call's scope. Bodies are JSON; answers are no-store."
+                "Users, their authenticators and consents, clients, MFA settings, SMS credits "
+                "and the audit trail. Every call but this document's takes a "
+                "client_credentials access token (RFC 6749 §4.4) for the audience "
+                f"{issuer}{MANAGEMENT_PATH} holding the call's scope. Bodies are JSON; "
+                "answers are no-store."
             ),
         },
         "servers": [{"url": issuer + MANAGEMENT_PATH.rstrip("/")}],
@@ -142,8 +146,9 @@ def _paths() -> dict[str, Any]:
             "get": _operation("readUser", "One user", READ_USERS, parameters=("user_id",),
                               ok=_answer(200, "The user", "User"), errors=(404,)),
             "patch": _operation(
-                "updateUser", "Change a user's email, verified flag or password, or block or "
-                "unblock the user; a new password or a block revokes every refresh token",
+                "updateUser", "Change a user's email, verified flag, password or profile "
+                "claims, or block or unblock the user; a new password or a block revokes every "
+                "refresh token",
                 UPDATE_USERS, parameters=("user_id",), body="UserChanges",
                 ok=_answer(200, "The user now", "User"), errors=(400, 404)),
             "delete": _operation(
@@ -169,6 +174,18 @@ def _paths() -> dict[str, Any]:
                 parameters=("user_id", "authenticator_id"), ok=_nothing("Removed"),
                 errors=(404,)),
         },
+        "/users/{user_id}/consents": {
+            "get": _operation(
+                "listConsents", "The clients the user gave consent to, oldest first",
+                READ_USERS, parameters=("user_id",),
+                ok=_answer(200, "The consents", "ConsentList"), errors=(404,)),
+        },
+        "/users/{user_id}/consents/{client_id}": {
+            "delete": _operation(
+                "revokeConsent", "Forget the user's consent to the client: it asks again at "
+                "the next sign-in", UPDATE_USERS, parameters=("user_id", "client_id"),
+                ok=_nothing("Revoked"), errors=(404,)),
+        },
         "/clients": {
             "get": _operation("listClients", "Every client, oldest first", READ_CLIENTS,
                               ok=_answer(200, "The clients", "ClientList")),
@@ -183,7 +200,8 @@ def _paths() -> dict[str, Any]:
                               parameters=("client_id",), ok=_answer(200, "The client", "Client"),
                               errors=(404,)),
             "patch": _operation(
-                "updateClient", "Replace the grant types the client may use", UPDATE_CLIENTS,
+                "updateClient", "Replace the client's grant types, redirect URIs or "
+                "first-party flag; all are checked together", UPDATE_CLIENTS,
                 parameters=("client_id",), body="ClientChanges",
                 ok=_answer(200, "The client now", "Client"), errors=(400, 404)),
             "delete": _operation("deleteClient", "Delete a client with its refresh tokens",
@@ -292,6 +310,29 @@ _STRING = {"type": "string"}
 _STRINGS = {"type": "array", "items": _STRING}
 _MOMENT = {"type": "string", "format": "date-time"}
 _MAYBE_MOMENT = {"type": ["string", "null"], "format": "date-time"}
+_URIS = {"type": "array", "maxItems": MAX_URIS, "uniqueItems": True,
+         "items": {"type": "string", "format": "uri", "maxLength": MAX_URI_LENGTH},
+         "description": "Exact URIs without fragment or wildcard: https, http on 127.0.0.1, "
+                        "[::1] or localhost, or a private-use scheme with a dot such as "
+                        "com.example.app:/callback"}
+_CLIENT_SIGN_IN = {  # RFC 6749 §3.1.2; OIDC RP-Initiated Logout 1.0 §3.1
+    "redirect_uris": {**_URIS, "description": "Where the sign-in may return users. "
+                      + _URIS["description"]},
+    "post_logout_redirect_uris": {**_URIS, "description": "Where sign-out may return "
+                                  "users. " + _URIS["description"]},
+    "first_party": {"type": "boolean", "default": True,
+                    "description": "false: a third-party app, whose users are asked for "
+                                   "consent"},
+}
+_PROFILE_NOTES = {"picture": "An https URL", "locale": "A BCP 47 tag, such as en or pt-BR"}
+
+
+def _profile_schema(*, nullable: bool) -> dict[str, Any]:
+    """The OIDC Core §5.1 claims an administrator sets; ``nullable`` for answers and changes
+    (null: unset, or clear it)."""
+    return {name: {"type": ["string", "null"] if nullable else "string", "maxLength": limit,
+                   **({"description": _PROFILE_NOTES[name]} if name in _PROFILE_NOTES else {})}
+            for name, limit in PROFILE_CLAIMS.items()}
 
 
 def _object(properties: dict[str, Any], *, required: tuple[str, ...] | None = None,
@@ -327,10 +368,12 @@ def _schemas() -> dict[str, Any]:
                 for field in dataclasses.fields(MfaSettings)}
     user = _object({"user_id": _STRING, "email": {"type": "string", "format": "email"},
                     "email_verified": {"type": "boolean"}, "created_at": _MOMENT,
-                    "blocked": {"type": "boolean"}, "blocked_at": _MAYBE_MOMENT})
+                    "blocked": {"type": "boolean"}, "blocked_at": _MAYBE_MOMENT,
+                    **_profile_schema(nullable=True),
+                    "updated_at": {**_MAYBE_MOMENT, "description": "Last profile change"}})
     client = _object({"client_id": _STRING, "name": _STRING, "public": {"type": "boolean"},
                       "grant_types": _STRINGS, "scopes": _STRINGS, "audiences": _STRINGS,
-                      "created_at": _MOMENT})
+                      **_CLIENT_SIGN_IN, "created_at": _MOMENT})
     return {
         "Error": _object({"error": _STRING, "error_description": _STRING}),
         "MfaSettings": _object(settings),
@@ -344,7 +387,9 @@ def _schemas() -> dict[str, Any]:
                              "total": {"type": "integer"}, "page": {"type": "integer"},
                              "per_page": {"type": "integer"}}),
         "NewUser": _object({"email": _STRING, "password": {"type": "string", "minLength": 8,
-                                                            "maxLength": 1024}}),
+                                                            "maxLength": 1024},
+                            **_profile_schema(nullable=False)},
+                           required=("email", "password"), closed=True),
         "UserChanges": {**_object(
             {"email": {"type": "string", "description": "Unique regardless of case; a new "
                        "address is unverified unless email_verified is also sent"},
@@ -352,8 +397,10 @@ def _schemas() -> dict[str, Any]:
              "password": {"type": "string", "minLength": 8, "maxLength": 1024,
                           "description": "Revokes every refresh token of the user"},
              "blocked": {"type": "boolean", "description": "true: no token for the user from "
-                         "any grant, every refresh token revoked; false: unblocked"}},
-            required=(), closed=True), "minProperties": 1},
+                         "any grant, every refresh token revoked; false: unblocked"},
+             **_profile_schema(nullable=True)},
+            required=(), closed=True), "minProperties": 1,
+            "description": "A profile claim set to \"\" or null is cleared"},
         "Authenticator": _authenticator_schema(),
         "AuthenticatorList": _object({"authenticators": {"type": "array",
                                                           "items": _ref("Authenticator")}}),
@@ -366,12 +413,17 @@ def _schemas() -> dict[str, Any]:
              "grant_types": {"type": "array", "items": _STRING, "description": "Of "
                              f"{', '.join(GRANT_TYPES)}; mfa-otp, mfa-oob and "
                              "mfa-recovery-code as short names"},
-             "scopes": _STRINGS, "audiences": _STRINGS},
+             "scopes": _STRINGS, "audiences": _STRINGS, **_CLIENT_SIGN_IN},
             required=("name",), closed=True),
         "ClientWithSecret": {"allOf": [_ref("Client"), _object(
             {"client_secret": {"type": ["string", "null"],
                                "description": "Shown once; null for a public client"}})]},
-        "ClientChanges": _object({"grant_types": {**_STRINGS, "minItems": 1}}, closed=True),
+        "ClientChanges": {**_object({"grant_types": {**_STRINGS, "minItems": 1},
+                                     **_CLIENT_SIGN_IN}, required=(), closed=True),
+                          "minProperties": 1},
+        "Consent": _object({"client_id": _STRING, "client_name": _STRING,
+                            "scopes": _STRINGS, "granted_at": _MOMENT}),
+        "ConsentList": _object({"consents": {"type": "array", "items": _ref("Consent")}}),
         "Secret": _object({"client_id": _STRING, "client_secret": _STRING}),
         "AuditEvent": _object({"id": {"type": "integer"}, "type": _STRING,
                                "user_id": {"type": ["string", "null"]},

@@ -1,6 +1,6 @@
 """The management API (API.md §4): MFA settings, SMS credits, users (changing, blocking, their
-authenticators), clients, the audit trail and the OpenAPI document, for machine clients'
-client_credentials tokens, each call behind its own scope."""
+authenticators and consents), clients, the audit trail and the OpenAPI document, for machine
+clients' client_credentials tokens, each call behind its own scope."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from flask.testing import FlaskClient
 from openapi_schema_validator import OAS31Validator
 from openapi_spec_validator import validate
 
-from authserver.extensions import services
+from authserver.extensions import db, services
 from authserver.scopes import MANAGEMENT_SCOPES
 from tests.api.test_password_grant import ISSUER
 from tests.conftest import (
@@ -36,7 +36,8 @@ ALL_SCOPES = ("read:settings update:settings read:sms_credits update:sms_credits
               "create:users update:users delete:users delete:authenticators read:clients "
               "create:clients update:clients delete:clients read:audit")
 CALLS = [  # (method, path, body, the scope it needs); {user} is an existing user's id,
-    # {authenticator} the id of that user's authenticator app
+    # {authenticator} the id of that user's authenticator app, {client} a client the user gave
+    # consent to
     ("GET", "/api/v2/mfa/settings", None, "read:settings"),
     ("PATCH", "/api/v2/mfa/settings", {"totp_issuer": "Acme"}, "update:settings"),
     ("GET", "/api/v2/sms/credits", None, "read:sms_credits"),
@@ -50,17 +51,22 @@ CALLS = [  # (method, path, body, the scope it needs); {user} is an existing use
     ("DELETE", "/api/v2/users/{user}/authenticators/{authenticator}", None,
      "delete:authenticators"),
     ("DELETE", "/api/v2/users/{user}/authenticators", None, "delete:authenticators"),
+    ("GET", "/api/v2/users/{user}/consents", None, "read:users"),
+    ("DELETE", "/api/v2/users/{user}/consents/{client}", None, "update:users"),
     ("DELETE", "/api/v2/users/{user}", None, "delete:users"),
     ("GET", "/api/v2/clients", None, "read:clients"),
     ("POST", "/api/v2/clients", {"name": "Shop"}, "create:clients"),
     ("GET", "/api/v2/clients/{client}", None, "read:clients"),
     ("PATCH", "/api/v2/clients/{client}", {"grant_types": ["password"]}, "update:clients"),
+    ("PATCH", "/api/v2/clients/{client}", {"redirect_uris": ["https://shop.example/cb"],
+                                           "first_party": False}, "update:clients"),
     ("POST", "/api/v2/clients/{client}/rotate-secret", None, "update:clients"),
     ("DELETE", "/api/v2/clients/{client}", None, "delete:clients"),
     ("GET", "/api/v2/audit-events?type=login.success", None, "read:audit"),
 ]
 SUCCESS = {"POST /api/v2/users": 201, "DELETE /api/v2/users/{user}": 204,
            "DELETE /api/v2/users/{user}/authenticators/{authenticator}": 204,
+           "DELETE /api/v2/users/{user}/consents/{client}": 204,
            "POST /api/v2/clients": 201, "DELETE /api/v2/clients/{client}": 204}
 
 
@@ -83,14 +89,23 @@ def call(client: FlaskClient, method: str, path: str, access_token: str,
     return client.open(path, method=method, json=body, headers=bearer(access_token))
 
 
+def give_consent(app: Flask, user_id: str, client_id: str, scopes: tuple[str, ...] = (
+        "openid", "profile")) -> None:
+    """The user allows the client these scopes, as on the hosted consent page."""
+    with app.app_context():
+        services.consents.grant(user_id, client_id, scopes)
+        db.session.commit()
+
+
 Endpoint = tuple[str, str, Any, str]
 
 
 @pytest.mark.parametrize("endpoint", CALLS, ids=lambda e: f"{e[0]} {e[1]}")
-def test_each_call_needs_its_scope(client: FlaskClient, user: Any, machine: RegisteredClient,
-                                   web_app: RegisteredClient, endpoint: Endpoint, *,
-                                   request: pytest.FixtureRequest) -> None:
+def test_each_call_needs_its_scope(app: Flask, client: FlaskClient, user: Any,
+                                   machine: RegisteredClient, web_app: RegisteredClient, *,
+                                   endpoint: Endpoint, request: pytest.FixtureRequest) -> None:
     method, template, body, scope = endpoint
+    give_consent(app, user.id, web_app.client_id)
     enrolled = request.getfixturevalue("mfa_user") if "{authenticator}" in template else None
     path = template.format(user=user.id, client=web_app.client_id,
                            authenticator=enrolled and enrolled.authenticator_id)
@@ -191,8 +206,9 @@ def test_users_are_found_by_part_of_their_email_page_by_page(
     assert [u["email"] for u in second["users"]] == ["annie_x@example.org"]
     literal = call(client, "GET", "/api/v2/users?q=e_x", ops).get_json()  # _ is no wildcard
     assert [u["email"] for u in literal["users"]] == ["annie_x@example.org"]
-    assert set(first["users"][0]) == {"user_id", "email", "email_verified", "created_at",
-                                      "blocked", "blocked_at"}  # never is_admin
+    assert set(first["users"][0]) == {  # never is_admin
+        "user_id", "email", "email_verified", "created_at", "blocked", "blocked_at", "name",
+        "given_name", "family_name", "preferred_username", "picture", "locale", "updated_at"}
 
 
 @pytest.mark.parametrize(("query", "message"), [
@@ -227,6 +243,8 @@ def test_bad_new_users_are_refused(client: FlaskClient, user: Any, machine: Regi
     ("GET", "/api/v2/users/nobody/authenticators", None),
     ("DELETE", "/api/v2/users/nobody/authenticators", None),
     ("DELETE", "/api/v2/users/nobody/authenticators/nothing", None),
+    ("GET", "/api/v2/users/nobody/consents", None),
+    ("DELETE", "/api/v2/users/nobody/consents/nothing", None),
 ])
 def test_an_unknown_user_is_not_found(client: FlaskClient, machine: RegisteredClient,
                                       method: str, path: str, body: Any) -> None:
@@ -314,8 +332,10 @@ def test_bad_new_clients_are_refused(client: FlaskClient, machine: RegisteredCli
 
 @pytest.mark.parametrize(("body", "message"), [
     ({"grant_types": []}, "at least one grant type"),
-    ({"grant_types": ["password"], "name": "x"}, "other fields cannot change"),
-    ({"name": "x"}, "other fields cannot change"),
+    ({"grant_types": ["password"], "name": "x"}, "Unknown client field 'name'"),
+    ({"name": "x"}, "Unknown client field 'name'"),
+    ({}, "Send at least one of grant_types, redirect_uris, post_logout_redirect_uris, "
+         "first_party"),
 ])
 def test_bad_client_changes_are_refused(client: FlaskClient, machine: RegisteredClient,
                                         web_app: RegisteredClient, body: dict[str, Any],
@@ -422,7 +442,8 @@ def test_a_new_address_logs_in_and_is_unverified_unless_said_otherwise(
 
 
 @pytest.mark.parametrize(("body", "message"), [
-    ({}, "Send at least one of email, email_verified, password, blocked"),
+    ({}, "Send at least one of email, email_verified, password, blocked, name, given_name, "
+         "family_name, preferred_username, picture, locale"),
     ({"colour": "blue"}, "Unknown user field 'colour'"),
     ({"is_admin": True}, "Unknown user field 'is_admin'"),
     ({"email": 5}, "email must be a string"),
@@ -555,20 +576,25 @@ def dashboard_admin(app: Flask) -> str:
 @pytest.mark.parametrize(("method", "path", "body", "scope"), [
     ("PATCH", "/api/v2/users/{user}", {"password": "a password of mine"}, "update:users"),
     ("PATCH", "/api/v2/users/{user}", {"blocked": True}, "update:users"),
+    ("PATCH", "/api/v2/users/{user}", {"name": "Mallory"}, "update:users"),
+    ("DELETE", "/api/v2/users/{user}/consents/{client}", None, "update:users"),
     ("DELETE", "/api/v2/users/{user}", None, "delete:users"),
     ("DELETE", "/api/v2/users/{user}/authenticators", None, "delete:authenticators"),
     ("DELETE", "/api/v2/users/{user}/authenticators/{user}", None, "delete:authenticators"),
 ])
 def test_a_dashboard_administrator_cannot_be_changed_through_the_api(
-    app: Flask, client: FlaskClient, machine: RegisteredClient, dashboard_admin: str, *,
-    method: str, path: str, body: Any, scope: str,
+    app: Flask, client: FlaskClient, machine: RegisteredClient, web_app: RegisteredClient,
+    dashboard_admin: str, *, method: str, path: str, body: Any, scope: str,
 ) -> None:
+    give_consent(app, dashboard_admin, web_app.client_id)
     ops = management_token(client, machine, scope)
-    answer = call(client, method, path.format(user=dashboard_admin), ops, body)
+    answer = call(client, method, path.format(user=dashboard_admin, client=web_app.client_id),
+                  ops, body)
     assert "administrator" in assert_error(answer, "access_denied", 403)["error_description"]
     with app.app_context():
         admin = services.administration.user(dashboard_admin)
-        assert admin.is_admin and not admin.blocked
+        assert admin.is_admin and not admin.blocked and admin.name is None
+        assert services.consents.granted(dashboard_admin, web_app.client_id)
     readable = call(client, "GET", f"/api/v2/users/{dashboard_admin}",
                     management_token(client, machine, "read:users"))
     assert readable.status_code == 200 and "is_admin" not in readable.get_json()
@@ -754,17 +780,28 @@ def test_each_operation_needs_the_scope_the_document_names(
 
 
 def test_answers_match_the_documented_schemas(
-    client: FlaskClient, user: Any, machine: RegisteredClient, web_app: RegisteredClient,
-    two_factors: tuple[EnrolledUser, str, str],
+    app: Flask, client: FlaskClient, user: Any, machine: RegisteredClient, *,
+    web_app: RegisteredClient, two_factors: tuple[EnrolledUser, str, str],
 ) -> None:
     document = openapi_document(client)
     ops = management_token(client, machine)
-    made = call(client, "POST", "/api/v2/clients", ops, {"name": "Shop"}).get_json()
+    made = call(client, "POST", "/api/v2/clients", ops,
+                {"name": "Shop", "redirect_uris": ["https://shop.example/cb"],
+                 "first_party": False}).get_json()
+    give_consent(app, user.id, made["client_id"])
     exchanges = [
         ("GET", "/mfa/settings", "/mfa/settings", None),
         ("GET", "/sms/credits", "/sms/credits", None),
         ("GET", "/users", "/users?q=ann", None),
         ("PATCH", "/users/{user_id}", f"/users/{user.id}", {"blocked": True}),
+        ("PATCH", "/users/{user_id}", f"/users/{user.id}", {"name": "Ann Lee", "locale": "en"}),
+        ("POST", "/users", "/users", {"email": "cy@example.org", "password": "long enough pw",
+                                      "given_name": "Cy"}),
+        ("GET", "/users/{user_id}/consents", f"/users/{user.id}/consents", None),
+        ("PATCH", "/clients/{client_id}", f"/clients/{made['client_id']}",
+         {"post_logout_redirect_uris": ["https://shop.example/"]}),
+        ("PATCH", "/clients/{client_id}", f"/clients/{made['client_id']}",
+         {"redirect_uris": ["http://shop.example/cb"]}),
         ("GET", "/users/{user_id}", f"/users/{user.id}", None),
         ("GET", "/users/{user_id}", "/users/nobody", None),
         ("GET", "/users/{user_id}/authenticators", f"/users/{user.id}/authenticators", None),
