@@ -26,7 +26,13 @@ from flask import Response, redirect, request, url_for
 
 from authserver.accounts.sessions import session_key
 from authserver.authorization import ProtektRequest, single_values
-from authserver.errors import InvalidRequest, ProtektError
+from authserver.errors import (
+    ExpiredToken,
+    InvalidGrant,
+    InvalidRequest,
+    ProtektError,
+    TooManyAttempts,
+)
 from authserver.extensions import authorization, services
 from authserver.grants.authorization_code import AuthorizationCodeGrant, SignedIn
 from authserver.hosted.decisions import PROMPTS, Facts, Step, next_step
@@ -242,7 +248,10 @@ def _second_factor(interaction: Interaction | None, params: dict[str, str],
     if mfa_token is None:
         mfa_token = hosted().start_mfa(auth.user, scope, who(client))
         update_signin(mfa_token=mfa_token, oob_code=None)
-    ticket = hosted().ticket(mfa_token, who(client))
+    try:
+        ticket = hosted().ticket(mfa_token, who(client))
+    except (ExpiredToken, InvalidGrant, TooManyAttempts):  # waited too long, or void
+        return _ask(interaction, params, "hosted.signin", signed_out=True)
     page = "hosted.enroll" if ticket.purpose == FOR_ENROLLMENT else "hosted.mfa"
     return redirect(url_for(page), 303)
 

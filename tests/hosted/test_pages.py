@@ -24,7 +24,7 @@ from tests.conftest import (
     unverified,
 )
 from tests.hosted.conftest import CALLBACK, CSRF, Browser, Request, back_at_app, exchange
-from tests.support import Outbox, run_parallel
+from tests.support import Outbox, free_port, run_parallel
 
 
 def events(app: Flask, kind: str) -> list[AuditEvent]:
@@ -316,3 +316,35 @@ def test_the_state_is_echoed_as_sent_and_left_out_when_absent(
     params = {k: v for k, v in Request(rp).params().items() if k != "state"}
     answer = browser.client.get("/authorize", query_string=params)
     assert "state=" not in answer.headers["Location"] and "code=" in answer.headers["Location"]
+
+
+# outages and https -------------------------------------------------------------------------
+
+def test_without_redis_the_sign_in_fails_closed_with_a_503_page(
+        make_app: Any, browser: Browser, rp: RegisteredClient, user: Any) -> None:
+    """Sessions, codes and limits live in Redis: without it no code is given, and it says so."""
+    browser.sign_in(Request(rp))
+    cut_off = make_app(PROTEKT_REDIS_URL=f"redis://127.0.0.1:{free_port()}/0").test_client()
+    for cookie in browser.client._cookies.values():
+        cut_off.set_cookie(cookie.key, cookie.value)
+    stranded = Browser(cut_off)
+    for answer in (stranded.authorize(Request(rp, extra={"prompt": "none"})),
+                   cut_off.get("/logout")):
+        assert answer.status_code == 503 and answer.mimetype == "text/html"
+        assert "Location" not in answer.headers and "Retry-After" in answer.headers
+
+
+def test_without_the_database_the_sign_in_fails_closed_with_a_503_page(
+        make_app: Any, browser: Browser, rp: RegisteredClient, user: Any, tmp_path: Any) -> None:
+    gone = make_app(PROTEKT_DATABASE_URL=f"sqlite:///{tmp_path}/missing/none.db").test_client()
+    answer = Browser(gone).authorize(Request(rp))
+    assert answer.status_code == 503 and "Location" not in answer.headers
+
+
+def test_behind_https_the_cookies_are_secure_with_the_host_prefix(
+        make_app: Any, rp: RegisteredClient, user: Any) -> None:
+    secure = make_app(PROTEKT_ISSUER="https://id.example.com").test_client()
+    first = secure.get("/authorize", query_string=Request(rp).params(),
+                       base_url="https://id.example.com")
+    cookie = first.headers["Set-Cookie"]
+    assert cookie.startswith("__Host-protekt-signin=") and "Secure" in cookie
