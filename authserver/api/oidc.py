@@ -12,7 +12,7 @@ from authserver.clients import AUTH0_ALIASES
 from authserver.errors import InsufficientScope
 from authserver.extensions import services
 from authserver.grants import GRANTS
-from authserver.hosted.decisions import PROMPTS
+from authserver.grants.authorization_code import PROMPTS
 from authserver.scopes import OPENID, USER_SCOPES
 from authserver.tokens.claims import ACR_VALUES, PROFILE_CLAIMS
 

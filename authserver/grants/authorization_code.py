@@ -29,6 +29,7 @@ from authserver.tokens.codes import CodeGrant, Replay
 from authserver.tokens.issuer import Authentication, TokenRequest
 
 S256 = "S256"
+PROMPTS = frozenset({"none", "login", "consent", "select_account"})  # OIDC Core §3.1.2.1
 UNKNOWN_CODE = "The code is unknown, expired, already used, or was issued to another client."
 REPLAYED_CODE = ("This code was already used; the tokens it gave are revoked. Start the sign-in "
                  "again.")

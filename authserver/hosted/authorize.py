@@ -34,8 +34,8 @@ from authserver.errors import (
     TooManyAttempts,
 )
 from authserver.extensions import authorization, services
-from authserver.grants.authorization_code import AuthorizationCodeGrant, SignedIn
-from authserver.hosted.decisions import PROMPTS, Facts, Step, next_step
+from authserver.grants.authorization_code import PROMPTS, AuthorizationCodeGrant, SignedIn
+from authserver.hosted.decisions import Facts, Step, next_step
 from authserver.hosted.interactions import Interaction
 from authserver.hosted.signin import Authenticated
 from authserver.hosted.web import (

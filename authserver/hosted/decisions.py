@@ -15,8 +15,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import Enum
 
-PROMPTS = frozenset({"none", "login", "consent", "select_account"})  # OIDC Core §3.1.2.1
-
 
 class Step(Enum):
     LOGIN = "login_required"

@@ -15,11 +15,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy.orm import Session
 
-from authserver.accounts.sessions import BrowserSessions
 from authserver.audit import AuditLog
 from authserver.errors import AccessDenied, InsufficientScope, InvalidRequest, MfaRequired
 from authserver.mfa import totp
@@ -39,6 +38,13 @@ from authserver.sms.sender import Delivery
 
 MAX_AUTHENTICATORS = 10
 DEFAULT_NAME = "Authenticator app"
+
+
+class SessionsOfUsers(Protocol):
+    """The sign-in sessions of users (authserver.accounts.sessions), as far as factors go."""
+
+    def end_all(self, user_id: str) -> None:
+        """End every session the user has."""
 
 
 @dataclass(frozen=True)
@@ -78,7 +84,7 @@ class MfaAccount:
     def __init__(
         self, session: Session, settings: MfaSettingsStore, authenticators: Authenticators, *,
         recovery: RecoveryCodes, verifier: MfaVerifier, sms: SmsFactor, audit: AuditLog,
-        sso_sessions: BrowserSessions,
+        sso_sessions: SessionsOfUsers,
     ) -> None:
         self._session = session
         self._settings = settings
