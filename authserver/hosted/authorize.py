@@ -18,13 +18,12 @@
 from __future__ import annotations
 
 import time
-from typing import Any
 
 from authlib.common.urls import add_params_to_uri
 from authlib.oauth2 import OAuth2Error
 from flask import Response, redirect, request, url_for
 
-from authserver.accounts.sessions import session_key
+from authserver.accounts.sessions import BrowserSession, session_key
 from authserver.authorization import ProtektRequest, single_values
 from authserver.errors import (
     ExpiredToken,
@@ -50,10 +49,11 @@ from authserver.hosted.web import (
     who,
 )
 from authserver.mfa.tickets import FOR_ENROLLMENT
-from authserver.models import Client
+from authserver.models import Client, User
 from authserver.tokens.claims import MFA_ACR_VALUES
 
 _MAX_AGE_DIGITS = 9
+Current = tuple[BrowserSession, User] | None  # the browser's sign-in session and its user
 
 
 class SignInNeeded(ProtektError):
@@ -79,7 +79,8 @@ def authorize() -> Response:
 @bp.get("/authorize/resume")
 def resume() -> Response:
     """Back from a hosted page: the interaction's request goes on where it stopped."""
-    return _proceed(current_interaction().params, current_interaction())
+    interaction = current_interaction()
+    return _proceed(interaction.params, interaction)
 
 
 def current_interaction() -> Interaction:
@@ -171,7 +172,8 @@ def _grant(params: dict[str, str], auth: Authenticated | None) -> AuthorizationC
     return grant
 
 
-def _authentication(interaction: Interaction | None, current: Any) -> Authenticated | None:
+def _authentication(interaction: Interaction | None,
+                    current: Current) -> Authenticated | None:
     """Who is signed in for this request: the interaction's user, else the session's."""
     if interaction is not None and interaction.user_id is not None:
         user = services.users.get(interaction.user_id)
@@ -257,12 +259,12 @@ def _second_factor(interaction: Interaction | None, params: dict[str, str],
 
 
 def _session_for(interaction: Interaction | None, auth: Authenticated, client: Client,
-                 current: Any) -> str:
+                 current: Current) -> str:
     """The key of the sign-in session this login lives in, opening it when the user has just
     authenticated here (replacing the session a step-up started from)."""
     opened = interaction is None or interaction.user_id is None or interaction.session
     if opened and current is not None:
-        return str(current[0].key)
+        return current[0].key
     replaces = session_id() if current is not None else None
     new_id = hosted().open_session(auth, who(client), replaces)
     set_session(new_id)
