@@ -1,11 +1,16 @@
-"""Applications: list, create (the secret shown once), grant types, secret rotation, delete;
-all through :class:`ClientRegistry`, as the management API and the CLI do."""
+"""Applications: list, create (the secret shown once), grant types, redirect URIs and
+first-party flag, secret rotation, delete; all through :class:`ClientRegistry`, as the
+management API and the CLI do."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask import Response, flash, redirect, request, url_for
+from werkzeug.datastructures import MultiDict
 
 from authserver.clients import (
+    AUTHORIZATION_CODE,
     CLIENT_CREDENTIALS,
     DEFAULT_GRANT_TYPES,
     MFA_OOB,
@@ -21,6 +26,7 @@ from authserver.models import Client
 
 Page = tuple[str, int]
 GRANT_LABELS = {
+    AUTHORIZATION_CODE: "Authorization code (users sign in on Protekt's pages in the browser)",
     PASSWORD: "Password (users log in with email and password)",
     REFRESH_TOKEN: "Refresh token",
     MFA_OTP: "MFA with an authenticator app code (mfa-otp)",
@@ -43,7 +49,8 @@ def create_application() -> Page:
         client, secret = services.clients.create(
             form.get("name", ""), public="public" in form,
             grant_types=form.getlist("grant_types"),
-            scopes=form.get("scopes", "").split(), audiences=form.get("audiences", "").split())
+            scopes=form.get("scopes", "").split(), audiences=form.get("audiences", "").split(),
+            **_sign_in(form))
     except InvalidRequest as wrong:
         return _listing(400, error=wrong.description, form=form)
     return page("application_secret.html", client=client, secret=secret, created=True)
@@ -58,11 +65,24 @@ def application(client_id: str) -> Page:
 @bp.post("/applications/<client_id>/grant-types")
 def set_grant_types(client_id: str) -> Response:
     try:
-        services.clients.set_grant_types(client_id, request.form.getlist("grant_types"))
+        services.clients.update(client_id, grant_types=request.form.getlist("grant_types"))
     except InvalidRequest as wrong:
         flash(wrong.description, "error")
     else:
         flash("Grant types saved; they apply from the application's next request.", "success")
+    return redirect(url_for("dashboard.application", client_id=client_id))
+
+
+@bp.post("/applications/<client_id>/sign-in")
+def set_sign_in(client_id: str) -> Page | Response:
+    """The redirect URIs and the first-party flag; a wrong URI is explained next to the form,
+    which keeps what was typed, and nothing is saved."""
+    try:
+        services.clients.update(client_id, **_sign_in(request.form))
+    except InvalidRequest as wrong:
+        return page("application.html", 400, client=services.clients.get(client_id),
+                    grant_labels=GRANT_LABELS, error=wrong.description, form=request.form)
+    flash("Sign-in settings saved; they apply from the next sign-in.", "success")
     return redirect(url_for("dashboard.application", client_id=client_id))
 
 
@@ -80,6 +100,17 @@ def delete_application(client_id: str) -> Response:
     services.clients.delete(client_id)
     flash(f"Deleted {client.name}; its tokens can no longer be refreshed.", "success")
     return redirect(url_for("dashboard.applications"))
+
+
+def _sign_in(form: MultiDict[str, str]) -> dict[str, Any]:
+    """The redirect URIs (one per line) and the third-party box of a form."""
+    return {"redirect_uris": _lines(form.get("redirect_uris", "")),
+            "post_logout_redirect_uris": _lines(form.get("post_logout_redirect_uris", "")),
+            "first_party": "third_party" not in form}
+
+
+def _lines(text: str) -> list[str]:
+    return [line.strip() for line in text.splitlines() if line.strip()]
 
 
 def _listing(status: int = 200, **context: object) -> Page:

@@ -1,11 +1,15 @@
-"""Users: search, create, one user's authenticators and recent events, remove a factor, reset
-MFA, block and unblock; all through :class:`UserAdministration` and :class:`UserDirectory`, as
-the management API does."""
+"""Users: search, create, one user's profile, authenticators, consents and recent events, edit
+the profile, remove a factor, revoke a consent, reset MFA, block and unblock; all through
+:class:`UserAdministration`, :class:`UserDirectory` and :class:`Consents`, as the management API
+does."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask import Response, flash, redirect, request, url_for
 
+from authserver.accounts.users import PROFILE_CLAIMS, Profile
 from authserver.api.params import whole_number
 from authserver.dashboard.web import admin, bp, latest_events, page
 from authserver.errors import AccessDenied, InvalidRequest
@@ -34,10 +38,30 @@ def create_user() -> Page | Response:
 
 @bp.get("/users/<user_id>")
 def user(user_id: str) -> Page:
-    administration = services.administration
-    return page("user.html", user=administration.user(user_id),
-                authenticators=administration.authenticators(user_id),
-                **latest_events(RECENT_EVENTS, user_id))
+    return _user_page(user_id)
+
+
+@bp.post("/users/<user_id>/profile")
+def set_profile(user_id: str) -> Page | Response:
+    """The profile claims (OIDC Core §5.1); an empty field clears its claim. A wrong value is
+    explained next to the form, which keeps what was typed, and nothing is saved."""
+    try:
+        profile = Profile.checked({name: request.form.get(name, "") for name in PROFILE_CLAIMS})
+        services.administration.update(user_id, profile=profile)
+    except InvalidRequest as wrong:
+        return _user_page(user_id, 400, error=wrong.description, form=request.form)
+    flash("Profile saved.", "success")
+    return _back_to(user_id)
+
+
+@bp.post("/users/<user_id>/consents/<client_id>/revoke")
+def revoke_consent(user_id: str, client_id: str) -> Response:
+    """Forget the consent: the application asks the user again at the next sign-in."""
+    services.administration.user(user_id)
+    services.consents.revoke(user_id, client_id)
+    services.session.commit()
+    flash("Consent revoked: the application asks again at the user's next sign-in.", "success")
+    return _back_to(user_id)
 
 
 @bp.post("/users/<user_id>/authenticators/<authenticator_id>/delete")
@@ -83,6 +107,15 @@ def _not_yourself(user_id: str) -> None:
 
 def _back_to(user_id: str) -> Response:
     return redirect(url_for("dashboard.user", user_id=user_id))
+
+
+def _user_page(user_id: str, status: int = 200, **context: Any) -> Page:
+    administration = services.administration
+    consents = services.consents.of_user(user_id)
+    return page("user.html", status, user=administration.user(user_id),
+                authenticators=administration.authenticators(user_id), consents=consents,
+                consent_clients=services.clients.names(c.client_id for c in consents),
+                claims=PROFILE_CLAIMS, **latest_events(RECENT_EVENTS, user_id), **context)
 
 
 def _search(status: int = 200, **context: object) -> Page:
