@@ -156,10 +156,6 @@ class ClientRegistry:
         self._session.commit()
         return client
 
-    def set_grant_types(self, client_id: str, grant_types: Iterable[str]) -> Client:
-        """Replace the client's allow-list of grants (RFC 6749 §5.2 unauthorized_client)."""
-        return self.update(client_id, grant_types=grant_types)
-
     def rotate_secret(self, client_id: str) -> str:
         """A new secret, shown once; the old one stops working at once."""
         client = self.get(client_id)
