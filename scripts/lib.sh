@@ -42,13 +42,16 @@ ensure_venv() {
   fi
 }
 
-# ensure_node_modules -- the JavaScript SDK's dependencies, from its package-lock.json.
+# ensure_node_modules -- the npm dependencies of the JavaScript SDK and of the openid-client web
+# app that tests/e2e/test_relying_parties.py runs, each from its package-lock.json.
 ensure_node_modules() {
-  local js="$ROOT/sdk/js"
-  command -v npm >/dev/null 2>&1 || { say "npm is missing; the JavaScript SDK tests will skip"; return 0; }
-  [ "$js/node_modules/.package-lock.json" -nt "$js/package-lock.json" ] && return 0
-  say "installing the JavaScript SDK's dependencies (npm ci)"
-  (cd "$js" && npm ci --no-audit --no-fund --loglevel=error)
+  local dir
+  command -v npm >/dev/null 2>&1 || { say "npm is missing; the JavaScript tests will skip"; return 0; }
+  for dir in "$ROOT/sdk/js" "$ROOT/tests/e2e/fixtures/openid_client_app"; do
+    [ "$dir/node_modules/.package-lock.json" -nt "$dir/package-lock.json" ] && continue
+    say "installing the npm dependencies of ${dir#"$ROOT"/} (npm ci)"
+    (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error)
+  done
 }
 
 redis_answers() { redis-cli -h 127.0.0.1 -p 6379 ping >/dev/null 2>&1; }
