@@ -1,8 +1,9 @@
-"""The signed-in pages: home, and the security settings where the user manages their factors.
+"""The signed-in pages: home, and the security settings where the user manages their factors
+with the SDK's MFA calls and the user's access token.
 
 Once the user has an active authenticator, Protekt lets only a session signed in with a second
 factor add or remove factors or regenerate recovery codes (403 ``mfa_required``); the app's
-error handler then shows the step-up page.
+error handler then signs the user in again asking for one (the step-up, :mod:`signin`).
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Blueprint, Response, redirect, render_template, request, url_for
+from signin import MULTI_FACTOR
 from user_session import (
     RECOVERY_CODE,
     WRONG_CODE,
@@ -27,21 +29,28 @@ bp = Blueprint("account", __name__)
 
 AMR_WORDS = {"pwd": "password", "otp": "authenticator app", "sms": "text message",
              "mfa": "multi-factor"}
+ACR_WORDS = {MULTI_FACTOR: "multi-factor", "urn:protekt:acr:password": "password only"}
 DOWNLOAD_NAME = "protekt-recovery-codes.txt"
 
 
 @bp.before_request
 def require_sign_in() -> Response | None:
-    """Every page here needs a signed-in user."""
-    return None if signed_in() else redirect(url_for("signin.sign_in"))
+    """Every page here but the start page needs a signed-in user."""
+    if signed_in() or request.endpoint == "account.home":
+        return None
+    return redirect(url_for("signin.sign_in"))
 
 
 @bp.get("/")
 def home() -> Page:
-    """Who is signed in, and how (the ID token's ``amr``)."""
+    """Who is signed in, and how (the ID token's ``amr`` and ``acr``); signed out, the start
+    page (where Protekt's logout sends the browser back)."""
+    if not signed_in():
+        return render_template("welcome.html")
     user = state()["user"]
     methods = [AMR_WORDS.get(value, value) for value in user["amr"] if value != "mfa"]
-    return render_template("home.html", user=user, methods=methods)
+    return render_template("home.html", user=user, methods=methods,
+                           level=ACR_WORDS.get(user["acr"], user["acr"]))
 
 
 @bp.get("/security")

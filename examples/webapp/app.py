@@ -1,4 +1,5 @@
-"""Protekt example web app: sign-in with MFA and a security settings page, on the Python SDK.
+"""Protekt example web app: sign-in at Protekt (OpenID Connect code flow with PKCE), who is
+signed in and how, and a security settings page for the user's factors, on the Python SDK.
 
 Run it against ``protekt demo`` (see README.md)::
 
@@ -19,6 +20,7 @@ import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
 import account
 import signin
@@ -27,7 +29,6 @@ from markupsafe import Markup, escape
 from session_store import SessionStore
 from user_session import (
     EXTENSION,
-    IdTokenVerifier,
     SignedOut,
     Webapp,
     csrf_token,
@@ -39,26 +40,32 @@ from user_session import (
     webapp,
 )
 from werkzeug.exceptions import HTTPException
+from werkzeug.serving import WSGIRequestHandler
 
 from protekt import Protekt, ProtektError
 
 DEFAULT_PORT = 5000
-CONTENT_SECURITY_POLICY = ("default-src 'self'; img-src 'self' data:; form-action 'self'; "
+# Forms post to the app only; those that end at Protekt (sign-out, a step-up) get there by a
+# redirect, which form-action covers too.
+CONTENT_SECURITY_POLICY = ("default-src 'self'; img-src 'self' data:; form-action 'self' {}; "
                            "frame-ancestors 'none'; base-uri 'none'")
 
 
 @dataclass(frozen=True)
 class Settings:
-    """Where Protekt is, this app's client credentials, and the key that signs the cookie."""
+    """Where Protekt is, this app's client credentials, the key that signs the cookie, and the
+    app's own address: its redirect URI is ``{url}/callback``, its post-logout one ``{url}/``."""
 
     domain: str
     client_id: str
     client_secret: str | None
     secret_key: str
+    url: str = f"http://127.0.0.1:{DEFAULT_PORT}"
 
 
 def settings_from_env(env: Mapping[str, str]) -> Settings:
-    """Settings from ``PROTEKT_*`` and ``WEBAPP_SECRET_KEY`` (``WEBAPP_DEV=1``: a throwaway key)."""
+    """Settings from ``PROTEKT_*``, ``WEBAPP_SECRET_KEY`` (``WEBAPP_DEV=1``: a throwaway key) and
+    ``WEBAPP_URL`` (default ``http://127.0.0.1:$PORT``)."""
     missing = [name for name in ("PROTEKT_DOMAIN", "PROTEKT_CLIENT_ID") if not env.get(name)]
     if missing:
         raise SystemExit(f"Set {' and '.join(missing)} (protekt demo prints them).")
@@ -66,9 +73,10 @@ def settings_from_env(env: Mapping[str, str]) -> Settings:
     if not secret_key and env.get("WEBAPP_DEV") != "1":
         raise SystemExit("Set WEBAPP_SECRET_KEY to a long random value, or WEBAPP_DEV=1 to "
                          "develop with a throwaway key.")
+    url = env.get("WEBAPP_URL") or f"http://127.0.0.1:{env.get('PORT') or DEFAULT_PORT}"
     return Settings(env["PROTEKT_DOMAIN"], env["PROTEKT_CLIENT_ID"],
                     env.get("PROTEKT_CLIENT_SECRET") or None,
-                    secret_key or secrets.token_hex(32))
+                    secret_key or secrets.token_hex(32), url.rstrip("/"))
 
 
 def create_app(settings: Settings) -> Flask:
@@ -79,11 +87,12 @@ def create_app(settings: Settings) -> Flask:
                       MAX_CONTENT_LENGTH=64 * 1024)
     app.extensions[EXTENSION] = Webapp(
         client=Protekt(settings.domain, settings.client_id, settings.client_secret),
-        sessions=SessionStore(),
-        id_tokens=IdTokenVerifier(settings.domain, settings.client_id))
+        sessions=SessionStore(), url=settings.url.rstrip("/"))
+    issuer = urlsplit(settings.domain)
+    policy = CONTENT_SECURITY_POLICY.format(f"{issuer.scheme}://{issuer.netloc}")
     app.before_request(open_session)
     app.after_request(keep_session)
-    app.after_request(add_security_headers)
+    app.after_request(lambda response: add_security_headers(response, policy))
     app.context_processor(template_values)
     app.register_error_handler(ProtektError, on_protekt_error)
     app.register_error_handler(SignedOut, on_signed_out)
@@ -122,11 +131,11 @@ def keep_session(response: Response) -> Response:
     return response
 
 
-def add_security_headers(response: Response) -> Response:
+def add_security_headers(response: Response, policy: str) -> Response:
     """No caching of pages (they show codes), no framing, resources from this app only."""
     if request.endpoint != "static":
         response.headers["Cache-Control"] = "no-store"
-    response.headers["Content-Security-Policy"] = CONTENT_SECURITY_POLICY
+    response.headers["Content-Security-Policy"] = policy
     response.headers["X-Content-Type-Options"] = "nosniff"
     response.headers["Referrer-Policy"] = "no-referrer"
     return response
@@ -150,10 +159,10 @@ def template_values() -> dict[str, Any]:
             "notices": current.pop("notices", [])}
 
 
-def on_protekt_error(error: ProtektError) -> Response | tuple[str, int]:
+def on_protekt_error(error: ProtektError) -> Response | tuple[str, int] | str:
     """Step-up when Protekt wants a second factor; sign-in again when the tokens are refused."""
     if error.error == "mfa_required":
-        return render_template("step_up.html"), 403
+        return signin.step_up()
     if error.error == "invalid_token":
         return end_session("Your session has ended. Please sign in again.")
     status = error.status if error.status is not None and error.status >= 400 else 502
@@ -161,7 +170,7 @@ def on_protekt_error(error: ProtektError) -> Response | tuple[str, int]:
 
 
 def on_signed_out(error: SignedOut) -> Response:
-    """Tokens gone or expired: back to the sign-in form."""
+    """Tokens gone or expired: back to the start page, to sign in again."""
     return end_session(str(error))
 
 
@@ -170,13 +179,25 @@ def on_http_error(error: HTTPException) -> tuple[str, int]:
     return render_template("error.html", message=error.description), error.code or 500
 
 
+class RequestLog(WSGIRequestHandler):
+    """The development server's request log without query strings: the callback's carries the
+    authorization code and the state."""
+
+    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
+        """``"GET /callback HTTP/1.1" 302 -``"""
+        path = urlsplit(getattr(self, "path", "")).path  # none when the request line was bad
+        line = f"{getattr(self, 'command', None) or '-'} {path} {self.request_version}"
+        printable = "".join(char if char.isprintable() else "?" for char in line)
+        self.log("info", '"%s" %s %s', printable, code, size)
+
+
 def main() -> None:
     """Serve on 127.0.0.1:$PORT with Flask's development server."""
     settings = settings_from_env(os.environ)
     port = int(os.environ.get("PORT", DEFAULT_PORT))
-    print(f"Protekt example web app on http://127.0.0.1:{port}, signing in at {settings.domain}",
+    print(f"Protekt example web app on {settings.url}, signing in at {settings.domain}",
           file=sys.stderr)
-    create_app(settings).run(host="127.0.0.1", port=port)
+    create_app(settings).run(host="127.0.0.1", port=port, request_handler=RequestLog)
 
 
 if __name__ == "__main__":

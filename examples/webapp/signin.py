@@ -1,191 +1,138 @@
-"""Sign-in as the MFA guide describes it: email and password; then, when Protekt answers
-``mfa_required``, the second factor the user picks, challenged and verified with the same
-mfa_token. Also sign-out, and the step-up sign-in the security pages ask for.
+"""Sign-in by redirect (OpenID Connect authorization code flow with PKCE, on the Python SDK):
+``/login`` sends the browser to Protekt's own sign-in pages, where the user types their password
+and answers their second factor; ``/callback`` exchanges the code Protekt sends back for tokens.
+Also the step-up (sign in again with ``acr_values`` when Protekt wants a second factor) and
+sign-out (here, then at Protekt with RP-Initiated Logout).
+
+Each sign-in in progress keeps its ``state`` and PKCE verifier in the server-side session, at
+most ``PENDING_SIGN_INS`` at once (several tabs), each used once.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from functools import wraps
+import hmac
 from typing import Any
 
-from flask import Blueprint, Response, abort, redirect, render_template, request, url_for
+from flask import Blueprint, Response, redirect, render_template, request, url_for
 from user_session import (
-    RECOVERY_CODE,
     UNAVAILABLE,
-    WRONG_CODE,
     Page,
     complete_sign_in,
     describe,
-    end_session,
+    forget_user,
     notify,
     protekt,
-    retry_hint,
     signed_in,
     state,
+    webapp,
 )
 
-from protekt import KeysUnavailable, ProtektError
+from protekt import NETWORK_ERROR, ProtektError
 
 bp = Blueprint("signin", __name__)
 
-FACTORS = {  # available_factors value → (button label, what the user will do)
-    "otp": ("Authenticator app", "Use the 6-digit code from your app."),
-    "sms": ("Text message (SMS)", "We send a 6-digit code to your phone."),
-    RECOVERY_CODE: ("Recovery code", "Use one of the codes you saved."),
-}
-PROMPTS = {
-    "otp": "Enter the 6-digit code your authenticator app shows.",
-    "sms": "We sent a 6-digit code to your phone by text message. Enter it here.",
-    RECOVERY_CODE: "Enter one of the recovery codes you saved when you set up MFA.",
-}
-TOO_SLOW = "Your sign-in took too long. Please sign in again."
-Login = dict[str, Any]
-
-
-def with_login(view: Callable[..., Page]) -> Callable[..., Page]:
-    """Run view with the sign-in in progress; without one, back to the sign-in form."""
-
-    @wraps(view)
-    def guarded() -> Page:
-        login = state().get("login")
-        if login is None:
-            return redirect(url_for(".sign_in"))
-        return view(login)
-
-    return guarded
+#: What the app asks for: an ID token with the user's profile and email, a refresh token
+#: (offline_access), and an access token that manages the user's own factors at Protekt's /mfa.
+SCOPE = "openid profile email offline_access enroll read:authenticators remove:authenticators"
+#: acr_values of a step-up: Protekt asks for a second factor if the sign-in has none (OIDC Core
+#: §3.1.2.1; OpenID PAPE 1.0 §4).
+MULTI_FACTOR = "http://schemas.openid.net/pape/policies/2007/06/multi-factor"
+PENDING_SIGN_INS = 5
+STEPPED_UP = "Second factor confirmed: you can now change your security settings."
 
 
 @bp.get("/login")
 def sign_in() -> Page:
-    """The email and password form."""
+    """Start a sign-in at Protekt (unless already signed in)."""
     if signed_in():
         return redirect(url_for("account.home"))
-    return render_template("login.html", email=state().get("email", ""))
+    return start_sign_in()
 
 
-@bp.post("/login")
-def submit_password() -> Page:
-    """Password grant; on ``mfa_required``, keep the mfa_token and ask for a second factor."""
-    email = request.form.get("email", "").strip()
-    state()["email"] = email
+def start_sign_in(*, acr_values: str | None = None, return_to: str | None = None,
+                  notice: str | None = None) -> Response:
+    """Keep a new sign-in's state and verifier (and where to go after it), and send the browser
+    to Protekt's authorization endpoint."""
+    url, sign_in_state, verifier = protekt().authorization_url(
+        webapp().callback_url, scope=SCOPE, acr_values=acr_values)
+    pending = state().get("sign_ins", [])[-(PENDING_SIGN_INS - 1):]
+    state()["sign_ins"] = [*pending, {"state": sign_in_state, "verifier": verifier,
+                                      "return_to": return_to, "notice": notice}]
+    return redirect(url, 303)
+
+
+@bp.get("/callback")
+def callback() -> Page:
+    """Protekt's answer to a sign-in: a code to exchange for tokens, or why there is none."""
+    started = take_pending(request.args.get("state", ""))
+    if started is None:
+        return render_template("error.html", sign_in_again=True, message=(
+            "This sign-in was not started in this browser, or it is already finished. If you "
+            f"opened the app at another address than {webapp().url}, use that one.")), 400
+    iss = request.args.get("iss")
+    if iss is not None and iss != protekt().issuer:
+        return render_template("error.html", sign_in_again=True, message=(
+            "The answer to this sign-in does not come from Protekt.")), 400
+    if "error" in request.args:
+        notify("The sign-in did not complete: "
+               + request.args.get("error_description", request.args["error"]))
+        return redirect(url_for("account.home"))
     try:
-        result = protekt().authentication.login(
-            {"username": email, "password": request.form.get("password", "")})
+        tokens = protekt().exchange_code(
+            request.args.get("code", ""), webapp().callback_url, started["verifier"],
+            state=request.args.get("state"), expected_state=started["state"], iss=iss)
     except ProtektError as error:
-        return render_template("login.html", email=email, error=describe(error)), 400
-    if not result.get("mfa_required"):
-        return finish_sign_in(result)
-    state()["login"] = {"email": email, "mfa_token": result["mfa_token"],
-                        "factors": [f for f in result["available_factors"] if f in FACTORS],
-                        "enroll": "enroll" in result["mfa_requirements"]}
-    return redirect(url_for(".choose_factor"))
+        return sign_in_failed(error)
+    if started["notice"]:
+        notify(started["notice"])
+    return complete_sign_in(tokens, started["return_to"])
 
 
-@bp.get("/mfa")
-@with_login
-def choose_factor(login: Login) -> Page:
-    """The second factors the user may use."""
-    return render_choices(login)
+def take_pending(sign_in_state: str) -> dict[str, Any] | None:
+    """The sign-in of this session waiting for ``sign_in_state``, removed (each is used once);
+    compared in constant time."""
+    pending = state().get("sign_ins", [])
+    found = next((kept for kept in pending
+                  if hmac.compare_digest(kept["state"].encode(), sign_in_state.encode())), None)
+    if found is not None:
+        state()["sign_ins"] = [kept for kept in pending if kept is not found]
+    return found
 
 
-@bp.post("/mfa")
-@with_login
-def challenge(login: Login) -> Page:
-    """Challenge the chosen factor (an SMS goes out now); a recovery code needs no challenge."""
-    factor = request.form.get("factor", "")
-    if factor not in login["factors"]:
-        abort(400)
-    if factor != RECOVERY_CODE:
-        try:
-            protekt().mfa.challenge({"mfa_token": login["mfa_token"], "challenge_type": factor})
-        except ProtektError as error:
-            if error.error == "expired_token":
-                return restart(TOO_SLOW)
-            return render_choices(login, describe(error), 400)
-    login["factor"] = factor
-    return redirect(url_for(".enter_code"))
+def sign_in_failed(error: ProtektError) -> tuple[str, int]:
+    """The code could not be exchanged, or the ID token could not be checked."""
+    if error.error == NETWORK_ERROR:
+        return render_template("error.html", message=UNAVAILABLE, sign_in_again=True), 503
+    status = error.status if error.status is not None and error.status >= 400 else 502
+    return render_template("error.html", message=describe(error), sign_in_again=True), status
 
 
-@bp.get("/mfa/code")
-@with_login
-def enter_code(login: Login) -> Page:
-    """The code form for the chosen factor."""
-    if "factor" not in login:
-        return redirect(url_for(".choose_factor"))
-    return render_code(login)
+def step_up() -> Page:
+    """Protekt wants a sign-in with a second factor before the user's factors change: sign in
+    again asking for it (``acr_values``), and come back to the security settings.
 
-
-@bp.post("/mfa/code")
-@with_login
-def verify_code(login: Login) -> Page:
-    """Exchange the mfa_token and the code for tokens; a wrong code may be retried."""
-    factor = login.get("factor")
-    if factor is None:
-        return redirect(url_for(".choose_factor"))
-    code = "".join(request.form.get("code", "").split())
-    answer = "recovery_code" if factor == RECOVERY_CODE else "otp"
-    try:
-        tokens = protekt().mfa.verify({"mfa_token": login["mfa_token"], answer: code})
-    except ProtektError as error:
-        return code_refused(login, error)
-    return finish_sign_in(tokens)
-
-
-def finish_sign_in(tokens: dict[str, Any]) -> Page:
-    """Complete the sign-in; while Protekt's keys cannot be fetched to verify the ID token, the
-    tokens are revoked and the user is asked to sign in again in a moment."""
-    try:
-        return complete_sign_in(tokens)
-    except KeysUnavailable:
-        return render_template("login.html", email=state().get("email", ""),
-                               error=UNAVAILABLE), 503
-
-
-def code_refused(login: Login, error: ProtektError) -> Page:
-    """A refused code: retry on the same page, ask for a new SMS, or start over."""
-    if error.error in ("invalid_grant", "invalid_request"):
-        return render_code(login, WRONG_CODE, 400)
-    if error.error == "expired_token" and login["factor"] == "sms":
-        del login["factor"]  # the SMS code expired; the mfa_token may still be good
-        return render_choices(login, "The code has expired. Ask for a new one.", 400)
-    if error.error == "expired_token":
-        return restart(TOO_SLOW)
-    if error.error == "too_many_attempts":
-        return restart("Too many attempts. Please sign in again." + retry_hint(error))
-    raise error
+    Protekt's sign-in session already knows the user, so only the second factor is asked. If
+    this session has a second factor already, asking again would go round in circles: the
+    refusal is shown instead.
+    """
+    if "mfa" in state().get("user", {}).get("amr", []):
+        return render_template("error.html", message=(
+            "Protekt asks for a second factor, but this session already has one. Sign out and "
+            "sign in again.")), 403
+    return start_sign_in(acr_values=MULTI_FACTOR, return_to=url_for("account.settings"),
+                         notice=STEPPED_UP)
 
 
 @bp.post("/logout")
-def sign_out() -> Page:
-    """Revoke the refresh token and forget the session."""
-    return end_session("You are signed out.")
-
-
-@bp.post("/step-up")
-def step_up() -> Page:
-    """Sign out, then sign in again with a second factor, back to the security settings."""
-    current = state()
-    current["email"] = current.get("user", {}).get("email", "")
-    current["return_to"] = url_for("account.settings")
-    return end_session("Sign in again with your second factor to change your security settings.",
-                       keep=("email", "return_to"))
-
-
-def restart(notice: str) -> Response:
-    """Drop the sign-in in progress and go back to the password form."""
-    state().pop("login", None)
-    notify(notice)
-    return redirect(url_for(".sign_in"))
-
-
-def render_choices(login: Login, error: str | None = None, status: int = 200) -> Page:
-    """The factor choice page."""
-    return render_template("mfa_choose.html", login=login, factors=FACTORS, error=error), status
-
-
-def render_code(login: Login, error: str | None = None, status: int = 200) -> Page:
-    """The code page for the chosen factor."""
-    factor = login["factor"]
-    return render_template("mfa_code.html", factor=factor, label=FACTORS[factor][0],
-                           prompt=PROMPTS[factor], error=error), status
+def sign_out() -> Response:
+    """Forget the user here (the refresh token revoked), then end their sign-in at Protekt too:
+    Protekt's logout sends the browser back to the app's start page."""
+    id_token = state().get("id_token")
+    forget_user("You are signed out.")
+    if id_token is None:
+        return redirect(url_for("account.home"), 303)
+    try:
+        return redirect(protekt().logout_url(id_token, webapp().home_url), 303)
+    except ProtektError:
+        notify("Protekt could not be reached to end your sign-in there.")
+        return redirect(url_for("account.home"), 303)

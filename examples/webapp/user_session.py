@@ -14,55 +14,41 @@ import jwt
 from flask import Response, current_app, g, redirect, url_for
 from session_store import Session, SessionStore, State
 
-from protekt import Jwks, KeysUnavailable, Protekt, ProtektError
+from protekt import Protekt, ProtektError
 from protekt.errors import NETWORK_ERROR
 
 EXTENSION = "protekt_webapp"
 WRONG_CODE = "Invalid verification code. Check the code and try again."
-RECOVERY_CODE = "recovery-code"  # the factor's name in available_factors and listings
+RECOVERY_CODE = "recovery-code"  # the factor's name in listings
 Page = Response | tuple[str, int] | str  # what a view returns
 REFRESH_MARGIN = 30  # seconds: refresh an access token this long before it expires
-ID_TOKEN_ALGORITHMS = ("RS256", "ES256", "EdDSA")
-ID_TOKEN_CLAIMS = ("iss", "sub", "aud", "exp", "iat")  # required, OIDC Core §2
 UNAVAILABLE = "Protekt is unavailable, try again in a moment."
+# What belongs to the signed-in user: forgotten at sign-out, and when another user signs in.
+USER_KEYS = ("user", "tokens", "id_token", "enrollment", "recovery_codes")
 
 
 class SignedOut(Exception):
     """The user's tokens are gone or no longer accepted: they must sign in again."""
 
 
-class IdTokenVerifier:
-    """Checks an ID token's signature with Protekt's keys, and its issuer and audience."""
-
-    def __init__(self, issuer: str, client_id: str, jwks: Jwks | None = None) -> None:
-        self._issuer = issuer.rstrip("/")
-        self._client_id = client_id
-        self._jwks = jwks or Jwks(f"{self._issuer}/.well-known/jwks.json")
-
-    def claims(self, id_token: str) -> dict[str, Any]:
-        """The verified claims (OIDC Core §3.1.3.7), or ProtektError ``invalid_id_token``.
-
-        KeysUnavailable when Protekt's keys cannot be fetched: the token is neither good nor bad.
-        """
-        try:
-            header = jwt.get_unverified_header(id_token)
-            key = self._jwks.key(str(header.get("kid", "")))
-            if key is None or key.algorithm_name not in ID_TOKEN_ALGORITHMS:
-                raise jwt.InvalidTokenError("unknown signing key")
-            return jwt.decode(id_token, key.key, algorithms=[key.algorithm_name],
-                              audience=self._client_id, issuer=self._issuer, leeway=5,
-                              options={"require": list(ID_TOKEN_CLAIMS)})
-        except jwt.InvalidTokenError as exc:
-            raise ProtektError("invalid_id_token", "Protekt's ID token did not verify.") from exc
-
-
 @dataclass
 class Webapp:
-    """What the app keeps per process: the SDK client and the server-side sessions."""
+    """What the app keeps per process: the SDK client, the server-side sessions, and its own
+    address (where Protekt sends the browser back)."""
 
     client: Protekt
     sessions: SessionStore
-    id_tokens: IdTokenVerifier
+    url: str
+
+    @property
+    def callback_url(self) -> str:
+        """The registered redirect URI: Protekt sends the sign-ins back here."""
+        return f"{self.url}/callback"
+
+    @property
+    def home_url(self) -> str:
+        """The registered post-logout redirect URI: Protekt's logout sends the browser here."""
+        return f"{self.url}/"
 
 
 def webapp() -> Webapp:
@@ -133,44 +119,52 @@ def _refresh(refresh_token: str | None) -> None:
         raise
 
 
-def complete_sign_in(tokens: dict[str, Any]) -> Response:
-    """Keep the tokens and the user's claims, renew the session id, go where the user was going.
+def complete_sign_in(tokens: dict[str, Any], return_to: str | None) -> Response:
+    """Keep the tokens of a finished sign-in and the user's claims, renew the session id, and go
+    where the sign-in was started for.
 
-    When the ID token cannot be verified (ProtektError ``invalid_id_token``, or KeysUnavailable
-    while Protekt's keys cannot be fetched), the refresh token just issued is revoked, the
-    sign-in in progress (its mfa_token now spent) is dropped, and the error is raised.
+    ``Protekt.exchange_code`` has verified the ID token (signature with Protekt's keys, issuer,
+    audience, expiry, nonce), so its claims are read here without checking it again. A sign-in
+    that replaces another (the step-up) revokes the refresh token it replaces; a sign-in as
+    another user forgets the previous user's codes and enrollment too.
     """
+    claims = jwt.decode(tokens["id_token"], options={"verify_signature": False})
     current = state()
-    try:
-        claims = webapp().id_tokens.claims(tokens["id_token"])
-    except (KeysUnavailable, ProtektError):
-        current.pop("login", None)
-        revoke(tokens.get("refresh_token"))
-        raise
-    current.pop("login", None)
-    current["user"] = {"email": claims.get("email", claims["sub"]), "sub": claims["sub"],
-                       "amr": list(claims.get("amr", []))}
     with user_session().lock:
+        previous = current.pop("tokens", {}).get("refresh_token")
+        if previous is not None and previous != tokens.get("refresh_token"):
+            revoke(previous)
+        if current.get("user", {}).get("sub") != claims["sub"]:
+            for key in USER_KEYS:
+                current.pop(key, None)
+        current["user"] = {"email": claims.get("email", claims["sub"]), "sub": claims["sub"],
+                           "name": claims.get("name"), "amr": list(claims.get("amr", [])),
+                           "acr": claims.get("acr")}
+        current["id_token"] = tokens["id_token"]
         _keep_tokens(tokens)
     rotate_session()
-    if "recovery_codes_remaining" in tokens:
-        notify(f"Recovery code accepted. You have {tokens['recovery_codes_remaining']} "
-               "recovery codes left.")
-    return redirect(current.pop("return_to", None) or url_for("account.home"))
+    return redirect(return_to or url_for("account.home"))
 
 
-def end_session(notice: str, keep: Iterable[str] = ()) -> Response:
-    """Revoke the refresh token, forget the session (except the ``keep`` keys), go to sign-in."""
+def forget_user(notice: str, keep: Iterable[str] = ()) -> bool:
+    """Revoke the refresh token and forget the session (except the ``keep`` keys) under a new
+    id; ``notice`` is shown on the next page. False when Protekt could not revoke the token."""
     current = state()
     with user_session().lock:
-        if not revoke(current.get("tokens", {}).get("refresh_token")):
-            notice += " (Protekt could not be reached to revoke the session's refresh token.)"
+        revoked = revoke(current.get("tokens", {}).get("refresh_token"))
         kept = {key: current[key] for key in keep if key in current}
         current.clear()
         current.update(kept)
     rotate_session()
-    notify(notice)
-    return redirect(url_for("signin.sign_in"))
+    notify(notice if revoked else notice + " (Protekt could not be reached to revoke the "
+                                           "session's refresh token.)")
+    return revoked
+
+
+def end_session(notice: str) -> Response:
+    """Forget the user here (their tokens were refused or expired), and go to the start page."""
+    forget_user(notice)
+    return redirect(url_for("account.home"))
 
 
 def revoke(refresh_token: str | None) -> bool:
@@ -207,3 +201,5 @@ def _keep_tokens(tokens: dict[str, Any]) -> None:
         "refresh_token": tokens.get("refresh_token", previous.get("refresh_token")),
         "expires_at": time.time() + int(tokens.get("expires_in", 0)),
     }
+    if "id_token" in tokens:
+        state()["id_token"] = tokens["id_token"]  # the newest, for the logout's id_token_hint
