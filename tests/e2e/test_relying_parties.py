@@ -25,10 +25,12 @@ import os
 import re
 import shutil
 import subprocess
+import threading
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack
 from dataclasses import dataclass, field, replace
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -405,3 +407,34 @@ def test_a_third_party_app_asks_for_consent_once(tab: Tab, setup: Setup, shots: 
     tab.open(f"{rp.url}/login")  # consent given: straight back, no page of Protekt's
     assert back_at_app(tab, setup, rp)["sub"] == claims["sub"]
     assert [path for path, _ in tab.asked_of(setup.deployment.url)] == ["/authorize"]
+
+
+def test_another_origin_cannot_frame_the_sign_in_page(tab: Tab, setup: Setup) -> None:
+    """CSP frame-ancestors 'none' (and X-Frame-Options: DENY) keep the hosted pages out of
+    another site's frames, so no one can overlay them (clickjacking); the app's own page, framed
+    beside it, shows that framing as such works."""
+    rp = setup.apps["authlib"]
+    target = (f"{setup.deployment.url}/authorize?response_type=code&scope=openid"
+              f"&client_id={rp.client_id}&redirect_uri={rp.callback}")
+    page = (f'<iframe name="protekt" src="{target}"></iframe>'
+            f'<iframe name="app" src="{rp.signed_out}"></iframe>').encode()
+
+    class Framing(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            self.send_response(200)
+            self.send_header("Content-Type", "text/html")
+            self.end_headers()
+            self.wfile.write(page)
+
+        def log_message(self, *_: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Framing)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        tab.page.goto(f"http://127.0.0.1:{server.server_port}/")  # waits for the frames too
+        framed = {frame.name: frame.url for frame in tab.page.main_frame.child_frames}
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert framed == {"protekt": "chrome-error://chromewebdata/", "app": rp.signed_out}
