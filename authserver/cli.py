@@ -30,6 +30,7 @@ from authserver.store import StoreUnavailable, open_store
 DEMO_EMAIL = "demo@example.com"
 DEMO_ADMIN = "admin@example.com"
 DEMO_SMS_CREDITS = 1000
+EXAMPLE_APP = "http://127.0.0.1:5000"  # examples/webapp: the demo client's redirect URIs
 
 
 def _settings() -> Settings:
@@ -348,7 +349,9 @@ def demo(port: int) -> None:
         services.users.create(DEMO_EMAIL, password, email_verified=True)
         services.users.create(DEMO_ADMIN, admin_password, is_admin=True)
         client, secret = services.clients.create(
-            "Demo app", grant_types=[*DEFAULT_GRANT_TYPES, CLIENT_CREDENTIALS]
+            "Demo app", grant_types=[*DEFAULT_GRANT_TYPES, CLIENT_CREDENTIALS],
+            redirect_uris=[f"{EXAMPLE_APP}/callback"],
+            post_logout_redirect_uris=[f"{EXAMPLE_APP}/"],
         )
         client_id = client.client_id
         services.mfa.sms_credits.top_up(DEMO_SMS_CREDITS)
@@ -369,7 +372,8 @@ Protekt demo server: {issuer}
   database  {workdir / 'protekt.db'} (fresh)
   store     {store}
   user      {DEMO_EMAIL}
-  client    Demo app (password, refresh_token, the MFA grants, client_credentials)
+  client    Demo app (authorization_code, password, refresh_token, the MFA grants,
+            client_credentials); signs in back to the example web app at {EXAMPLE_APP}
   MFA       on, optional: users who enroll an authenticator app or a phone are challenged
   SMS       codes {sms}; {DEMO_SMS_CREDITS} credits
   dashboard {issuer}/dashboard as {DEMO_ADMIN}, password {admin_password}

@@ -146,7 +146,7 @@ def build_services(
                                    absolute=settings.sso_session_ttl)
     mfa = build_mfa(session, store, users, encryptor, audit=audit,
                     sms_provider=open_provider(settings), sso_sessions=sso_sessions)
-    consents = Consents(session, audit)
+    consents = Consents(session, audit, refresh_tokens)
     claims = UserClaims(mfa.authenticators, consents)
     return Services(
         settings=settings,

@@ -6,6 +6,7 @@ from typing import Any
 
 from flask import Blueprint, Response, request
 
+from authserver.accounts.users import PROFILE_CLAIMS
 from authserver.api.bearer import bearer_token, token_user
 from authserver.api.responses import cacheable, no_store
 from authserver.clients import AUTH0_ALIASES
@@ -14,7 +15,7 @@ from authserver.extensions import services
 from authserver.grants import GRANTS
 from authserver.grants.authorization_code import PROMPTS
 from authserver.scopes import OPENID, USER_SCOPES
-from authserver.tokens.claims import ACR_VALUES, PROFILE_CLAIMS
+from authserver.tokens.claims import ACR_VALUES
 
 bp = Blueprint("oidc", __name__)
 

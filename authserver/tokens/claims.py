@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from authserver.accounts.consents import Consents
+from authserver.accounts.users import PROFILE_CLAIMS
 from authserver.mfa.authenticators import Authenticators
 from authserver.models import Authenticator, User
 from authserver.scopes import PHONE, PROFILE
@@ -25,7 +26,6 @@ ACR_VALUES: tuple[str, ...] = (MULTI_FACTOR_ACR, PASSWORD_ACR)
 # phishing-resistant request gets the best there is, and the ID token's acr says which.
 MFA_ACR_VALUES: tuple[str, ...] = (
     MULTI_FACTOR_ACR, "http://schemas.openid.net/pape/policies/2007/06/phishing-resistant")
-PROFILE_CLAIMS = ("name", "given_name", "family_name", "preferred_username", "picture", "locale")
 
 
 def acr_of(amr: tuple[str, ...] | list[str]) -> str:

@@ -13,7 +13,7 @@ import hashlib
 import secrets
 from datetime import datetime, timedelta
 
-from sqlalchemy import ColumnElement, select, update
+from sqlalchemy import ColumnElement, and_, select, update
 from sqlalchemy.orm import Session
 
 from authserver.accounts.users import ensure_not_blocked
@@ -121,6 +121,12 @@ class RefreshTokens:
         """Revoke every live family that a browser session opened (its logout, OIDC
         RP-Initiated Logout 1.0 §2); how many. The caller audits and commits."""
         return self._revoke(RefreshTokenFamily.sso_session == sso_session)
+
+    def revoke_client(self, user_id: str, client_id: str) -> int:
+        """Revoke every live family of the user at one client (a consent withdrawn); how many.
+        The caller audits and commits."""
+        return self._revoke(and_(RefreshTokenFamily.user_id == user_id,
+                                 RefreshTokenFamily.client_id == client_id))
 
     def revoke_family(self, family_id: str) -> int:
         """Revoke one family by its id (a replayed authorization code, RFC 6749 §4.1.2)."""

@@ -105,6 +105,24 @@ def test_a_third_party_app_is_allowed_once_then_remembered(
     assert back_at_app(browser.authorize(wider), wider)["error"] == "consent_required"
 
 
+def test_revoking_a_consent_revokes_the_apps_refresh_tokens_and_asks_again(
+        app: Flask, browser: Browser, client: FlaskClient, third_party: RegisteredClient,
+        user: Any) -> None:
+    request = Request(third_party, scope="openid offline_access")
+    page = browser.sign_in(request)
+    answer = back_at_app(browser.follow(browser.submit(page, "/signin/consent",
+                                                       decision="allow")), request)
+    body = exchange(client, request, answer["code"]).get_json()
+    with app.app_context():
+        services.consents.revoke(user.id, third_party.client_id)
+        db.session.commit()
+    refreshed = token(client, {"grant_type": "refresh_token",
+                               "refresh_token": body["refresh_token"]}, auth=third_party.basic)
+    assert_error(refreshed, "invalid_grant", 400)
+    again = Request(third_party, extra={"prompt": "none"})
+    assert back_at_app(browser.authorize(again), again)["error"] == "consent_required"
+
+
 def test_denying_consent_tells_the_app_access_denied(
         browser: Browser, third_party: RegisteredClient, user: Any) -> None:
     request = Request(third_party)
