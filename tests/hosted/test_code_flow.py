@@ -268,3 +268,18 @@ def test_an_audience_the_client_may_use_goes_into_the_access_token(
     assert unverified(body["access_token"])[1]["aud"] == ["https://api.example.com", ISSUER]
     refused = Request(api_app, extra={"audience": "https://bank.example.com"})
     assert back_at_app(browser.authorize(refused), refused)["error"] == "access_denied"
+
+
+def test_all_five_standard_scopes_at_the_code_flow(
+        browser: Browser, client: FlaskClient, rp: RegisteredClient, user: Any) -> None:
+    request = Request(rp, scope="openid profile email phone offline_access")
+    consent = browser.sign_in(request)  # phone: the user is asked, even by a first-party app
+    answer = back_at_app(browser.follow(browser.submit(consent, "/signin/consent",
+                                                       decision="allow")), request)
+    body = exchange(client, request, answer["code"]).get_json()
+    assert body["scope"] == "openid profile email phone offline_access"
+    assert body["refresh_token"] and id_claims_of(body)["email"] == "ann@example.org"
+
+
+def id_claims_of(body: dict[str, Any]) -> dict[str, Any]:
+    return unverified(body["id_token"])[1]
