@@ -1,4 +1,5 @@
-"""End-to-end fixtures: ``protekt serve`` (2 workers) on PostgreSQL and Redis, over loopback."""
+"""End-to-end fixtures: ``protekt serve`` (2 workers) on PostgreSQL and Redis, over loopback;
+Debian's Chromium through Playwright (``browser``, for tests marked ``needs_chromium``)."""
 
 from __future__ import annotations
 
@@ -7,15 +8,25 @@ import secrets
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pytest
 import requests
+from playwright.sync_api import Browser, sync_playwright
 
 from tests.conftest import postgres_schema
 from tests.support import TEST_ENCRYPTION_KEY, ProtektServer, protekt
 
 PASSWORD = "correct horse battery staple"
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync"]
+# For the tests that use ``browser``: skipped where Debian's Chromium is not installed.
+needs_chromium = pytest.mark.skipif(
+    not CHROMIUM.exists(),
+    reason="/usr/bin/chromium missing (Debian package chromium; ./scripts/test.sh installs it)")
 
 pytestmark = pytest.mark.e2e
 
@@ -83,3 +94,14 @@ def make_deployment(redis_url: str) -> Iterator[Callable[..., Deployment]]:
 @pytest.fixture(scope="module")
 def deployment(make_deployment: Callable[..., Deployment]) -> Deployment:
     return make_deployment()
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    """Debian's Chromium, headless, through Playwright: one per test module."""
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            yield chromium
+        finally:
+            chromium.close()

@@ -21,11 +21,10 @@ from pathlib import Path
 
 import pytest
 import requests
-from playwright.sync_api import Page, expect, sync_playwright
+from playwright.sync_api import Browser, Page, expect
 
 from tests.conftest import MFA_SCOPE
-from tests.e2e.conftest import PASSWORD, Deployment
-from tests.e2e.test_example_webapp import CHROMIUM, CHROMIUM_ARGS, needs_chromium
+from tests.e2e.conftest import PASSWORD, Deployment, needs_chromium
 from tests.e2e.test_mfa_flow import GRANT, bearer, enroll, login, need, oathtool_device
 from tests.e2e.test_sms_flow import PHONE
 from tests.support import Outbox, TotpDevice, scanned_secret
@@ -73,21 +72,19 @@ def deployment(make_deployment: Callable[..., Deployment], tmp_path: Path) -> De
 
 
 @pytest.fixture
-def console(deployment: Deployment, tmp_path: Path) -> Iterator[Console]:
+def console(browser: Browser, deployment: Deployment, tmp_path: Path) -> Iterator[Console]:
     shots = ROOT / "docs" / "screenshots" if os.environ.get("PROTEKT_SCREENSHOTS") == "1" \
         else tmp_path
     shots.mkdir(parents=True, exist_ok=True)
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        context = browser.new_context(viewport={"width": 1100, "height": 800},
-                                      permissions=["clipboard-read", "clipboard-write"])
-        context.set_default_timeout(10_000)
-        page = context.new_page()
-        page.on("dialog", lambda dialog: dialog.accept())  # "Reset MFA for …?" and the like
-        try:
-            yield Console(page, deployment.url, shots)
-        finally:
-            browser.close()
+    context = browser.new_context(viewport={"width": 1100, "height": 800},
+                                  permissions=["clipboard-read", "clipboard-write"])
+    context.set_default_timeout(10_000)
+    page = context.new_page()
+    page.on("dialog", lambda dialog: dialog.accept())  # "Reset MFA for …?" and the like
+    try:
+        yield Console(page, deployment.url, shots)
+    finally:
+        context.close()
 
 
 @needs_chromium

@@ -35,24 +35,17 @@ import pytest
 import requests
 from flask import Flask
 from flask.testing import FlaskClient
-from playwright.sync_api import Page, Request, expect, sync_playwright
+from playwright.sync_api import Browser, Page, Request, expect
 
 from protekt import Protekt
-from tests.e2e.conftest import PASSWORD, Deployment
+from tests.e2e.conftest import PASSWORD, Deployment, needs_chromium
 from tests.e2e.test_mfa_flow import need, oathtool_device
 from tests.examples import webapp_module
 from tests.support import Outbox, TotpDevice, free_port, scanned_secret, wait_until
 
 ROOT = Path(__file__).resolve().parents[2]
 WEBAPP = ROOT / "examples" / "webapp"
-CHROMIUM = Path("/usr/bin/chromium")
 pytestmark = pytest.mark.e2e
-needs_chromium = pytest.mark.skipif(
-    not CHROMIUM.exists(),
-    reason="/usr/bin/chromium missing (Debian package chromium; ./scripts/test.sh installs it)")
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync"]
 EMAIL = "webapp-user@example.org"
 NAME = "Ann Lee"
 PHONE = "+16505550123"
@@ -179,27 +172,25 @@ def _answers(url: str, process: subprocess.Popen[bytes], log: Path) -> bool:
 
 
 @pytest.fixture
-def journey(app_url: tuple[str, str], outbox: Outbox, tmp_path: Path) -> Iterator[Journey]:
+def journey(browser: Browser, app_url: tuple[str, str], outbox: Outbox,
+            tmp_path: Path) -> Iterator[Journey]:
     """A tab of headless Chromium (Debian's, through Playwright) for the web app."""
     shots = WEBAPP / "screenshots" if os.environ.get("PROTEKT_SCREENSHOTS") == "1" else tmp_path
     shots.mkdir(exist_ok=True)
     url, protekt = app_url
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        context = browser.new_context(accept_downloads=True, viewport={"width": 900,
-                                                                       "height": 700})
-        context.set_default_timeout(10_000)
-        try:
-            journey = Journey(context.new_page(), url, protekt, outbox, shots)
+    context = browser.new_context(accept_downloads=True, viewport={"width": 900, "height": 700})
+    context.set_default_timeout(10_000)
+    try:
+        journey = Journey(context.new_page(), url, protekt, outbox, shots)
 
-            def seen(request: Request) -> None:
-                if request.url.startswith(f"{url}/callback?"):
-                    journey.callbacks.append(request.url)
+        def seen(request: Request) -> None:
+            if request.url.startswith(f"{url}/callback?"):
+                journey.callbacks.append(request.url)
 
-            journey.page.on("request", seen)
-            yield journey
-        finally:
-            browser.close()
+        journey.page.on("request", seen)
+        yield journey
+    finally:
+        context.close()
 
 
 @needs_chromium

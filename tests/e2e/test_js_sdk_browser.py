@@ -25,23 +25,15 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.sync_api import Browser, Page, sync_playwright
+from playwright.sync_api import Browser, Page
 
 from authserver.mfa.verification import WRONG_CODE
-from tests.e2e.conftest import PASSWORD, Deployment
+from tests.e2e.conftest import PASSWORD, Deployment, needs_chromium
 from tests.e2e.test_mfa_flow import need, oathtool_device
 from tests.support import Outbox
 
 SDK_SRC = Path(__file__).resolve().parents[2] / "sdk" / "js" / "src"
-CHROMIUM = Path("/usr/bin/chromium")
-pytestmark = [
-    pytest.mark.e2e,
-    pytest.mark.skipif(not CHROMIUM.exists(), reason="/usr/bin/chromium missing (Debian package "
-                       "chromium; ./scripts/test.sh installs it)"),
-]
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync"]
+pytestmark = [pytest.mark.e2e, needs_chromium]
 ANN = "ann@example.org"  # made by the e2e conftest; the authenticator-app journey
 SMS_USER = "sms-user@example.org"
 PLAIN_USER = "plain-user@example.org"  # password only, for the preflight check
@@ -164,17 +156,6 @@ def spa(make_deployment: Callable[..., Deployment],
         for site in sites:
             site.shutdown()
             site.server_close()
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    """Debian's Chromium, headless, through Playwright."""
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        try:
-            yield chromium
-        finally:
-            chromium.close()
 
 
 @pytest.fixture

@@ -37,12 +37,11 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 import requests
-from playwright.sync_api import Browser, Page, sync_playwright
+from playwright.sync_api import Browser, Page
 
 from tests.conftest import unverified
-from tests.e2e.conftest import PASSWORD, Deployment
+from tests.e2e.conftest import PASSWORD, Deployment, needs_chromium
 from tests.e2e.fixtures import authlib_flask_app
-from tests.e2e.test_example_webapp import CHROMIUM, CHROMIUM_ARGS, needs_chromium
 from tests.e2e.test_mfa_flow import enroll, need
 from tests.support import TotpDevice, free_port, wait_until
 
@@ -220,16 +219,6 @@ def setup(make_deployment: Callable[..., Deployment],
             stack.callback(running.stop)
         yield Setup(deployment, {name: RelyingParty(name, urls[name], clients[name]["client_id"])
                                  for name in ports}, devices)
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        try:
-            yield chromium
-        finally:
-            chromium.close()
 
 
 @pytest.fixture(scope="module")

@@ -9,22 +9,17 @@ step-up, and sign-out through Protekt's logout.
 
 from __future__ import annotations
 
-import json
 import re
-import threading
-import time
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit
 
-import jwt
 import pytest
-from cryptography.hazmat.primitives.asymmetric import ec
 from flask import Flask
 from flask.testing import FlaskClient
 
 from tests.examples import webapp_module
+from tests.standin import StandIn
 from tests.support import free_port
 
 webapp_app = webapp_module("app")
@@ -50,92 +45,30 @@ class Clock:
         return self.now
 
 
-class FakeProtektHandler(BaseHTTPRequestHandler):
-    """The FakeProtekt of the server that runs this handler."""
-
-    def do_GET(self) -> None:
-        fake: FakeProtekt = self.server.fake  # type: ignore[attr-defined]
-        answers = {"/.well-known/openid-configuration": lambda: (200, fake.discovery()),
-                   "/.well-known/jwks.json": lambda: (fake.jwks_status, fake.jwks()),
-                   "/mfa/authenticators": lambda: (200, [])}
-        self.reply(*answers.get(self.path, lambda: (404, {"error": "not_found"}))())
-
-    def do_POST(self) -> None:
-        fake: FakeProtekt = self.server.fake  # type: ignore[attr-defined]
-        body = self.rfile.read(int(self.headers.get("Content-Length", 0))).decode()
-        if self.path == "/mfa/associate":
-            self.reply(*fake.associate)
-            return
-        fake.forms.append({"path": self.path, **{name: values[0] for name, values
-                                                 in parse_qs(body).items()}})
-        self.reply(200, fake.tokens() if self.path == "/oauth/token" else {})
-
-    def reply(self, status: int, body: Any) -> None:
-        data = json.dumps(body).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
-
-    def log_message(self, *args: Any) -> None:
-        pass
-
-
-class FakeProtekt:
+class FakeProtekt(StandIn):
     """Protekt on loopback as far as the app sees it. The token endpoint answers the code grant
     with an ID token for ``nonce`` (set by the test from the authorization URL) and ``amr``;
-    ``/mfa/associate`` answers ``associate``. Forms posted are kept in ``forms``."""
+    ``/mfa/associate`` answers ``associate``. ``posted(path)``: the forms posted to ``path``."""
 
     def __init__(self) -> None:
-        self.key = ec.generate_private_key(ec.SECP256R1())
-        self.nonce: str | None = None
+        super().__init__(CLIENT_ID)
         self.amr = ["pwd"]
-        self.jwks_status = 200
         self.associate: tuple[int, dict[str, Any]] = (
             403, {"error": "mfa_required", "error_description": "A second factor is needed."})
-        self.forms: list[dict[str, str]] = []
-        self.issued = 0
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), FakeProtektHandler)
-        self.server.fake = self  # type: ignore[attr-defined]
-        self.url = f"http://127.0.0.1:{self.server.server_port}"
+        self.metadata = {"mfa_associate_endpoint": f"{self.url}/mfa/associate",
+                         "mfa_authenticators_endpoint": f"{self.url}/mfa/authenticators"}
+        self.routes = {"GET /mfa/authenticators": lambda: (200, []),
+                       "POST /mfa/associate": lambda: self.associate}
 
-    def discovery(self) -> dict[str, Any]:
-        base = self.url
-        return {"issuer": base, "authorization_endpoint": f"{base}/authorize",
-                "token_endpoint": f"{base}/oauth/token",
-                "revocation_endpoint": f"{base}/oauth/revoke",
-                "end_session_endpoint": f"{base}/logout",
-                "jwks_uri": f"{base}/.well-known/jwks.json",
-                "mfa_associate_endpoint": f"{base}/mfa/associate",
-                "mfa_authenticators_endpoint": f"{base}/mfa/authenticators"}
-
-    def jwks(self) -> dict[str, Any]:
-        jwk = json.loads(jwt.algorithms.ECAlgorithm.to_jwk(self.key.public_key()))
-        return {"keys": [{**jwk, "kid": "k1", "alg": "ES256", "use": "sig"}]}
-
-    def tokens(self) -> dict[str, Any]:
-        self.issued += 1
-        now = int(time.time())
-        claims = {"iss": self.url, "sub": "user-1", "aud": CLIENT_ID, "exp": now + 300,
-                  "iat": now, "auth_time": now, "nonce": self.nonce, "email": "ann@example.org",
-                  "amr": self.amr, "acr": MULTI_FACTOR if "mfa" in self.amr else PASSWORD_ACR}
-        id_token = jwt.encode(claims, self.key, algorithm="ES256", headers={"kid": "k1"})
-        return {"access_token": f"at-{self.issued}", "token_type": "Bearer", "expires_in": 900,
-                "refresh_token": f"rt-{self.issued}", "id_token": id_token}
-
-    def posted(self, path: str) -> list[dict[str, str]]:
-        return [form for form in self.forms if form["path"] == path]
+    def tokens(self, **claims: Any) -> dict[str, Any]:
+        return super().tokens(email="ann@example.org", amr=self.amr,
+                              acr=MULTI_FACTOR if "mfa" in self.amr else PASSWORD_ACR, **claims)
 
 
 @pytest.fixture
 def fake() -> Iterator[FakeProtekt]:
-    server = FakeProtekt()
-    threading.Thread(target=server.server.serve_forever, kwargs={"poll_interval": 0.05},
-                     daemon=True).start()
-    yield server
-    server.server.shutdown()
-    server.server.server_close()
+    with FakeProtekt() as fake:
+        yield fake
 
 
 @pytest.fixture

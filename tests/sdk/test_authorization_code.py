@@ -9,15 +9,11 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import json
-import threading
 import time
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-import jwt
 import pytest
 from cryptography.hazmat.primitives.asymmetric import ec
 from flask import Flask, request
@@ -25,6 +21,7 @@ from flask import Flask, request
 from protekt import REDIRECT_DEFAULT_SCOPE, Protekt, ProtektError
 from protekt.flask import finish_sign_in, redirect_to_sign_in
 from protekt.oidc import code_challenge, nonce_for
+from tests.standin import StandIn
 
 CLIENT_ID = "web-app"
 REDIRECT_URI = "https://app.example.com/callback"
@@ -33,85 +30,24 @@ RFC7636_VERIFIER = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk"
 RFC7636_CHALLENGE = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"
 
 
-class FakeProtekt:
+class FakeProtekt(StandIn):
     """Protekt's discovery, token endpoint and JWKS on loopback. The token endpoint answers with
     an ID token for ``nonce`` (the authorization request's; set by the test) and ``claims``,
-    signed by ``signer``; it records every form posted to it."""
+    signed by ``signer``; it records every form posted to it (``forms``, ``authorizations``)."""
 
     def __init__(self) -> None:
-        self.key = ec.generate_private_key(ec.SECP256R1())
-        self.signer = self.key
-        self.nonce: str | None = None
-        self.claims: dict[str, Any] = {}
-        self.metadata: dict[str, Any] = {}
-        self.token_answer: tuple[int, dict[str, Any]] | None = None
-        self.forms: list[dict[str, str]] = []
-        self.authorizations: list[str | None] = []
-        fake = self
+        super().__init__(CLIENT_ID)
 
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:
-                if self.path == "/.well-known/openid-configuration":
-                    self.reply(200, fake.discovery())
-                elif self.path == "/.well-known/jwks.json":
-                    self.reply(200, fake.jwks())
-                else:
-                    self.reply(404, {"error": "not_found"})
-
-            def do_POST(self) -> None:
-                body = self.rfile.read(int(self.headers.get("Content-Length", 0))).decode()
-                fake.forms.append({name: values[0] for name, values in parse_qs(body).items()})
-                fake.authorizations.append(self.headers.get("Authorization"))
-                self.reply(*(fake.token_answer or (200, fake.tokens())))
-
-            def reply(self, status: int, body: dict[str, Any]) -> None:
-                data = json.dumps(body).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
-            def log_message(self, *args: Any) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_port}"
-
-    def discovery(self) -> dict[str, Any]:
-        body = {"issuer": self.url, "authorization_endpoint": f"{self.url}/authorize",
-                "token_endpoint": f"{self.url}/oauth/token",
-                "jwks_uri": f"{self.url}/.well-known/jwks.json",
-                "end_session_endpoint": f"{self.url}/logout", **self.metadata}
-        return {name: value for name, value in body.items() if value is not None}
-
-    def jwks(self) -> dict[str, Any]:
-        jwk = json.loads(jwt.algorithms.ECAlgorithm.to_jwk(self.key.public_key()))
-        return {"keys": [{**jwk, "kid": "k1", "alg": "ES256", "use": "sig"}]}
-
-    def id_token(self) -> str:
-        now = int(time.time())
-        claims = {"iss": self.url, "sub": "user-1", "aud": CLIENT_ID, "exp": now + 300,
-                  "iat": now, "auth_time": now - 10, "nonce": self.nonce, "acr": "1",
-                  "amr": ["pwd"], **self.claims}
-        claims = {name: value for name, value in claims.items() if value is not None}
-        return jwt.encode(claims, self.signer, algorithm="ES256",
-                          headers={"kid": "k1", "typ": "JWT"})
-
-    def tokens(self) -> dict[str, Any]:
+    def tokens(self, **claims: Any) -> dict[str, Any]:
+        id_token = self.id_token(auth_time=int(time.time()) - 10, acr="1", amr=["pwd"], **claims)
         return {"access_token": "at-1", "token_type": "Bearer", "expires_in": 900,
-                "scope": REDIRECT_DEFAULT_SCOPE, "refresh_token": "rt-1",
-                "id_token": self.id_token()}
+                "scope": REDIRECT_DEFAULT_SCOPE, "refresh_token": "rt-1", "id_token": id_token}
 
 
 @pytest.fixture
 def fake() -> Iterator[FakeProtekt]:
-    server = FakeProtekt()
-    threading.Thread(target=server.server.serve_forever, kwargs={"poll_interval": 0.05},
-                     daemon=True).start()
-    yield server
-    server.server.shutdown()
-    server.server.server_close()
+    with FakeProtekt() as fake:
+        yield fake
 
 
 def query(url: str) -> dict[str, str]:
