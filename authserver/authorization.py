@@ -73,11 +73,28 @@ def body_parameters(request: Request) -> dict[str, str]:
 
 
 def single_values(values: MultiDict[str, str]) -> dict[str, str]:
-    """Form or query parameters, each sent once (RFC 6749 §3.1, §3.2); InvalidRequest if not."""
+    """Form or query parameters, each sent once (RFC 6749 §3.1, §3.2) and without NUL, which
+    no parameter has and PostgreSQL cannot store; InvalidRequest if not."""
     for name in values:
         if len(values.getlist(name)) > 1:
             raise InvalidRequest(f"Parameter '{name}' is repeated; send it once.")
+        if "\x00" in name or "\x00" in values[name]:
+            raise InvalidRequest("Parameters must not contain NUL characters.")
     return values.to_dict()
+
+
+def given(params: dict[str, str]) -> dict[str, str]:
+    """The parameters sent with a value: one sent empty counts as omitted (RFC 6749 §3.1)."""
+    return {name: value for name, value in params.items() if value != ""}
+
+
+def _basic_client_id(request: Request) -> str | None:
+    """The client id of HTTP Basic credentials (RFC 6749 §2.3.1); InvalidClient when they
+    cannot be read (not base64, not UTF-8)."""
+    try:
+        return extract_basic_authorization(request.headers)[0]  # type: ignore[no-any-return]
+    except (UnicodeDecodeError, ValueError):
+        raise InvalidClient() from None
 
 
 class ProtektRequest(OAuth2Request):
@@ -87,11 +104,11 @@ class ProtektRequest(OAuth2Request):
 
     def __init__(self, request: Request, params: dict[str, str] | None = None) -> None:
         super().__init__(method=request.method, uri=request.url, headers=request.headers)
-        raw = body_parameters(request) if params is None else params
-        self._params = {k: v for k, v in raw.items() if v != ""}
+        self._params = given(body_parameters(request) if params is None else params)
         self.payload = BasicOAuth2Payload(self._params)
         self.client_ip: str = request.remote_addr or ""
-        self.basic_client_id = extract_basic_authorization(request.headers)[0]
+        # An authorization request authenticates no client (RFC 6749 §4.1.1).
+        self.basic_client_id = _basic_client_id(request) if params is None else None
         if self.basic_client_id is not None and (
             "client_secret" in self._params
             or self._params.get("client_id", self.basic_client_id) != self.basic_client_id

@@ -46,6 +46,7 @@ GRANT_TYPES: tuple[str, ...] = (AUTHORIZATION_CODE, PASSWORD, REFRESH_TOKEN, CLI
                                  *MFA_GRANT_TYPES)
 DEFAULT_GRANT_TYPES: tuple[str, ...] = (AUTHORIZATION_CODE, PASSWORD, REFRESH_TOKEN,
                                         *MFA_GRANT_TYPES)
+THIRD_PARTY_GRANT_TYPES: tuple[str, ...] = (AUTHORIZATION_CODE, REFRESH_TOKEN)
 
 
 def canonical_grant_type(name: str) -> str:
@@ -80,11 +81,15 @@ class ClientRegistry:
         ``redirect_uris`` are where the browser sign-in may return the user with a code, and
         ``post_logout_redirect_uris`` where sign-out may (both checked by
         :func:`checked_redirect_uris`); a third-party client (``first_party=False``) has its
-        users asked for their consent on the hosted pages.
+        users asked for their consent on the hosted pages, and by default only the browser
+        sign-in and refresh grants: a password given to another company's app is what RFC 9700
+        §2.4 warns of.
         """
         name = name.strip()
         if not 1 <= len(name) <= 100:
             raise InvalidRequest("The client name must be 1 to 100 characters long.")
+        if grant_types is None and not first_party:
+            grant_types = THIRD_PARTY_GRANT_TYPES
         grants = _checked_grant_types(grant_types, public)
         redirects = checked_redirect_uris(REDIRECT_URIS, redirect_uris)
         logouts = checked_redirect_uris(POST_LOGOUT_REDIRECT_URIS, post_logout_redirect_uris)
@@ -253,9 +258,9 @@ def _check_characters(field: str, uri: str, shown: str) -> None:
     """Not too long, printable ASCII, no fragment, no wildcard."""
     if len(uri) > MAX_URI_LENGTH:
         raise InvalidRequest(f"{field}: a URI has at most {MAX_URI_LENGTH} characters.")
-    if not uri.isascii() or not uri.isprintable() or " " in uri:
-        raise InvalidRequest(f"{field}: write each URI in printable ASCII without spaces "
-                             "(percent-encode other characters).")
+    if not uri.isascii() or not uri.isprintable() or " " in uri or "\\" in uri:
+        raise InvalidRequest(f"{field}: write each URI in printable ASCII without spaces or "
+                             "backslashes (percent-encode other characters).")
     if "#" in uri:
         raise InvalidRequest(f"{field}: {shown} has a fragment (#...), which a redirect URI "
                              "must not have.")

@@ -82,12 +82,17 @@ class BrowserSessions:
         record = json.loads(raw)
         session = BrowserSession(record["user_id"], record["started_at"],
                                  tuple(record.get("amr", ())), key)
-        ended = self._records.get(f"ended:{session.user_id}")
-        if ended is not None and session.started_at <= float(ended):
+        if self.ended_since(session.user_id, session.started_at):
             self.end(session_id)
             return None
         self._records.put(f"seen:{key}", b"1", self._idle)
         return session
+
+    def ended_since(self, user_id: str, since: float) -> bool:
+        """Whether :meth:`end_all` ran for the user at or after ``since``: what the user
+        authenticated at ``since`` is over, session or not."""
+        ended = self._records.get(f"ended:{user_id}")
+        return ended is not None and since <= float(ended)
 
     def end_all(self, user_id: str) -> None:
         """End every session the user began until now, on every server process."""

@@ -45,6 +45,8 @@ def provider_metadata() -> dict[str, Any]:
         "prompt_values_supported": sorted(PROMPTS),
         "acr_values_supported": list(ACR_VALUES),
         "authorization_response_iss_parameter_supported": True,  # RFC 9207 §3
+        "request_parameter_supported": False,  # OIDC Discovery §3: request objects, not done
+        "request_uri_parameter_supported": False,
         "subject_types_supported": ["public"],
         "id_token_signing_alg_values_supported": sorted(algorithms),
         "token_endpoint_auth_methods_supported": AUTH_METHODS,

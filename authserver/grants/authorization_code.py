@@ -29,10 +29,17 @@ from authserver.tokens.codes import CodeGrant, Replay
 from authserver.tokens.issuer import Authentication, TokenRequest
 
 S256 = "S256"
+AUDIENCE_ITEM = "audience:"  # a consent to tokens for this API (RFC 8707)
 PROMPTS = frozenset({"none", "login", "consent", "select_account"})  # OIDC Core §3.1.2.1
 UNKNOWN_CODE = "The code is unknown, expired, already used, or was issued to another client."
 REPLAYED_CODE = ("This code was already used; the tokens it gave are revoked. Start the sign-in "
                  "again.")
+
+
+def redirect_status(method: str) -> int:
+    """303 after a POST, so the browser does not post the form on to the app (RFC 9700
+    §4.12); 302 otherwise."""
+    return 303 if method == "POST" else 302
 
 
 class S256Challenge(CodeChallenge):
@@ -94,9 +101,15 @@ class AuthorizationCodeGrant(ProtektGrant, grants.AuthorizationCodeGrant):
         self.for_own_endpoints_only(scope, self.requested_audience(client))
         return scope
 
+    def consent_items(self, client: Client) -> tuple[str, ...]:
+        """What the user allows the app on the consent page: the scopes, and each API the
+        tokens will be for (``audience:`` and its identifier)."""
+        audience = self.requested_audience(client)
+        return (*self.granted_scope(client), *(AUDIENCE_ITEM + name for name in audience))
+
     def create_authorization_response(self, redirect_uri: str,
                                       grant_user: SignedIn) -> Response:
-        """302 to the app with the code, ``state`` and ``iss`` (RFC 9207 §2)."""
+        """To the app with the code, ``state`` and ``iss`` (RFC 9207 §2)."""
         params = self.request.payload.data
         code = self.services.codes.issue(
             client_id=self.request.client.client_id, redirect_uri=redirect_uri,
@@ -110,7 +123,7 @@ class AuthorizationCodeGrant(ProtektGrant, grants.AuthorizationCodeGrant):
         answer = [("code", code), ("state", params.get("state")),
                   ("iss", self.services.settings.issuer)]
         location = add_params_to_uri(redirect_uri, [(k, v) for k, v in answer if v])
-        return 302, "", [("Location", location)]
+        return redirect_status(self.request.method), "", [("Location", location)]
 
     # the token endpoint --------------------------------------------------------------------
 
@@ -120,20 +133,24 @@ class AuthorizationCodeGrant(ProtektGrant, grants.AuthorizationCodeGrant):
 
     def query_authorization_code(self, code: str, client: Client) -> CodeGrant:
         """The code's grant, used up; a code used before revokes what it gave."""
-        redeemed = self.services.codes.redeem(code)
+        redeemed = self.services.codes.redeem(code, client.client_id)
         if isinstance(redeemed, Replay):
             self.services.revocation.revoke_issued(
                 redeemed.jti, redeemed.family_id, client, self.request.client_ip)
             raise InvalidGrant(REPLAYED_CODE)
-        if redeemed is None or redeemed.client_id != client.client_id:
+        if redeemed is None:
             raise InvalidGrant(UNKNOWN_CODE)
         return redeemed
 
     def authenticate_user(self, authorization_code: CodeGrant) -> User:
+        """The code's user, unless gone, blocked, or signed out everywhere since the sign-in
+        (a new password, an MFA reset, a factor removed: NIST SP 800-63B §6.1.2.3)."""
         user = self.services.users.get(authorization_code.user_id)
         if user is None:
             raise InvalidGrant("The user of this code no longer exists.")
         ensure_not_blocked(user)
+        if self.services.sso_sessions.ended_since(user.id, authorization_code.auth_time):
+            raise InvalidGrant("The sign-in of this code has since been ended; sign in again.")
         return user
 
     def create_token_response(self) -> Response:

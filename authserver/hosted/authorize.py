@@ -24,7 +24,7 @@ from authlib.oauth2 import OAuth2Error
 from flask import Response, redirect, request, url_for
 
 from authserver.accounts.sessions import BrowserSession, session_key
-from authserver.authorization import ProtektRequest, single_values
+from authserver.authorization import ProtektRequest, given, single_values
 from authserver.errors import (
     ExpiredToken,
     InvalidGrant,
@@ -33,7 +33,12 @@ from authserver.errors import (
     TooManyAttempts,
 )
 from authserver.extensions import authorization, services
-from authserver.grants.authorization_code import PROMPTS, AuthorizationCodeGrant, SignedIn
+from authserver.grants.authorization_code import (
+    PROMPTS,
+    AuthorizationCodeGrant,
+    SignedIn,
+    redirect_status,
+)
 from authserver.hosted.decisions import Facts, Step, next_step
 from authserver.hosted.interactions import Interaction
 from authserver.hosted.signin import Authenticated
@@ -56,23 +61,43 @@ _MAX_AGE_DIGITS = 9
 Current = tuple[BrowserSession, User] | None  # the browser's sign-in session and its user
 
 
-class SignInNeeded(ProtektError):
-    """Under ``prompt=none``, a step needs the user (OIDC Core §3.1.2.6); ``error`` is set to
-    ``login_required``, ``interaction_required`` or ``consent_required``."""
+class Refusal(ProtektError):
+    """A refusal named by OIDC beyond RFC 6749's (OIDC Core §3.1.2.6), sent to the app."""
 
     status_code = 400
-    _TEXT = {Step.LOGIN: "The user must sign in.",
-             Step.MFA: "The user must answer a second factor.",
-             Step.CONSENT: "The user must allow this application first."}
 
-    def __init__(self, step: Step) -> None:
-        super().__init__(self._TEXT[step])
-        self.error = step.value
+    def __init__(self, error: str, description: str) -> None:
+        super().__init__(description)
+        self.error = error
+
+
+# Under prompt=none, what a step that needs the user answers (OIDC Core §3.1.2.6).
+NEEDS_USER = {Step.LOGIN: "The user must sign in.",
+              Step.MFA: "The user must answer a second factor.",
+              Step.CONSENT: "The user must allow this application first."}
+# Request objects and dynamic registration are not supported (OIDC Core §6, §3.1.2.6).
+UNSUPPORTED = {"request": "request_not_supported", "request_uri": "request_uri_not_supported",
+               "registration": "registration_not_supported"}
+
+
+# The parameters an authorization request may have, and the longest value of each; others are
+# ignored (RFC 6749 §3.1), so an anonymous request can leave only so much in the store.
+PARAMETERS = {"response_type": 32, "client_id": 64, "redirect_uri": 2000, "scope": 1000,
+              "state": 1000, "nonce": 1000, "code_challenge": 128,
+              "code_challenge_method": 16, "prompt": 64, "max_age": 16, "login_hint": 254,
+              "acr_values": 1000, "audience": 255, "response_mode": 32, "id_token_hint": 8192,
+              "ui_locales": 100, "display": 16, "request": 8192, "request_uri": 2000,
+              "registration": 8192}
 
 
 @bp.route("/authorize", methods=["GET", "POST"])
 def authorize() -> Response:
-    params = single_values(request.args if request.method == "GET" else request.form)
+    sent = given(single_values(request.args if request.method == "GET" else request.form))
+    params = {name: value for name, value in sent.items() if name in PARAMETERS}
+    too_long = [name for name, value in params.items() if len(value) > PARAMETERS[name]]
+    if too_long:
+        raise InvalidRequest(f"The parameter {too_long[0]} is longer than this server accepts "
+                             f"({PARAMETERS[too_long[0]]} characters).")
     return _proceed(params, None)
 
 
@@ -122,7 +147,8 @@ def redirect_error(redirect_uri: str, error: OAuth2Error, state: str | None) -> 
     answer = [("error", error.error), ("error_description", error.get_error_description()),
               ("state", state), ("iss", services.settings.issuer)]
     end_signin()
-    return redirect(add_params_to_uri(redirect_uri, [(k, v) for k, v in answer if v]), 302)
+    return redirect(add_params_to_uri(redirect_uri, [(k, v) for k, v in answer if v]),
+                    redirect_status(request.method))
 
 
 def _next_step(params: dict[str, str], client: Client, redirect_uri: str,
@@ -131,9 +157,10 @@ def _next_step(params: dict[str, str], client: Client, redirect_uri: str,
     auth = _authentication(interaction, current)
     grant = _grant(params, auth)
     scope = grant.granted_scope(client)
-    step = next_step(_facts(params, client, scope, auth, interaction))
+    _supported(params)
+    step = next_step(_facts(params, client, grant.consent_items(client), auth, interaction))
     if step is not Step.ISSUE and "none" in _prompt(params):
-        raise SignInNeeded(step)
+        raise Refusal(step.value, NEEDS_USER[step])
     if step is Step.LOGIN:
         return _ask(interaction, params, "hosted.signin", signed_out=True)
     assert auth is not None
@@ -159,9 +186,10 @@ def signed_in(interaction: Interaction) -> Authenticated:
     return auth
 
 
-def granted_scope(params: dict[str, str], client: Client, auth: Authenticated) -> tuple[str, ...]:
-    """The scope the request asks the user for (validated again, as at ``/authorize``)."""
-    return _grant(params, auth).granted_scope(client)
+def consent_items(params: dict[str, str], client: Client,
+                  auth: Authenticated) -> tuple[str, ...]:
+    """What the request asks the user to allow (validated again, as at ``/authorize``)."""
+    return _grant(params, auth).consent_items(client)
 
 
 def _grant(params: dict[str, str], auth: Authenticated | None) -> AuthorizationCodeGrant:
@@ -177,8 +205,9 @@ def _authentication(interaction: Interaction | None,
     """Who is signed in for this request: the interaction's user, else the session's."""
     if interaction is not None and interaction.user_id is not None:
         user = services.users.get(interaction.user_id)
-        if user is None or user.blocked or interaction.auth_time is None:
-            return None
+        if (user is None or user.blocked or interaction.auth_time is None
+                or services.sso_sessions.ended_since(user.id, interaction.auth_time)):
+            return None  # gone, blocked, or signed out everywhere since (a new password...)
         return Authenticated(user, interaction.amr, interaction.auth_time)
     if current is None:
         return None
@@ -186,31 +215,45 @@ def _authentication(interaction: Interaction | None,
     return Authenticated(user, session.amr, session.started_at)
 
 
-def _facts(params: dict[str, str], client: Client, scope: tuple[str, ...],
+def _facts(params: dict[str, str], client: Client, items: tuple[str, ...],
            auth: Authenticated | None, interaction: Interaction | None) -> Facts:
     fresh = interaction is not None and interaction.fresh
     return Facts(
-        signed_in=auth is not None,
+        signed_in=auth is not None and (fresh or _hinted(params, auth)),
         fresh=fresh,
         auth_age=time.time() - auth.auth_time if auth else 0.0,
         has_mfa=auth is not None and "mfa" in auth.amr,
         mfa_needed=auth is not None and hosted().mfa_needed(auth.user.id),
         mfa_demanded=bool(set(params.get("acr_values", "").split()) & set(MFA_ACR_VALUES)),
         consent_missing=auth is not None and hosted().consent_missing(auth.user.id, client,
-                                                                      scope),
+                                                                      items),
         consented=interaction is not None and interaction.consented,
         prompt=_prompt(params),
         max_age=_max_age(params),
     )
 
 
+def _hinted(params: dict[str, str], auth: Authenticated) -> bool:
+    """The signed-in user is the one an ``id_token_hint`` names, if one is sent (OIDC Core
+    §3.1.2.1: another user means signing in again, or ``login_required``)."""
+    hint = params.get("id_token_hint")
+    return hint is None or hosted().id_token_hint(hint).get("sub") == auth.user.id
+
+
 def _prompt(params: dict[str, str]) -> frozenset[str]:
     prompt = frozenset(params.get("prompt", "").split())
     if not prompt <= PROMPTS or ("none" in prompt and len(prompt) > 1):
         raise InvalidRequest("prompt must be none, or any of login, consent, select_account.")
+    return prompt
+
+
+def _supported(params: dict[str, str]) -> None:
+    """Refuse what this server does not do, rather than ignore it (OIDC Core §6)."""
+    for name, error in UNSUPPORTED.items():
+        if name in params:
+            raise Refusal(error, f"This server does not support the {name} parameter.")
     if params.get("response_mode", "query") != "query":
         raise InvalidRequest("response_mode must be query.")
-    return prompt
 
 
 def _max_age(params: dict[str, str]) -> int | None:

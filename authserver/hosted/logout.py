@@ -16,9 +16,10 @@ from authlib.common.urls import add_params_to_uri
 from flask import Response, redirect, request
 
 from authserver import pages
-from authserver.authorization import single_values
+from authserver.authorization import given, single_values
 from authserver.errors import InvalidRequest
 from authserver.extensions import services
+from authserver.grants.authorization_code import redirect_status
 from authserver.hosted.web import (
     bp,
     csrf_token,
@@ -30,12 +31,11 @@ from authserver.hosted.web import (
     set_session,
 )
 from authserver.models import Client
-from authserver.tokens.access import signed_by_us
 
 
 @bp.route("/logout", methods=["GET", "POST"])
 def logout() -> Response | tuple[str, int]:
-    params = single_values(request.args if request.method == "GET" else request.form)
+    params = given(single_values(request.args if request.method == "GET" else request.form))
     hint = _hint(params.get("id_token_hint"))
     client = _client(params, hint)
     return_to = params.get("post_logout_redirect_uri")
@@ -53,19 +53,13 @@ def logout() -> Response | tuple[str, int]:
     end_signin()
     if return_to:
         state = params.get("state")
-        return redirect(add_params_to_uri(return_to, [("state", state)] if state else []), 302)
+        return redirect(add_params_to_uri(return_to, [("state", state)] if state else []),
+                        redirect_status(request.method))
     return page("signed_out.html", client=client)
 
 
 def _hint(token: str | None) -> dict[str, Any] | None:
-    """The claims of an ID token we issued to this browser's apps (its expiry does not matter:
-    §2 says an expired one is still a hint)."""
-    if token is None:
-        return None
-    decoded = signed_by_us(services.keyring, token)
-    if decoded is None or decoded[1].get("iss") != services.settings.issuer:
-        raise InvalidRequest("The id_token_hint is not an ID token of this server.")
-    return decoded[1]
+    return None if token is None else hosted().id_token_hint(token)
 
 
 def _client(params: dict[str, str], hint: dict[str, Any] | None) -> Client | None:

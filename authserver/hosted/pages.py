@@ -12,9 +12,10 @@ from typing import Any
 from flask import Response, redirect, request, url_for
 
 from authserver.errors import AccessDenied, InvalidRequest, ProtektError
+from authserver.grants.authorization_code import AUDIENCE_ITEM
 from authserver.hosted.authorize import (
+    consent_items,
     current_interaction,
-    granted_scope,
     redirect_error,
     signed_in,
     trusted_redirect,
@@ -37,6 +38,13 @@ SCOPE_TEXT = {
     "read:authenticators": "See your sign-in factors",
     "remove:authenticators": "Remove your sign-in factors",
 }
+
+
+def _consent_text(item: str) -> str:
+    """What a scope, or an API the app will call, means to the user."""
+    if item.startswith(AUDIENCE_ITEM):
+        return f"Call {item.removeprefix(AUDIENCE_ITEM)} for you"
+    return SCOPE_TEXT.get(item, item)
 
 
 def _step() -> tuple[Interaction, Client]:
@@ -195,16 +203,19 @@ def enroll_phone() -> Page:
 @bp.route("/signin/consent", methods=["GET", "POST"])
 def consent() -> Page | Response:
     interaction, client = _step()
+    if interaction.user_id is not None and not interaction.session:  # OIDC Core §3.1.2.4
+        raise InvalidRequest("Finish signing in (your second factor too) before deciding what "
+                             "this application may have.")
     auth = signed_in(interaction)
-    scope = granted_scope(interaction.params, client, auth)
+    items = consent_items(interaction.params, client, auth)
     if request.method == "GET":
         return page("consent.html", client=client, user=auth.user,
-                    scopes=[(s, SCOPE_TEXT.get(s, s)) for s in scope])
+                    scopes=[(item, _consent_text(item)) for item in items])
     if request.form.get("decision") != "allow":
         hosted().interactions.end(interaction)
         _, redirect_uri = trusted_redirect(interaction.params)
         refusal = AccessDenied("The user did not allow the application.")
         return redirect_error(redirect_uri, refusal, interaction.params.get("state"))
-    hosted().consent(auth.user.id, scope, who(client))
+    hosted().consent(auth.user.id, items, who(client))
     hosted().interactions.save(interaction.but(consented=True))
     return _resume()

@@ -22,17 +22,18 @@ from functools import partial
 from typing import Any
 
 from authserver.accounts.login import LoginAttempt
-from authserver.accounts.sessions import BrowserSession
+from authserver.accounts.sessions import BrowserSession, session_key
 from authserver.errors import InvalidRequest
 from authserver.hosted.interactions import Interactions
 from authserver.mfa.enrollment import Enrollment, Principal
 from authserver.mfa.factors import Factor
 from authserver.mfa.policy import Requirement
 from authserver.mfa.settings import OTP, RECOVERY_CODE, SMS
-from authserver.mfa.tickets import MfaTicket
+from authserver.mfa.tickets import FOR_ENROLLMENT, MfaTicket
 from authserver.mfa.verification import Attempt
 from authserver.models import Client, User
 from authserver.services import Services
+from authserver.tokens.access import signed_by_us
 from authserver.tokens.issuer import TokenRequest
 
 
@@ -77,10 +78,15 @@ class HostedSignIn:
 
     def open_session(self, done: Authenticated, who: Who, replaces: str | None) -> str:
         """A new session for a completed sign-in (a new id every time: no fixation), ending
-        the one it replaces (a step-up); audited ``signin.session_started``."""
-        if replaces:
-            self._services.sso_sessions.end(replaces)
+        the one it replaces (a step-up, a new password) and taking over the refresh tokens that
+        one opened when it was the same user's, so that logging out still revokes them; audited
+        ``signin.session_started``."""
         session_id = self._services.sso_sessions.start(done.user.id, done.auth_time, done.amr)
+        if replaces:
+            old = self._services.sso_sessions.find(replaces)
+            self._services.sso_sessions.end(replaces)
+            if old is not None and old.user_id == done.user.id:  # another user's stay theirs
+                self._services.refresh_tokens.move_session(old.key, session_key(session_id))
         self._services.audit.record("signin.session_started", user_id=done.user.id,
                                     client_id=who.client.client_id, ip=who.ip,
                                     amr=list(done.amr))
@@ -97,6 +103,14 @@ class HostedSignIn:
         self._services.audit.record("logout", user_id=found.user_id, client_id=client_id, ip=ip,
                                     sessions_revoked=revoked)
         self._services.session.commit()
+
+    def id_token_hint(self, token: str) -> dict[str, Any]:
+        """The claims of an ID token this server issued, expired or not (OIDC Core §3.1.2.1,
+        RP-Initiated Logout 1.0 §2: an expired one is still a hint); InvalidRequest if not."""
+        decoded = signed_by_us(self._services.keyring, token)
+        if decoded is None or decoded[1].get("iss") != self._services.settings.issuer:
+            raise InvalidRequest("The id_token_hint is not an ID token of this server.")
+        return decoded[1]
 
     # password --------------------------------------------------------------------------------
 
@@ -141,11 +155,22 @@ class HostedSignIn:
         """The sign-in with the factor added, after a right answer (InvalidGrant, ExpiredToken,
         TooManyAttempts otherwise), under the same limits and audit as the MFA grants."""
         factor = self._factor(factor_name)
+        ticket = self.ticket(mfa_token, who)
+        if factor.name not in self._offered(ticket):
+            raise InvalidRequest(f"The {factor.name} factor is not one this sign-in offers.")
         settings = self._mfa.settings.load()
         attempt = Attempt(who.client.client_id, who.ip, factor.name)
         user, _ = self._mfa.verifier.verify(mfa_token, attempt, settings,
                                             partial(factor.check, answer))
         return Authenticated(user, tuple(dict.fromkeys((*amr, *factor.amr))), time.time())
+
+    def _offered(self, ticket: MfaTicket) -> tuple[str, ...]:
+        """The factors the user may answer with now: switched on and usable by the user (a
+        pending app, while enrolling); a factor switched off is refused, as at the grants."""
+        needed = self.requirement(ticket.user_id)
+        if ticket.purpose == FOR_ENROLLMENT:
+            return tuple(f for f in needed.factors if f != RECOVERY_CODE)
+        return needed.factors
 
     def _factor(self, name: str) -> Factor:
         factors: dict[str, Factor] = {OTP: self._mfa.otp, SMS: self._mfa.sms,
@@ -169,13 +194,13 @@ class HostedSignIn:
 
     # consent ---------------------------------------------------------------------------------
 
-    def consent_missing(self, user_id: str, client: Client, scope: tuple[str, ...]) -> bool:
-        """A third-party app asks scopes the user has not allowed it, or any app asks ``phone``
-        without the user's agreement (OIDC Core §3.1.2.4)."""
+    def consent_missing(self, user_id: str, client: Client, items: tuple[str, ...]) -> bool:
+        """A third-party app asks scopes (or APIs) the user has not allowed it, or any app
+        asks ``phone`` without the user's agreement (OIDC Core §3.1.2.4)."""
         granted = self._services.consents.granted(user_id, client.client_id)
-        wanted = set(scope) if not client.first_party else {"phone"} & set(scope)
+        wanted = set(items) if not client.first_party else {"phone"} & set(items)
         return not wanted <= granted
 
-    def consent(self, user_id: str, scope: tuple[str, ...], who: Who) -> None:
-        self._services.consents.grant(user_id, who.client.client_id, scope)
+    def consent(self, user_id: str, items: tuple[str, ...], who: Who) -> None:
+        self._services.consents.grant(user_id, who.client.client_id, items)
         self._services.session.commit()

@@ -22,6 +22,7 @@ from flask import Blueprint, Flask, Response, current_app, g, render_template, r
 from itsdangerous import BadSignature, URLSafeSerializer
 
 from authserver import pages
+from authserver.authorization import single_values
 from authserver.extensions import services
 from authserver.hosted.signin import HostedSignIn, Who
 from authserver.models import Client
@@ -138,7 +139,12 @@ def write_cookies(response: Response) -> Response:
 
 @bp.before_request
 def check_forms() -> None:
-    if request.method == "POST" and request.endpoint not in ("hosted.authorize", "hosted.logout"):
+    """Every form: each field once and without NUL; and, but for the two endpoints apps post
+    to, the CSRF token of this sign-in."""
+    if request.method != "POST":
+        return
+    single_values(request.form)
+    if request.endpoint not in ("hosted.authorize", "hosted.logout"):
         pages.check_csrf(csrf_token())
 
 

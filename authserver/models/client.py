@@ -85,8 +85,19 @@ _LOOPBACK_HOSTS = ("127.0.0.1", "::1")  # RFC 8252 §8.3: IP literals, not "loca
 def _same_redirect(registered: str, asked: str) -> bool:
     if registered == asked:
         return True
+    if any(c in asked for c in "#\t\r\n\\"):  # RFC 6749 §3.1.2: no fragment; no tricks
+        return False
     mine, theirs = urlsplit(registered), urlsplit(asked)
     loopback = (mine.scheme == theirs.scheme == "http" and mine.hostname in _LOOPBACK_HOSTS
-                and theirs.username is None)
+                and theirs.username is None and _port(theirs.netloc) is not None)
     return loopback and ((mine.hostname, mine.path, mine.query)
                          == (theirs.hostname, theirs.path, theirs.query))
+
+
+def _port(netloc: str) -> int | None:
+    """The port of a loopback address (80 when none is given); None when it is not one."""
+    try:
+        port = urlsplit(f"//{netloc}").port
+    except ValueError:
+        return None
+    return 80 if port is None else port if 0 < port < 65536 else None

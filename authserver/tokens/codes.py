@@ -13,7 +13,9 @@ redeemed code revokes what the used mark names. Both write the used mark with SE
 whichever comes first, the other learns of it: when the replay came first, the first exchange
 revokes what it has just issued and answers ``invalid_grant`` too. The marks live as long as an
 access token; a replay in the instant between the GETDEL and the redeemed mark is refused as an
-unknown code, without revocation. Unknown codes write nothing.
+unknown code, without revocation. Unknown codes write nothing. A code presented by another
+client than its own is refused and left as it was: no client can burn another's code, nor have
+what it gave revoked (RFC 6749 §4.1.3 binds the code to its client).
 """
 
 from __future__ import annotations
@@ -81,18 +83,30 @@ class AuthorizationCodes:
         self._records.put(grant.key, json.dumps(asdict(grant)).encode(), self._ttl)
         return code
 
-    def redeem(self, code: str) -> CodeGrant | Replay | None:
-        """The code's grant, consumed; a Replay for a code used before; None when unknown."""
+    def redeem(self, code: str, client_id: str) -> CodeGrant | Replay | None:
+        """The code's grant, consumed; a Replay for a code this client used before; None when
+        unknown or another client's (RFC 6749 §4.1.3: then the code is left alone, so no client
+        can burn another's code or revoke what it gave)."""
         if not 0 < len(code) <= _MAX_CODE_LENGTH:
             return None
         key = _digest(code)
+        issued_to = self._records.get(key)
+        if issued_to is None:
+            return self._replay(key, client_id)
+        if json.loads(issued_to)["client_id"] != client_id:
+            return None
         raw = self._records.consume(key)
-        if raw is not None:
-            self._records.put(f"redeemed:{key}", b"1", self._used_ttl)
-            data = json.loads(raw)
-            return CodeGrant(**{**data, "scope": tuple(data["scope"]),
-                                "audience": tuple(data["audience"]), "amr": tuple(data["amr"])})
-        if self._records.get(f"redeemed:{key}") is None:
+        if raw is None:  # a parallel exchange consumed it in between
+            return self._replay(key, client_id)
+        self._records.put(f"redeemed:{key}", client_id.encode(), self._used_ttl)
+        data = json.loads(raw)
+        return CodeGrant(**{**data, "scope": tuple(data["scope"]),
+                            "audience": tuple(data["audience"]), "amr": tuple(data["amr"])})
+
+    def _replay(self, key: str, client_id: str) -> Replay | None:
+        """A code this client redeemed before, with what its exchange issued once known; None
+        for a code never issued, or redeemed by another client."""
+        if self._records.get(f"redeemed:{key}") != client_id.encode():
             return None
         if self._records.put_if_absent(f"used:{key}", REPLAYED, self._used_ttl):
             return Replay(None, None)

@@ -122,6 +122,13 @@ class RefreshTokens:
         RP-Initiated Logout 1.0 §2); how many. The caller audits and commits."""
         return self._revoke(RefreshTokenFamily.sso_session == sso_session)
 
+    def move_session(self, old: str, new: str) -> None:
+        """The families a replaced browser session opened now belong to its successor, so
+        logging out of that one revokes them too. The caller commits."""
+        self._session.execute(update(RefreshTokenFamily)
+                              .where(RefreshTokenFamily.sso_session == old)
+                              .values(sso_session=new))
+
     def revoke_client(self, user_id: str, client_id: str) -> int:
         """Revoke every live family of the user at one client (a consent withdrawn); how many.
         The caller audits and commits."""

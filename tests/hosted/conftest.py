@@ -89,7 +89,8 @@ def _path(location: str) -> str:
 
 def back_at_app(response: Any, request: Request) -> dict[str, str]:
     """The parameters the app receives at its redirect_uri."""
-    assert response.status_code == 302, (response.status_code, response.get_data(as_text=True))
+    assert response.status_code in (302, 303), (response.status_code,
+                                                response.get_data(as_text=True))
     location = response.headers["Location"]
     assert location.startswith(request.redirect_uri + "?"), location
     return {k: v[0] for k, v in parse_qs(urlsplit(location).query).items()}
