@@ -31,7 +31,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     url = database_url(settings, Path(app.instance_path))
     app.config.update(
         SQLALCHEMY_DATABASE_URI=url,
-        SQLALCHEMY_ENGINE_OPTIONS=_engine_options(url),
+        SQLALCHEMY_ENGINE_OPTIONS=_engine_options(url, settings),
         MAX_CONTENT_LENGTH=MAX_REQUEST_BYTES,
     )
     if settings.trusted_proxies:
@@ -66,13 +66,13 @@ def database_url(settings: Settings, instance_path: Path) -> str:
     return settings.database_url
 
 
-def _engine_options(url: str) -> dict[str, Any]:
+def _engine_options(url: str, settings: Settings) -> dict[str, Any]:
     if url.startswith("sqlite"):
         return {}
     return {
         "pool_pre_ping": True,  # a connection dropped by a database restart is replaced, not used
-        "pool_size": 10,
-        "max_overflow": 10,
+        "pool_size": settings.database_pool_size,
+        "max_overflow": settings.database_max_overflow,
         "pool_timeout": 5,
         "connect_args": {"connect_timeout": 3},  # an unreachable database answers 503 quickly
     }

@@ -139,6 +139,15 @@ class Settings:
         "PROTEKT_DATABASE_URL", None, _database_url,
         "SQLAlchemy URL; empty means a SQLite file in the instance folder.",
     )
+    database_pool_size: int = _setting(
+        "PROTEKT_DATABASE_POOL_SIZE", 10, _positive_int,
+        "PostgreSQL connections each server process keeps open; workers times this (plus the "
+        "overflow) must stay under the server's max_connections.",
+    )
+    database_max_overflow: int = _setting(
+        "PROTEKT_DATABASE_MAX_OVERFLOW", 10, _non_negative_int,
+        "Connections a process may open beyond the pool under a burst, closed after use.",
+    )
     redis_url: str = _setting(
         "PROTEKT_REDIS_URL", "redis://127.0.0.1:6379/0", _redis_url,
         "Short-lived state (counters, revoked token ids); memory:// is single-process only.",

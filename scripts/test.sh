@@ -19,4 +19,6 @@ ensure_postgres
 say "ruff"
 "$VENV/bin/ruff" check .
 say "pytest"
-exec "$VENV/bin/pytest" "$@"
+# Two processes, each running whole files (their servers and fixtures stay together);
+# PROTEKT_TEST_PROCESSES=0 runs everything in one.
+exec "$VENV/bin/pytest" -n "${PROTEKT_TEST_PROCESSES:-2}" --dist loadfile "$@"

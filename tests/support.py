@@ -193,7 +193,9 @@ class ProtektServer:
     def __init__(self, env: Mapping[str, str], workers: int = 2) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        self.env = {**env, "PROTEKT_ISSUER": self.url}
+        # Small pools: tests run servers side by side on one PostgreSQL (and CI may share it).
+        self.env = {"PROTEKT_DATABASE_POOL_SIZE": "2", "PROTEKT_DATABASE_MAX_OVERFLOW": "6",
+                    **env, "PROTEKT_ISSUER": self.url}
         self.workers = workers
         self._process: subprocess.Popen[str] | None = None
         self.log = Path(tempfile.gettempdir()) / f"protekt-serve-{self.port}.log"
