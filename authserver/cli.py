@@ -1,4 +1,4 @@
-"""The ``protekt`` command (API.md §5). Every command reads the same PROTEKT_* variables."""
+"""The ``protekt`` command (README, API). Every command reads the same PROTEKT_* variables."""
 
 from __future__ import annotations
 

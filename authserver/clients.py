@@ -20,7 +20,7 @@ REFRESH_TOKEN = "refresh_token"  # noqa: S105
 CLIENT_CREDENTIALS = "client_credentials"
 AUTHORIZATION_CODE = "authorization_code"  # RFC 6749 §4.1: browser sign-in at /authorize
 
-# API.md §2: Protekt's MFA grant URIs; Auth0's are accepted as aliases, short names in the CLI.
+# README, API: Protekt's MFA grant URIs; Auth0's are accepted as aliases, short names in the CLI.
 MFA_OTP = "http://protekt.dev/oauth/grant-type/mfa-otp"
 MFA_OOB = "http://protekt.dev/oauth/grant-type/mfa-oob"
 MFA_RECOVERY_CODE = "http://protekt.dev/oauth/grant-type/mfa-recovery-code"

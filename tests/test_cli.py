@@ -1,4 +1,4 @@
-"""The ``protekt`` command (API.md §5)."""
+"""The ``protekt`` command (README, API)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""What an administrator does to users (API.md §4): find them, change them, block them, and
+"""What an administrator does to users (README, API): find them, change them, block them, and
 take away their factors.
 
 No Flask here: the management API calls it, and the dashboard will. Each change is checked in
@@ -39,7 +39,7 @@ from authserver.models.base import utcnow
 from authserver.tokens.refresh import RefreshTokens
 
 MAX_PAGE_SIZE = 100
-BY_ADMIN = "admin"  # mfa.removed by an administrator, not by the user (API.md §3)
+BY_ADMIN = "admin"  # mfa.removed by an administrator, not by the user (README, API)
 
 
 @dataclass(frozen=True)
@@ -156,7 +156,7 @@ class UserAdministration:
         self._session.commit()
 
     def authenticators(self, user_id: str) -> list[dict[str, Any]]:
-        """The user's factors as ``GET /mfa/authenticators`` shows them to the user (API.md §3):
+        """The user's factors as ``GET /mfa/authenticators`` shows them to the user (README, API):
         phone numbers masked, the recovery codes left as one entry."""
         self.user(user_id)
         return self._factors.listing(user_id)

@@ -1,4 +1,4 @@
-"""The management API (API.md §4): MFA settings, SMS credits, users (their profile claims,
+"""The management API (README, API): MFA settings, SMS credits, users (their profile claims,
 authenticators and consents), clients (with their redirect URIs) and the audit trail, described
 by an OpenAPI 3.1 document at ``/api/v2/openapi.json``.
 
@@ -174,7 +174,7 @@ def delete_user(user_id: str) -> tuple[str, int]:
 
 @bp.get("/users/<user_id>/authenticators")
 def list_authenticators(user_id: str) -> Response:
-    """The user's factors as ``GET /mfa/authenticators`` shows them (API.md §3)."""
+    """The user's factors as ``GET /mfa/authenticators`` shows them (README, API)."""
     authorize(READ_USERS)
     return no_store({"authenticators": services.administration.authenticators(user_id)})
 

@@ -435,7 +435,7 @@ def _schemas() -> dict[str, Any]:
 
 
 def _authenticator_schema() -> dict[str, Any]:
-    """An authenticator app or phone (API.md §3), or the recovery codes left."""
+    """An authenticator app or phone (README, API), or the recovery codes left."""
     factor = _object(
         {"id": _STRING, "authenticator_type": {"enum": ["otp", "oob"]},
          "oob_channel": {"enum": ["sms"]}, "name": _STRING, "active": {"type": "boolean"},

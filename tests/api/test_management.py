@@ -1,4 +1,4 @@
-"""The management API (API.md §4): MFA settings, SMS credits, users (changing, blocking, their
+"""The management API (README, API): MFA settings, SMS credits, users (changing, blocking, their
 authenticators and consents), clients, the audit trail and the OpenAPI document, for machine
 clients' client_credentials tokens, each call behind its own scope."""
 

@@ -1,4 +1,4 @@
-"""Managing factors (API.md §3): associate, confirm, list, remove, recovery codes, and who may."""
+"""Managing factors (README, API): associate, confirm, list, remove, recovery codes, and who may."""
 
 from __future__ import annotations
 

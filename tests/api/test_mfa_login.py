@@ -1,4 +1,4 @@
-"""The MFA login (API.md §2): mfa_required, challenge, the mfa-otp and mfa-recovery-code grants,
+"""The MFA login (README, API): mfa_required, challenge, the mfa-otp and mfa-recovery-code grants,
 and the tokens they give."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""When MFA applies (API.md §2): policy required, MFA switched off, and no grant handing out
+"""When MFA applies (README, API): policy required, MFA switched off, and no grant handing out
 tokens for a user with MFA without the second factor."""
 
 from __future__ import annotations

@@ -99,7 +99,7 @@ def test_the_guides_journey_app_then_phone(
     assert guide.confirm_totp_enrollment(
         totp["enrollment_id"], device.next_code(), access_token) == {"success": True}
     with pytest.raises(Exception, match=r"^SMS enrollment failed: mfa_required: "):
-        guide.enroll_sms(PHONE, access_token)  # API.md §3: more factors need an MFA login
+        guide.enroll_sms(PHONE, access_token)  # README, API: more factors need an MFA login
 
     login = guide.login_with_mfa(deployment.email, PASSWORD)
     assert login["requires_mfa"] is True

@@ -16,7 +16,7 @@ def test_a_code_is_four_groups_of_four_with_80_bits() -> None:
     code = recovery.new_code()
     groups = code.split("-")
     assert [len(g) for g in groups] == [4, 4, 4, 4]
-    assert 16 * math.log2(len(recovery._ALPHABET)) == 80  # API.md §3 asks at least 64
+    assert 16 * math.log2(len(recovery._ALPHABET)) == 80  # the API reference asks 64 at least
 
 
 def test_input_is_forgiving_about_case_spaces_hyphens_and_lookalikes() -> None:

@@ -75,7 +75,7 @@ export interface ProtektOptions {
   refreshMarginSeconds?: number;
 }
 
-/** A successful token response (RFC 6749 §5.1, API.md §2). */
+/** A successful token response (RFC 6749 §5.1, README, API). */
 export interface TokenResponse {
   access_token: string;
   token_type: 'Bearer';
@@ -91,7 +91,7 @@ export interface TokenResponse {
 
 export type Factor = 'otp' | 'sms' | 'recovery-code';
 
-/** `login`'s answer when a second factor is needed (API.md §2, 403 mfa_required). */
+/** `login`'s answer when a second factor is needed (README, API, 403 mfa_required). */
 export interface MfaRequiredResult {
   mfa_required: true;
   mfa_token: string;

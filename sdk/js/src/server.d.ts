@@ -51,7 +51,7 @@ export interface VerifyOptions {
   realm?: string;
 }
 
-/** The claims of a Protekt access token (RFC 9068 §2.2, API.md §2). */
+/** The claims of a Protekt access token (RFC 9068 §2.2, README, API). */
 export interface AccessTokenClaims {
   iss: string;
   sub: string;
