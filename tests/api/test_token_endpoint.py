@@ -1,4 +1,4 @@
-"""The token endpoint's request handling and every error row of the README's API section it can produce here.
+"""The token endpoint's request handling and every error of the API reference it can produce here.
 
 Grant-specific behaviour is in test_password_grant, test_refresh_grant, test_client_credentials.
 """
