@@ -18,7 +18,7 @@ from authserver.authorization import AuthorizationServer
 from authserver.config import Settings
 from authserver.dashboard import register_dashboard
 from authserver.extensions import db
-from authserver.hosted.setup import register_hosted
+from authserver.hosted import register_hosted
 from authserver.services import build_services
 
 MAX_REQUEST_BYTES = 64 * 1024  # far above any valid request; larger bodies get 413
