@@ -12,7 +12,8 @@ revokes what it gave (RFC 6749 §4.1.2).
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
+from functools import cached_property
+from typing import Any, NamedTuple
 
 from authlib.common.urls import add_params_to_uri
 from authlib.oauth2.rfc6749 import grants
@@ -69,6 +70,13 @@ class AuthorizationRequestChecks(OpenIDCode):
         return response[1]
 
 
+class Asked(NamedTuple):
+    """The scope and audience an authorization request asks for, once checked."""
+
+    scope: tuple[str, ...]
+    audience: tuple[str, ...]
+
+
 class SignedIn:
     """The user the hosted pages signed in, with how and when: Authlib's ``grant_user``."""
 
@@ -92,20 +100,23 @@ class AuthorizationCodeGrant(ProtektGrant, grants.AuthorizationCodeGrant):
 
     # /authorize -----------------------------------------------------------------------------
 
-    def granted_scope(self, client: Client) -> tuple[str, ...]:
-        """The scope to ask the user for: unknown scopes left out (RFC 6749 §3.3), management
-        scopes refused; ``openid`` when none is asked. Factor scopes never go with an
-        ``audience`` (RFC 8707 §2)."""
+    @cached_property
+    def asked(self) -> Asked:
+        """What the request asks, checked once per request: the scope (unknown scopes left out,
+        RFC 6749 §3.3; management scopes refused; ``openid`` when none is asked) and the APIs,
+        factor scopes never with one (RFC 8707 §2)."""
+        client: Client = self.request.client
         scope = self.requested_scope(self.login_scopes(client), (DEFAULT_SCOPE,),
                                      ignore_unknown=True)
-        self.for_own_endpoints_only(scope, self.requested_audience(client))
-        return scope
+        audience = self.requested_audience(client)
+        self.for_own_endpoints_only(scope, audience)
+        return Asked(scope, audience)
 
-    def consent_items(self, client: Client) -> tuple[str, ...]:
+    @property
+    def consent_items(self) -> tuple[str, ...]:
         """What the user allows the app on the consent page: the scopes, and each API the
         tokens will be for (``audience:`` and its identifier)."""
-        audience = self.requested_audience(client)
-        return (*self.granted_scope(client), *(AUDIENCE_ITEM + name for name in audience))
+        return (*self.asked.scope, *(AUDIENCE_ITEM + name for name in self.asked.audience))
 
     def create_authorization_response(self, redirect_uri: str,
                                       grant_user: SignedIn) -> Response:
@@ -113,8 +124,7 @@ class AuthorizationCodeGrant(ProtektGrant, grants.AuthorizationCodeGrant):
         params = self.request.payload.data
         code = self.services.codes.issue(
             client_id=self.request.client.client_id, redirect_uri=redirect_uri,
-            scope=self.granted_scope(self.request.client),
-            audience=self.requested_audience(self.request.client), user_id=grant_user.user.id,
+            scope=self.asked.scope, audience=self.asked.audience, user_id=grant_user.user.id,
             auth_time=grant_user.auth_time, amr=grant_user.amr, nonce=params.get("nonce"),
             code_challenge=params.get("code_challenge"),
             code_challenge_method=params.get("code_challenge_method"),

@@ -156,9 +156,9 @@ def _next_step(params: dict[str, str], client: Client, redirect_uri: str,
     current = hosted().current(session_id())
     auth = _authentication(interaction, current)
     grant = _grant(params, auth)
-    scope = grant.granted_scope(client)
+    scope = grant.asked.scope
     _supported(params)
-    step = next_step(_facts(params, client, grant.consent_items(client), auth, interaction))
+    step = next_step(_facts(params, client, grant.consent_items, auth, interaction))
     if step is not Step.ISSUE and "none" in _prompt(params):
         raise Refusal(step.value, NEEDS_USER[step])
     if step is Step.LOGIN:
@@ -186,10 +186,9 @@ def signed_in(interaction: Interaction) -> Authenticated:
     return auth
 
 
-def consent_items(params: dict[str, str], client: Client,
-                  auth: Authenticated) -> tuple[str, ...]:
+def consent_items(params: dict[str, str], auth: Authenticated) -> tuple[str, ...]:
     """What the request asks the user to allow (validated again, as at ``/authorize``)."""
-    return _grant(params, auth).consent_items(client)
+    return _grant(params, auth).consent_items
 
 
 def _grant(params: dict[str, str], auth: Authenticated | None) -> AuthorizationCodeGrant:

@@ -207,7 +207,7 @@ def consent() -> Page | Response:
         raise InvalidRequest("Finish signing in (your second factor too) before deciding what "
                              "this application may have.")
     auth = signed_in(interaction)
-    items = consent_items(interaction.params, client, auth)
+    items = consent_items(interaction.params, auth)
     if request.method == "GET":
         return page("consent.html", client=client, user=auth.user,
                     scopes=[(item, _consent_text(item)) for item in items])
