@@ -272,13 +272,13 @@ def prepare(env: dict[str, str]) -> Target:
                   client["client_secret"])
 
 
-def prepare_mfa(env: dict[str, str]) -> dict[str, str]:
-    """MFA_USERS users with an active authenticator app each (made through the domain modules,
+def prepare_mfa(env: dict[str, str], count: int = MFA_USERS) -> dict[str, str]:
+    """`count` users with an active authenticator app each (made through the domain modules,
     as an operator's script would); returns each user's TOTP secret by email."""
     app = create_app(Settings.from_env({**os.environ, **env}))
     secrets_by_email: dict[str, str] = {}
     with app.app_context():
-        for index in range(MFA_USERS):
+        for index in range(count):
             email = MFA_EMAIL if index == 0 else f"bench-mfa-{index}@example.org"
             user = services.users.create(email, PASSWORD)
             authenticator, secret = services.mfa.authenticators.add_otp(user.id, "bench")
@@ -289,11 +289,11 @@ def prepare_mfa(env: dict[str, str]) -> dict[str, str]:
     return secrets_by_email
 
 
-def prepare_sms(env: dict[str, str]) -> list[str]:
-    """SMS_USERS users with a phone each, credits for them all, and send limits that let one
+def prepare_sms(env: dict[str, str], count: int = SMS_USERS) -> list[str]:
+    """`count` users with a phone each, credits for them all, and send limits that let one
     address send them a code each; returns their emails."""
     app = create_app(Settings.from_env({**os.environ, **env}))
-    emails = [f"bench-sms-{index}@example.org" for index in range(SMS_USERS)]
+    emails = [f"bench-sms-{index}@example.org" for index in range(count)]
     with app.app_context():
         for index, email in enumerate(emails):
             user = services.users.create(email, PASSWORD)
@@ -400,21 +400,23 @@ def server_command(server: str, port: int, workers: int, threads: int) -> list[s
 
 
 @contextmanager
-def running(command: list[str], env: dict[str, str], port: int) -> Iterator[None]:
+def running(command: list[str], env: dict[str, str], port: int, ready_path: str = "/health",
+            cwd: Path = ROOT) -> Iterator[subprocess.Popen[bytes]]:
+    """The server that `command` starts, once GET ready_path answers 200; stopped after."""
     process = subprocess.Popen(command, env={**os.environ, **env}, stdout=subprocess.DEVNULL,
-                               stderr=subprocess.DEVNULL, cwd=ROOT)
+                               stderr=subprocess.DEVNULL, cwd=cwd)
 
     def ready() -> bool:
         try:
             conn = http.client.HTTPConnection("127.0.0.1", port, timeout=1)
-            conn.request("GET", "/health")
+            conn.request("GET", ready_path)
             return conn.getresponse().status == 200
         except OSError:
             return False
 
     try:
         wait_until(ready, timeout=30, interval=0.2)
-        yield
+        yield process
     finally:
         process.terminate()
         process.wait(timeout=30)
@@ -437,20 +439,26 @@ def line(label: str, result: Result, ratio: str = "") -> str:
             f"p99 {result.percentile(99):7.1f} ms  {ratio}{errors}")
 
 
+def server_env(url: str, port: int, workers: int) -> dict[str, str]:
+    """The server's settings for a run: the database at url, Redis, raised login limits, the
+    hashers' share of the cores, SMS through the file provider."""
+    return {
+        "PROTEKT_DATABASE_URL": url, "PROTEKT_REDIS_URL": REDIS_URL,
+        "PROTEKT_REDIS_PREFIX": f"protekt-bench-{secrets.token_hex(4)}",
+        "PROTEKT_ENCRYPTION_KEY": TEST_ENCRYPTION_KEY,
+        "PROTEKT_ISSUER": f"http://127.0.0.1:{port}",
+        "PROTEKT_LOGIN_ACCOUNT_FAILURES": "1000", "PROTEKT_LOGIN_IP_FAILURES": "1000",
+        "PROTEKT_HASH_CONCURRENCY": str(max(1, CORES // workers)),
+        "PROTEKT_AUTHORIZATION_CODE_TTL": "600",  # the codes are made before the run
+        "PROTEKT_SMS_PROVIDER": "file",
+        "PROTEKT_SMS_OUTBOX": str(Path(tempfile.mkdtemp()) / "outbox.jsonl"),
+    }
+
+
 def bench_server(server: str, args: argparse.Namespace, hashes: float) -> None:
     with database() as url:
         port = free_port()
-        env = {
-            "PROTEKT_DATABASE_URL": url, "PROTEKT_REDIS_URL": REDIS_URL,
-            "PROTEKT_REDIS_PREFIX": f"protekt-bench-{secrets.token_hex(4)}",
-            "PROTEKT_ENCRYPTION_KEY": TEST_ENCRYPTION_KEY,
-            "PROTEKT_ISSUER": f"http://127.0.0.1:{port}",
-            "PROTEKT_LOGIN_ACCOUNT_FAILURES": "1000", "PROTEKT_LOGIN_IP_FAILURES": "1000",
-            "PROTEKT_HASH_CONCURRENCY": str(max(1, CORES // args.workers)),
-            "PROTEKT_AUTHORIZATION_CODE_TTL": "600",  # the codes are made before the run
-            "PROTEKT_SMS_PROVIDER": "file",
-            "PROTEKT_SMS_OUTBOX": str(Path(tempfile.mkdtemp()) / "outbox.jsonl"),
-        }
+        env = server_env(url, port, args.workers)
         target = prepare(env)
         mfa_secrets = prepare_mfa(env)
         sms_emails = prepare_sms(env)
