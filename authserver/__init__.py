@@ -18,6 +18,8 @@ from authserver.authorization import AuthorizationServer
 from authserver.config import Settings
 from authserver.dashboard import register_dashboard
 from authserver.extensions import db
+from authserver.grants import GRANTS
+from authserver.grants.revocation import TokenRevocation
 from authserver.hosted import register_hosted
 from authserver.services import build_services
 
@@ -45,8 +47,9 @@ def create_app(settings: Settings | None = None) -> Flask:
         event.listen(engine, "connect", _sqlite_pragmas)
     services = build_services(settings, db.session, sessionmaker(engine))
     app.extensions["protekt"] = services
+    app.before_request(services.cache.begin)  # cached rows are checked once per request
     authorization = AuthorizationServer()
-    authorization.init_services(app, services)
+    authorization.init_services(app, services, GRANTS, (TokenRevocation,))
     app.extensions["protekt.authorization"] = authorization
     register_api(app)
     register_dashboard(app, services)

@@ -5,8 +5,9 @@
   two client-authentication methods at once (RFC 6749 §2.3).
 * Client-authentication failures are always ``401 invalid_client`` with a challenge; a request
   with an HTTP Basic header is authenticated by it alone (no fall-back to ``none``).
-* No token while the store is unreachable (README, API: ``503``, never a token), whatever the grant.
-* Errors are rendered by the one renderer in ``authserver.api.errors``.
+* No token while the store is unreachable (README, API: ``503``, never a token), whatever the
+  grant: looking up the client reads the cache generation from it (authserver.cache).
+* Errors are rendered by the one renderer, :func:`authserver.errors.render`.
 """
 
 from __future__ import annotations
@@ -24,10 +25,7 @@ from flask import Flask, Request, Response
 from flask import request as flask_request
 from werkzeug.datastructures import MultiDict
 
-from authserver.api.errors import render
-from authserver.errors import InvalidClient, InvalidRequest, UnsupportedGrantType
-from authserver.grants import GRANTS
-from authserver.grants.revocation import TokenRevocation
+from authserver.errors import InvalidClient, InvalidRequest, UnsupportedGrantType, render
 
 if TYPE_CHECKING:
     from authserver.services import Services
@@ -131,13 +129,21 @@ class AuthorizationServer(FlaskAuthorizationServer):
     """The token and revocation endpoints' machinery, with Protekt's services attached."""
 
     services: Services
+    grants: tuple[type[Any], ...]
 
-    def init_services(self, app: Flask, services: Services) -> None:
+    def init_services(
+        self, app: Flask, services: Services, grants: tuple[type[Any], ...],
+        endpoints: tuple[type[Any], ...],
+    ) -> None:
+        """Bind to the app with these grant classes and endpoints (registered in create_app,
+        which sits above both this server and the grants)."""
         self.services = services
+        self.grants = grants
         self.init_app(app, query_client=services.clients.find)
-        for grant in GRANTS:
+        for grant in grants:
             self.register_grant(grant, getattr(grant, "EXTENSIONS", None))
-        self.register_endpoint(TokenRevocation)
+        for endpoint in endpoints:
+            self.register_endpoint(endpoint)
 
     def get_token_grant(self, request: ProtektRequest) -> Any:
         grant_type = request.payload.grant_type
@@ -146,14 +152,10 @@ class AuthorizationServer(FlaskAuthorizationServer):
         try:
             return super().get_token_grant(request)
         except UnsupportedGrantTypeError:
-            supported = ", ".join(grant.GRANT_TYPE for grant in GRANTS)
+            supported = ", ".join(grant.GRANT_TYPE for grant in self.grants)
             raise UnsupportedGrantType(
                 f"grant_type {grant_type} is not supported; supported: {supported}."
             ) from None
-
-    def create_token_response(self, request: Any = None) -> Response:
-        self.services.store.ping()  # StoreUnavailable: 503 before any grant runs
-        return super().create_token_response(request)
 
     def create_oauth2_request(self, request: Any) -> ProtektRequest:
         """The token and revocation endpoints' request, or an authorization request that the

@@ -190,6 +190,7 @@ def unlock_user(email: str) -> None:
             raise click.ClickException(f"No user with email {email}.")
         services.login.unlock(user)
         services.mfa.verifier.unlock(user, services.mfa.settings.load())
+        services.session.commit()
     click.echo(f"Unlocked {email}.")
 
 

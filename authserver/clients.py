@@ -11,6 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from authserver.audit import AuditLog
+from authserver.cache import SharedCache
 from authserver.errors import InvalidRequest, NotFound
 from authserver.models import Client, hash_client_secret
 from authserver.scopes import parse_scope
@@ -57,12 +58,23 @@ def canonical_grant_type(name: str) -> str:
 class ClientRegistry:
     """Clients in the database. Secrets are shown once, at creation, and stored as SHA-256."""
 
-    def __init__(self, session: Session, audit: AuditLog) -> None:
+    def __init__(self, session: Session, audit: AuditLog, cache: SharedCache) -> None:
         self._session = session
         self._audit = audit
+        self._cache = cache
 
     def find(self, client_id: str) -> Client | None:
-        return self._session.get(Client, client_id) if client_id else None
+        """The client, as the token and authorization endpoints read it: kept in process
+        (detached from the session) until any client changes; None when unknown."""
+        if not client_id:
+            return None
+        return self._cache.get(("client", client_id), lambda: self._detached(client_id))
+
+    def _detached(self, client_id: str) -> Client | None:
+        client = self._session.get(Client, client_id)
+        if client is not None:
+            self._session.expunge(client)
+        return client
 
     def create(
         self,
@@ -107,7 +119,7 @@ class ClientRegistry:
         )
         self._session.add(client)
         self._audit.record("client.created", client_id=client.client_id, public=public)
-        self._session.commit()
+        self._commit()
         return client, secret
 
     def listing(self) -> list[Client]:
@@ -121,7 +133,8 @@ class ClientRegistry:
         return {client_id: name for client_id, name in rows}
 
     def get(self, client_id: str) -> Client:
-        client = self.find(client_id)
+        """The client as a row of this session, to show or change; NotFound when unknown."""
+        client = self._session.get(Client, client_id) if client_id else None
         if client is None:
             raise NotFound("No client has this id.")
         return client
@@ -158,7 +171,7 @@ class ClientRegistry:
             setattr(client, field, wanted[field])
         if changed:
             self._audit.record("client.updated", client_id=client_id, fields=changed)
-        self._session.commit()
+        self._commit()
         return client
 
     def rotate_secret(self, client_id: str) -> str:
@@ -169,14 +182,19 @@ class ClientRegistry:
         secret = secrets.token_urlsafe(32)
         client.secret_hash = hash_client_secret(secret)
         self._audit.record("client.secret_rotated", client_id=client_id)
-        self._session.commit()
+        self._commit()
         return secret
 
     def delete(self, client_id: str) -> None:
         """Delete the client; its refresh tokens go with it (ON DELETE CASCADE)."""
         self._session.delete(self.get(client_id))
         self._audit.record("client.deleted", client_id=client_id)
+        self._commit()
+
+    def _commit(self) -> None:
+        """Commit a change of the registry; every process reads clients afresh from then."""
         self._session.commit()
+        self._cache.changed()
 
 
 def _checked_grant_types(grant_types: Iterable[str] | None, public: bool) -> list[str]:

@@ -1,17 +1,21 @@
 """Protocol errors: one class per error code, with its HTTP status and public text on the class.
 
-Raised anywhere (grants, domain modules, views) and rendered in one place
-(:func:`authserver.api.errors.render`). The public ``description`` goes to the client; ``detail``
-goes only to the log. Bodies follow RFC 6749 §5.2; Bearer-token errors add ``WWW-Authenticate``
-per RFC 6750 §3. The classes extend Authlib's ``OAuth2Error`` so that errors raised inside Authlib's
-grant machinery and ours travel the same road.
+Raised anywhere (grants, domain modules, views) and rendered in one place (:func:`render`).
+The public ``description`` goes to the client; ``detail`` goes only to the log. Bodies follow
+RFC 6749 §5.2; Bearer-token errors add ``WWW-Authenticate`` per RFC 6750 §3. The classes extend
+Authlib's ``OAuth2Error`` so that errors raised inside Authlib's grant machinery and ours travel
+the same road.
 """
 
 from __future__ import annotations
 
+import logging
 import re
+from typing import Any
 
 from authlib.oauth2 import OAuth2Error
+
+log = logging.getLogger("authserver.errors")
 
 # RFC 6749 §5.2: error_description is limited to %x20-21 / %x23-5B / %x5D-7E.
 _FORBIDDEN = re.compile(r'[^\x20\x21\x23-\x5b\x5d-\x7e]')
@@ -20,6 +24,15 @@ _FORBIDDEN = re.compile(r'[^\x20\x21\x23-\x5b\x5d-\x7e]')
 def safe_text(text: str, limit: int = 200) -> str:
     """Make text fit for an error_description (RFC 6749 §5.2 character set, bounded length)."""
     return _FORBIDDEN.sub("?", text)[:limit]
+
+
+def render(error: OAuth2Error) -> tuple[int, dict[str, Any], list[tuple[str, str]]]:
+    """(status, body, headers) of a protocol error; its private detail goes to the log only."""
+    detail = getattr(error, "detail", None)
+    if detail:
+        log.warning("%s (%s): %s", error.error, error.status_code, detail)
+    status, body, headers = error()
+    return status, body, headers
 
 
 class ProtektError(OAuth2Error):

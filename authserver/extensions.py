@@ -14,7 +14,9 @@ if TYPE_CHECKING:
     from authserver.authorization import AuthorizationServer
     from authserver.services import Services
 
-db = SQLAlchemy(model_class=Base)
+# A unit of work commits once, at its end; nothing is read again after it (no expire on commit),
+# so the rows a request loaded serve it to the end without another SELECT.
+db = SQLAlchemy(model_class=Base, session_options={"expire_on_commit": False})
 
 
 def _services() -> Services:

@@ -23,8 +23,8 @@ from authlib.oauth2 import OAuth2Error
 from flask import Blueprint, Response, render_template, request
 from werkzeug import exceptions as http
 
-from authserver.api.errors import DATABASE_UNAVAILABLE, render
-from authserver.errors import ServerError, TemporarilyUnavailable
+from authserver.api.errors import DATABASE_UNAVAILABLE
+from authserver.errors import ServerError, TemporarilyUnavailable, render
 from authserver.extensions import db
 
 log = logging.getLogger("authserver.pages")

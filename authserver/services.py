@@ -16,18 +16,24 @@ from authserver.accounts.passwords import PasswordHasher
 from authserver.accounts.sessions import BrowserSessions
 from authserver.accounts.users import UserDirectory
 from authserver.audit import AuditLog
+from authserver.cache import SharedCache
 from authserver.clients import ClientRegistry
 from authserver.config import Settings
 from authserver.encryption import Encryptor
+from authserver.flows.client_credentials import ClientCredentials
+from authserver.flows.factor_management import MfaAccount
+from authserver.flows.mfa_challenge import MfaChallenge
+from authserver.flows.mfa_exchange import MfaExchange
+from authserver.flows.password_login import PasswordLoginFlow
+from authserver.flows.refresh import Refresh
 from authserver.limits import AttemptLimiter
 from authserver.mfa.authenticators import Authenticators
-from authserver.mfa.enrollment import MfaAccount
-from authserver.mfa.factors import MfaChallenges, OtpFactor, RecoveryCodeFactor
+from authserver.mfa.factors import ChallengeFactor, OtpFactor, RecoveryCodeFactor
 from authserver.mfa.policy import MfaPolicy
 from authserver.mfa.recovery import RecoveryCodes
 from authserver.mfa.settings import MfaSettingsStore
 from authserver.mfa.sms import SmsCodes, SmsFactor
-from authserver.mfa.tickets import MfaTickets
+from authserver.mfa.tickets import MfaLogins, MfaTickets
 from authserver.mfa.verification import MfaVerifier
 from authserver.sms.credits import SmsCredits
 from authserver.sms.providers import SmsProvider, open_provider
@@ -48,10 +54,10 @@ class MfaServices:
     authenticators: Authenticators
     recovery_codes: RecoveryCodes
     tickets: MfaTickets
+    logins: MfaLogins
     policy: MfaPolicy
     verifier: MfaVerifier
     account: MfaAccount
-    challenges: MfaChallenges
     otp: OtpFactor
     sms: SmsFactor
     recovery_code: RecoveryCodeFactor
@@ -60,31 +66,31 @@ class MfaServices:
 
 def build_mfa(
     session: Session, store: Store, users: UserDirectory, encryptor: Encryptor, *,
-    audit: AuditLog, sms_provider: SmsProvider, sso_sessions: BrowserSessions,
+    audit: AuditLog, sms_provider: SmsProvider, sso_sessions: BrowserSessions, cache: SharedCache,
 ) -> MfaServices:
-    settings = MfaSettingsStore(session, audit)
+    settings = MfaSettingsStore(session, audit, cache)
     authenticators = Authenticators(session, encryptor)
     recovery_codes = RecoveryCodes(session)
     tickets = MfaTickets(store.namespace("mfa-token"))
+    logins = MfaLogins(tickets, users)
     limiter = AttemptLimiter(store.namespace("limits"))
     otp = OtpFactor(authenticators)
     credits = SmsCredits(session, audit)
     sender = SmsSender(session, sms_provider, credits, limiter, audit,
                        number_key=encryptor.derive_key("sms-number-counters"))
     sms = SmsFactor(authenticators, SmsCodes(store.namespace("sms-code")), sender)
-    verifier = MfaVerifier(session, users, tickets, limiter, audit)
+    verifier = MfaVerifier(session, logins, tickets, limiter, audit)
     return MfaServices(
         settings=settings,
         authenticators=authenticators,
         recovery_codes=recovery_codes,
         tickets=tickets,
-        policy=MfaPolicy(session, settings, authenticators, recovery=recovery_codes,
+        logins=logins,
+        policy=MfaPolicy(settings, authenticators, recovery=recovery_codes,
                          tickets=tickets, audit=audit),
         verifier=verifier,
         account=MfaAccount(session, settings, authenticators, recovery=recovery_codes,
                            verifier=verifier, sms=sms, audit=audit, sso_sessions=sso_sessions),
-        challenges=MfaChallenges(session, settings, tickets, {otp.name: otp, sms.name: sms},
-                                 audit),
         otp=otp,
         sms=sms,
         recovery_code=RecoveryCodeFactor(recovery_codes),
@@ -93,10 +99,34 @@ def build_mfa(
 
 
 @dataclass(frozen=True)
+class Flows:
+    """The use cases the token and MFA endpoints run (authserver.flows)."""
+
+    password_login: PasswordLoginFlow
+    mfa_exchange: MfaExchange
+    mfa_challenge: MfaChallenge
+    refresh: Refresh
+    client_credentials: ClientCredentials
+
+
+def build_flows(session: Session, login: PasswordLogin, mfa: MfaServices, *,
+                refresh_tokens: RefreshTokens, issuer: TokenIssuer, audit: AuditLog) -> Flows:
+    factors: dict[str, ChallengeFactor] = {mfa.otp.name: mfa.otp, mfa.sms.name: mfa.sms}
+    return Flows(
+        password_login=PasswordLoginFlow(session, login, mfa.settings, mfa.policy, issuer),
+        mfa_exchange=MfaExchange(session, mfa.settings, mfa.verifier, issuer),
+        mfa_challenge=MfaChallenge(session, mfa.settings, mfa.logins, factors, audit),
+        refresh=Refresh(session, refresh_tokens, mfa.policy, issuer),
+        client_credentials=ClientCredentials(issuer),
+    )
+
+
+@dataclass(frozen=True)
 class Services:
     settings: Settings
     session: Session
     store: Store
+    cache: SharedCache
     keyring: KeyRing
     hasher: PasswordHasher
     users: UserDirectory
@@ -109,6 +139,7 @@ class Services:
     revocation: Revocation
     codes: AuthorizationCodes
     mfa: MfaServices
+    flows: Flows
     administration: UserAdministration
     admin_sessions: BrowserSessions
     sso_sessions: BrowserSessions
@@ -121,6 +152,7 @@ def build_services(
 ) -> Services:
     """Wire the domain modules together. ``session`` is the request-scoped session."""
     store = open_store(settings.redis_url, settings.redis_prefix)
+    cache = SharedCache(store.namespace("cache"))
     audit = AuditLog(session)
     hasher = PasswordHasher(
         settings.argon2_memory_kib, settings.argon2_time_cost, settings.argon2_parallelism,
@@ -145,27 +177,32 @@ def build_services(
     sso_sessions = BrowserSessions(store.namespace("sso-session"), idle=settings.sso_session_idle,
                                    absolute=settings.sso_session_ttl)
     mfa = build_mfa(session, store, users, encryptor, audit=audit,
-                    sms_provider=open_provider(settings), sso_sessions=sso_sessions)
+                    sms_provider=open_provider(settings), sso_sessions=sso_sessions,
+                    cache=cache)
     consents = Consents(session, audit, refresh_tokens)
     claims = UserClaims(mfa.authenticators, consents)
+    issuer = TokenIssuer(keyring, refresh_tokens, settings, claims)
     return Services(
         settings=settings,
         session=session,
         store=store,
+        cache=cache,
         keyring=keyring,
         hasher=hasher,
         users=users,
-        clients=ClientRegistry(session, audit),
+        clients=ClientRegistry(session, audit, cache),
         login=login,
         refresh_tokens=refresh_tokens,
         access_tokens=access_tokens,
-        issuer=TokenIssuer(session, keyring, refresh_tokens, settings, claims),
+        issuer=issuer,
         claims=claims,
         revocation=Revocation(session, refresh_tokens, access_tokens, audit,
                               settings.access_token_ttl),
         codes=AuthorizationCodes(store.namespace("authorization-code"),
                                  settings.authorization_code_ttl, settings.access_token_ttl),
         mfa=mfa,
+        flows=build_flows(session, login, mfa, refresh_tokens=refresh_tokens, issuer=issuer,
+                          audit=audit),
         administration=UserAdministration(
             session, users, authenticators=mfa.authenticators, recovery=mfa.recovery_codes,
             refresh_tokens=refresh_tokens, sessions=(admin_sessions, sso_sessions), audit=audit,

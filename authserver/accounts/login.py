@@ -22,7 +22,6 @@ that never expires for every name ever sprayed; NIST asks the lock of accounts, 
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass
 
 from sqlalchemy.orm import Session
@@ -31,6 +30,7 @@ from authserver.accounts.passwords import MAX_LENGTH, PasswordHasher
 from authserver.accounts.users import UserDirectory, ensure_not_blocked, normalize_email
 from authserver.audit import AuditLog
 from authserver.config import Settings
+from authserver.digest import digest
 from authserver.errors import InvalidGrant
 from authserver.limits import AttemptLimiter, Hit, Limit, LimitReached
 from authserver.models import User
@@ -91,7 +91,11 @@ class PasswordLogin:
         self._audit = audit
 
     def authenticate(self, attempt: LoginAttempt) -> User:
-        """The user, or InvalidGrant (wrong credentials, blocked user) or LimitReached."""
+        """The user, or InvalidGrant (wrong credentials, blocked user) or LimitReached.
+
+        The audit events of success and refusal alike join the caller's unit of work: the use
+        case commits them, also when it then answers with the refusal (authserver.flows).
+        """
         user = self._users.find_by_email(attempt.email)
         hits = self._window_hits(attempt)
         try:
@@ -109,7 +113,6 @@ class PasswordLogin:
                 "login.failure", user_id=user.id if user else None,
                 client_id=attempt.client_id, ip=attempt.ip,
             )
-            self._session.commit()
             raise InvalidGrant(WRONG_CREDENTIALS)
         assert user is not None  # verify() is False without a stored hash
         self._limiter.forgive(hits)
@@ -121,13 +124,12 @@ class PasswordLogin:
         return user
 
     def unlock(self, user: User) -> None:
-        """Clear the user's failure counters (an operator's decision)."""
+        """Clear the user's failure counters (an operator's decision); the caller commits."""
         self._limiter.clear([
             (self._limits.consecutive, user.id),
             (self._limits.account, _account_key(user.email)),
         ])
         self._audit.record("login.unlocked", user_id=user.id)
-        self._session.commit()
 
     def _window_hits(self, attempt: LoginAttempt) -> list[Hit]:
         return [
@@ -142,9 +144,8 @@ class PasswordLogin:
                 "login.throttled", user_id=user.id if user else None,
                 client_id=attempt.client_id, ip=attempt.ip, limits=list(refusal.newly),
             )
-            self._session.commit()
 
 
 def _account_key(email: str) -> str:
     """The account-name counter key: a digest, so no email address sits in Redis."""
-    return hashlib.sha256(normalize_email(email).encode()).hexdigest()[:32]
+    return digest(normalize_email(email))[:32]

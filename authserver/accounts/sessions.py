@@ -18,12 +18,12 @@ a sign-out can renew only the mark; the session it would need is gone for good.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import secrets
 import time
 from dataclasses import dataclass
 
+from authserver.digest import digest
 from authserver.store import Namespace
 
 IDLE_SECONDS = 30 * 60
@@ -45,7 +45,7 @@ class BrowserSession:
 
 def session_key(session_id: str) -> str:
     """The digest the store keeps of a session id."""
-    return hashlib.sha256(session_id.encode()).hexdigest()
+    return digest(session_id)
 
 
 class BrowserSessions:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import logging
-from typing import Any
 
 from authlib.oauth2 import OAuth2Error
 from flask import Flask, Response
@@ -25,6 +24,7 @@ from authserver.errors import (
     ProtektError,
     ServerError,
     TemporarilyUnavailable,
+    render,
 )
 from authserver.extensions import db
 
@@ -36,15 +36,6 @@ DATABASE_UNAVAILABLE = (sa_exc.OperationalError, sa_exc.InterfaceError, sa_exc.T
 _HTTP_ERRORS: dict[int, type[ProtektError]] = {
     400: InvalidRequest, 404: NotFound, 405: MethodNotAllowed, 413: PayloadTooLarge,
 }
-
-
-def render(error: OAuth2Error) -> tuple[int, dict[str, Any], list[tuple[str, str]]]:
-    """(status, body, headers) of a protocol error; its private detail goes to the log only."""
-    detail = getattr(error, "detail", None)
-    if detail:
-        log.warning("%s (%s): %s", error.error, error.status_code, detail)
-    status, body, headers = error()
-    return status, body, headers
 
 
 def respond(error: OAuth2Error) -> Response:

@@ -1,9 +1,9 @@
 """The MFA endpoints (README, API): associate, confirm, list, remove, recovery codes, challenge.
 
 The Bearer token is an access token (a JWT of ours) or an mfa_token (opaque); which one decides
-what the caller may do (authserver.mfa.enrollment). ``/mfa/challenge`` takes the mfa_token in the
-body with client authentication, as the token endpoint does. Every answer is ``no-store``: it may
-carry a TOTP secret or recovery codes.
+what the caller may do (authserver.flows.factor_management). ``/mfa/challenge`` takes the
+mfa_token in the body with client authentication, as the token endpoint does. Every answer is
+``no-store``: it may carry a TOTP secret or recovery codes.
 """
 
 from __future__ import annotations
@@ -12,18 +12,19 @@ from typing import Any
 
 from flask import Blueprint, Response, request
 
-from authserver.accounts.users import BLOCKED
 from authserver.api.bearer import bearer_token, token_user
 from authserver.api.responses import no_store
 from authserver.authorization import ProtektRequest, body_parameters, json_object
 from authserver.clients import DASHBOARD_CLIENT_ID
 from authserver.errors import ExpiredToken, InvalidGrant, InvalidRequest, InvalidToken
 from authserver.extensions import authorization, services
+from authserver.flows.factor_management import Confirmation, Enrollment, Principal
 from authserver.grants.base import ProtektGrant
-from authserver.mfa.enrollment import Confirmation, Enrollment, Principal
 from authserver.mfa.settings import OTP, SMS
+from authserver.mfa.tickets import UNKNOWN
 
 bp = Blueprint("mfa", __name__)
+_UNUSABLE = "The mfa_token is unknown, used or expired. Log in again."
 
 
 def _principal() -> Principal:
@@ -39,16 +40,14 @@ def _principal() -> Principal:
                          frozenset(claims["scope"].split()),
                          tuple(claims.get("amr", ())))
     try:
-        ticket = services.mfa.tickets.open(token)
-    except (InvalidGrant, ExpiredToken):
-        raise InvalidToken("The mfa_token is unknown, used or expired. Log in again.") from None
+        ticket, user = services.mfa.logins.open(token)
+    except ExpiredToken:
+        raise InvalidToken(_UNUSABLE) from None
+    except InvalidGrant as refused:  # unknown or used; the user gone or blocked
+        raise InvalidToken(_UNUSABLE if refused.description == UNKNOWN
+                           else refused.description) from None
     if ticket.client_id == DASHBOARD_CLIENT_ID:  # the console's sign-in step, not an app's
-        raise InvalidToken("The mfa_token is unknown, used or expired. Log in again.")
-    user = services.users.get(ticket.user_id)
-    if user is None:
-        raise InvalidToken("The user of this mfa_token no longer exists.")
-    if user.blocked:
-        raise InvalidToken(BLOCKED)
+        raise InvalidToken(_UNUSABLE)
     return Principal(user, ticket.client_id, ip, ticket=ticket)
 
 
@@ -135,7 +134,7 @@ def challenge() -> Response:
     for name in ("mfa_token", "challenge_type"):
         if not params.get(name):
             raise InvalidRequest(f"Missing '{name}' parameter.")
-    result = services.mfa.challenges.challenge(
+    result = services.flows.mfa_challenge.run(
         params["mfa_token"], client, oauth_request.client_ip,
         params["challenge_type"], params.get("authenticator_id"),
     )

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from typing import Any, cast
 
-from flask import Blueprint, Response, request
+from flask import Blueprint, Response, current_app, request
 
 from authserver.accounts.users import PROFILE_CLAIMS
 from authserver.api.bearer import bearer_token, token_user
-from authserver.api.responses import cacheable, no_store
+from authserver.api.responses import PublicDocument, no_store
 from authserver.clients import AUTH0_ALIASES
 from authserver.errors import InsufficientScope
 from authserver.extensions import services
@@ -66,15 +67,35 @@ def grant_types_supported() -> list[str]:
     return names + [alias for alias, grant in AUTH0_ALIASES.items() if grant in names]
 
 
+def _published_algorithms() -> tuple[str, ...]:
+    return tuple(sorted({k.alg for k in services.keyring.published()}))
+
+
+def _published_kids() -> tuple[str, ...]:
+    return tuple(k.kid for k in services.keyring.published())
+
+
 @bp.get("/.well-known/openid-configuration")
 @bp.get("/.well-known/oauth-authorization-server")
 def discovery() -> Response:
-    return cacheable(provider_metadata(), METADATA_MAX_AGE)
+    """The provider's metadata, built again only when the signing algorithms change."""
+    document = _document("protekt.discovery", provider_metadata, METADATA_MAX_AGE)
+    return document.response(_published_algorithms(), request)
 
 
 @bp.get("/.well-known/jwks.json")
 def jwks() -> Response:
-    return cacheable(services.keyring.jwks(), JWKS_MAX_AGE)
+    """The JWK Set, built again only when the published keys change."""
+    document = _document("protekt.jwks", services.keyring.jwks, JWKS_MAX_AGE)
+    return document.response(_published_kids(), request)
+
+
+def _document(name: str, build: Callable[[], Any], max_age: int) -> PublicDocument:
+    """The app's prepared document of this name (made on first use)."""
+    extensions = current_app.extensions
+    if name not in extensions:
+        extensions[name] = PublicDocument(build, max_age)
+    return cast(PublicDocument, extensions[name])
 
 
 @bp.route("/userinfo", methods=["GET", "POST"])

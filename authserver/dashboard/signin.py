@@ -10,7 +10,7 @@ two factors
 (NIST SP 800-63B §4.2, AAL2). An administrator with no factor and no recovery code at all (new,
 or reset by another administrator) adds an app after the password, confirms it with a first
 code, and is shown recovery codes once; their factors change nowhere else (``/mfa`` refuses,
-authserver.mfa.enrollment). No Flask here.
+authserver.flows.factor_management). No Flask here.
 """
 
 from __future__ import annotations
@@ -24,7 +24,8 @@ from authserver.accounts.login import LoginAttempt, PasswordLogin
 from authserver.audit import AuditLog
 from authserver.clients import DASHBOARD_CLIENT_ID
 from authserver.errors import AccessDenied, InvalidRequest
-from authserver.mfa import recovery, totp
+from authserver.flows.unit import refusals_kept
+from authserver.mfa import totp
 from authserver.mfa.authenticators import TYPE_OTP
 from authserver.mfa.factors import Factor
 from authserver.mfa.tickets import FOR_CHALLENGE, FOR_ENROLLMENT
@@ -74,7 +75,8 @@ class AdminSignIn:
     def password(self, email: str, password: str, ip: str) -> PasswordAccepted:
         """Check the password (InvalidGrant, or LimitReached); AccessDenied for a user who is
         not an administrator, said only to someone who knew the password."""
-        user = self._login.authenticate(LoginAttempt(email, password, DASHBOARD_CLIENT_ID, ip))
+        with refusals_kept(self._session):
+            user = self._login.authenticate(LoginAttempt(email, password, DASHBOARD_CLIENT_ID, ip))
         if not user.is_admin:
             self._session.commit()
             raise AccessDenied(NOT_ADMIN)
@@ -112,8 +114,9 @@ class AdminSignIn:
         ExpiredToken or TooManyAttempts otherwise); a first app code also makes recovery codes."""
         factor = self._factor(code)
         attempt = Attempt(DASHBOARD_CLIENT_ID, ip, factor.name)
-        user, ticket = self._mfa.verifier.verify(
-            mfa_token, attempt, self._mfa.settings.load(), partial(factor.check, code))
+        with refusals_kept(self._session):
+            user, ticket = self._mfa.verifier.verify(
+                mfa_token, attempt, self._mfa.settings.load(), partial(factor.check, code))
         codes = None
         if ticket.purpose == FOR_ENROLLMENT:
             codes = self._mfa.recovery_codes.replace_set(user.id)
@@ -123,9 +126,10 @@ class AdminSignIn:
         return SignedIn(user, codes)
 
     def _factor(self, code: str) -> Factor:
-        if totp.is_well_formed(code):
-            return self._mfa.otp
-        if recovery.normalize(code) is not None:
-            return self._mfa.recovery_code
+        """The factor whose answers look like this code: an app's six digits or a recovery
+        code."""
+        for factor in (self._mfa.otp, self._mfa.recovery_code):
+            if factor.well_formed(code):
+                return factor
         raise InvalidRequest("Enter the 6 digits your authenticator app shows, or a recovery "
                              "code like XXXX-XXXX-XXXX-XXXX.")

@@ -176,4 +176,5 @@ class AuthorizationCodeGrant(ProtektGrant, grants.AuthorizationCodeGrant):
             self.services.revocation.revoke_issued(issued.jti, issued.family_id, client,
                                                    self.request.client_ip)
             raise InvalidGrant(REPLAYED_CODE)
+        self.services.session.commit()
         return self.respond(issued.body)

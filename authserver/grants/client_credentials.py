@@ -22,4 +22,4 @@ class ClientCredentialsGrant(ProtektGrant, grants.ClientCredentialsGrant):
         )
 
     def create_token_response(self) -> Response:
-        return self.respond(self.services.issuer.for_client(self.token_request))
+        return self.respond(self.services.flows.client_credentials.run(self.token_request).body)

@@ -9,7 +9,6 @@ grant names its factor and reads its answer, nothing more.
 
 from __future__ import annotations
 
-from functools import partial
 from typing import Any, ClassVar
 
 from authlib.oauth2.rfc6749.grants import BaseGrant, TokenEndpointMixin
@@ -17,21 +16,18 @@ from authlib.oauth2.rfc6749.grants import BaseGrant, TokenEndpointMixin
 from authserver.clients import AUTH0_ALIASES, MFA_OOB, MFA_OTP, MFA_RECOVERY_CODE
 from authserver.errors import InvalidRequest
 from authserver.grants.base import ProtektGrant, Response
-from authserver.mfa import recovery, totp
 from authserver.mfa.factors import Factor, OtpFactor, RecoveryCodeFactor
 from authserver.mfa.sms import OobAnswer, SmsFactor
-from authserver.mfa.verification import Attempt
-from authserver.models.base import utcnow
-from authserver.tokens.issuer import Authentication, TokenRequest
+from authserver.tokens.issuer import Tokens
 
 _ALIAS_OF = {canonical: alias for alias, canonical in AUTH0_ALIASES.items()}
 
 
 class MfaGrant(ProtektGrant, BaseGrant, TokenEndpointMixin):
-    """Checks the parameters, then lets the MFA verifier decide; tokens carry the factor's amr."""
+    """Reads the mfa_token and the answer; the exchange decides (authserver.flows.mfa_exchange)."""
 
     CODE_PARAMETER: ClassVar[str]
-    CODE_FORMAT: ClassVar[str]
+    tokens: Tokens
 
     @classmethod
     def check_token_endpoint(cls, request: object) -> bool:
@@ -41,33 +37,21 @@ class MfaGrant(ProtektGrant, BaseGrant, TokenEndpointMixin):
     def factor(self) -> Factor:
         raise NotImplementedError
 
-    def well_formed(self, code: str) -> bool:
-        raise NotImplementedError
-
     def answer(self) -> Any:
         """The user's answer as the factor checks it; InvalidRequest when malformed."""
         code = self.param(self.CODE_PARAMETER)
-        if not self.well_formed(code):
-            raise InvalidRequest(f"'{self.CODE_PARAMETER}' must be {self.CODE_FORMAT}.")
+        factor = self.factor()
+        if not factor.well_formed(code):
+            raise InvalidRequest(f"'{self.CODE_PARAMETER}' must be {factor.answer_format}.")
         return code
 
     def validate_token_request(self) -> None:
         client = self.authenticated_client()
-        mfa_token = self.param("mfa_token")
-        factor = self.factor()
-        settings = self.services.mfa.settings.load()
-        if not settings.factor_enabled(factor.name):
-            raise InvalidRequest(f"The {factor.name} factor is switched off.")
-        answer = self.answer()
-        attempt = Attempt(client.client_id, self.request.client_ip, factor.name)
-        self.user, ticket = self.services.mfa.verifier.verify(
-            mfa_token, attempt, settings, partial(factor.check, answer)
-        )
-        self.token_request = TokenRequest(client, ticket.scope, ticket.audience)
+        self.tokens = self.services.flows.mfa_exchange.run(
+            self.param("mfa_token"), self.factor(), self.answer, client, self.request.client_ip)
 
     def create_token_response(self) -> Response:
-        authn = Authentication(self.user, ("pwd", *self.factor().amr), utcnow())
-        return self.respond(self.services.issuer.after_login(authn, self.token_request))
+        return self.respond(self.tokens.body)
 
 
 class MfaOtpGrant(MfaGrant):
@@ -75,13 +59,9 @@ class MfaOtpGrant(MfaGrant):
 
     GRANT_TYPE = MFA_OTP
     CODE_PARAMETER = "otp"
-    CODE_FORMAT = "the 6 digits the authenticator app shows"
 
     def factor(self) -> OtpFactor:
         return self.services.mfa.otp
-
-    def well_formed(self, code: str) -> bool:
-        return totp.is_well_formed(code)
 
 
 class MfaOobGrant(MfaGrant):
@@ -89,14 +69,10 @@ class MfaOobGrant(MfaGrant):
 
     GRANT_TYPE = MFA_OOB
     CODE_PARAMETER = "binding_code"
-    CODE_FORMAT = "the 6 digits of the SMS"
     _MAX_OOB_CODE = 100
 
     def factor(self) -> SmsFactor:
         return self.services.mfa.sms
-
-    def well_formed(self, code: str) -> bool:
-        return totp.is_well_formed(code)
 
     def answer(self) -> OobAnswer:
         oob_code = self.param("oob_code")
@@ -110,15 +86,11 @@ class MfaRecoveryCodeGrant(MfaGrant):
 
     GRANT_TYPE = MFA_RECOVERY_CODE
     CODE_PARAMETER = "recovery_code"
-    CODE_FORMAT = "a recovery code like XXXX-XXXX-XXXX-XXXX"
 
     def factor(self) -> RecoveryCodeFactor:
         return self.services.mfa.recovery_code
 
-    def well_formed(self, code: str) -> bool:
-        return recovery.normalize(code) is not None
-
     def create_token_response(self) -> Response:
         status, body, headers = super().create_token_response()
-        remaining = self.services.mfa.recovery_codes.remaining(self.user.id)
+        remaining = self.services.mfa.recovery_codes.remaining(self.tokens.subject)
         return status, {**body, "recovery_codes_remaining": remaining}, headers

@@ -1,7 +1,7 @@
 """The password grant (RFC 6749 §4.3): email and password for tokens, amr ``pwd`` (RFC 8176).
 
 When the account needs a second factor the answer is ``403 mfa_required`` with an mfa_token
-(README, API), never tokens.
+(README, API), never tokens (authserver.flows.password_login).
 """
 
 from __future__ import annotations
@@ -9,15 +9,18 @@ from __future__ import annotations
 from authlib.oauth2.rfc6749 import grants
 
 from authserver.accounts.login import LoginAttempt
+from authserver.errors import MfaRequired, render
+from authserver.flows.password_login import MfaRequired as SecondFactorNeeded
 from authserver.grants.base import ProtektGrant, Response
-from authserver.models.base import utcnow
 from authserver.scopes import DEFAULT_SCOPE
-from authserver.tokens.issuer import Authentication, TokenRequest
+from authserver.tokens.issuer import TokenRequest, Tokens
 
 
 class PasswordGrant(ProtektGrant, grants.ResourceOwnerPasswordCredentialsGrant):
     """Checks parameters first, so a malformed request never costs a login attempt. Management
     scopes are never given to a user's login: they belong to machine clients."""
+
+    outcome: Tokens | SecondFactorNeeded
 
     def validate_token_request(self) -> None:
         client = self.authenticated_client()
@@ -25,16 +28,12 @@ class PasswordGrant(ProtektGrant, grants.ResourceOwnerPasswordCredentialsGrant):
                                      ignore_unknown=True)
         audience = self.requested_audience(client)
         self.for_own_endpoints_only(scope, audience)
-        self.token_request = TokenRequest(client, scope, audience)
-        attempt = LoginAttempt(
-            self.param("username"), self.param("password"), client.client_id,
-            self.request.client_ip,
-        )
-        self.request.user = self.services.login.authenticate(attempt)
-        self.services.mfa.policy.after_password(
-            self.request.user, self.token_request, self.request.client_ip
-        )
+        attempt = LoginAttempt(self.param("username"), self.param("password"), client.client_id,
+                               self.request.client_ip)
+        self.outcome = self.services.flows.password_login.run(
+            attempt, TokenRequest(client, scope, audience))
 
     def create_token_response(self) -> Response:
-        authn = Authentication(self.request.user, ("pwd",), utcnow())
-        return self.respond(self.services.issuer.after_login(authn, self.token_request))
+        if isinstance(self.outcome, SecondFactorNeeded):
+            return render(MfaRequired(**self.outcome.members()))
+        return self.respond(self.outcome.body)

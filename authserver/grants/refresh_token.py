@@ -5,27 +5,23 @@ from __future__ import annotations
 from authlib.oauth2.rfc6749 import grants
 
 from authserver.grants.base import ProtektGrant, Response
-from authserver.scopes import parse_scope
-from authserver.tokens.issuer import TokenRequest
+from authserver.tokens.issuer import Tokens
 
 
 class RefreshTokenGrant(ProtektGrant, grants.RefreshTokenGrant):
-    """A narrower scope may be asked for; the token always rotates."""
+    """A narrower scope may be asked for; the token always rotates
+    (authserver.flows.refresh)."""
+
+    tokens: Tokens
 
     def validate_token_request(self) -> None:
         client = self.authenticated_client()
-        self.record = self.services.refresh_tokens.redeemable(
-            self.param("refresh_token"), client, self.request.client_ip
-        )
-        family = self.record.family
-        self.services.mfa.policy.check_refresh(family.user_id, family.amr)
-        granted = parse_scope(family.scope)
-        self.token_request = TokenRequest(
-            client, self.requested_scope(granted, granted), tuple(self.record.family.audience)
-        )
+        self.tokens = self.services.flows.refresh.run(
+            self.param("refresh_token"), client, self._scope_asked, self.request.client_ip)
+
+    def _scope_asked(self, granted: tuple[str, ...]) -> tuple[str, ...]:
+        """The scope parameter within what the login was granted; all of it when absent."""
+        return self.requested_scope(granted, granted)
 
     def create_token_response(self) -> Response:
-        body = self.services.issuer.after_refresh(
-            self.record, self.token_request, self.request.client_ip
-        )
-        return self.respond(body)
+        return self.respond(self.tokens.body)

@@ -10,11 +10,11 @@ record lives ``TTL`` seconds: a sign-in left longer starts again at the app. No 
 
 from __future__ import annotations
 
-import hashlib
 import json
 import secrets
 from dataclasses import asdict, dataclass, replace
 
+from authserver.digest import digest
 from authserver.store import Namespace
 
 TTL = 15 * 60
@@ -42,7 +42,7 @@ class Interaction:
 
 
 def _key(interaction_id: str) -> str:
-    return hashlib.sha256(interaction_id.encode()).hexdigest()
+    return digest(interaction_id)
 
 
 class Interactions:

@@ -12,6 +12,7 @@ from typing import Any
 from flask import Response, redirect, request, url_for
 
 from authserver.errors import AccessDenied, InvalidRequest, ProtektError
+from authserver.flows.factor_management import Enrollment
 from authserver.grants.authorization_code import AUDIENCE_ITEM
 from authserver.hosted.authorize import (
     consent_items,
@@ -22,7 +23,6 @@ from authserver.hosted.authorize import (
 )
 from authserver.hosted.interactions import Interaction
 from authserver.hosted.web import bp, hosted, page, signin_state, update_signin, who
-from authserver.mfa.enrollment import Enrollment
 from authserver.mfa.settings import OTP, SMS
 from authserver.mfa.sms import OobAnswer
 from authserver.models import Client

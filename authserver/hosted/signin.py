@@ -24,17 +24,17 @@ from typing import Any
 from authserver.accounts.login import LoginAttempt
 from authserver.accounts.sessions import BrowserSession, session_key
 from authserver.errors import InvalidRequest
+from authserver.flows.factor_management import Enrollment, Principal
+from authserver.flows.unit import refusals_kept
 from authserver.hosted.interactions import Interactions
-from authserver.mfa.enrollment import Enrollment, Principal
 from authserver.mfa.factors import Factor
-from authserver.mfa.policy import Requirement
+from authserver.mfa.policy import PendingLogin, Requirement
 from authserver.mfa.settings import OTP, RECOVERY_CODE, SMS
 from authserver.mfa.tickets import FOR_ENROLLMENT, MfaTicket
 from authserver.mfa.verification import Attempt
 from authserver.models import Client, User
 from authserver.services import Services
 from authserver.tokens.access import signed_by_us
-from authserver.tokens.issuer import TokenRequest
 
 
 @dataclass(frozen=True)
@@ -116,8 +116,9 @@ class HostedSignIn:
 
     def password(self, email: str, password: str, who: Who) -> Authenticated:
         """The user after the right password (InvalidGrant, LimitReached otherwise)."""
-        user = self._services.login.authenticate(
-            LoginAttempt(email, password, who.client.client_id, who.ip))
+        with refusals_kept(self._services.session):
+            user = self._services.login.authenticate(
+                LoginAttempt(email, password, who.client.client_id, who.ip))
         self._services.session.commit()
         return Authenticated(user, ("pwd",), time.time())
 
@@ -137,8 +138,10 @@ class HostedSignIn:
     def start_mfa(self, user: User, scope: tuple[str, ...], who: Who) -> str:
         """A new mfa_token for this sign-in's second step, audited ``mfa.required``."""
         needed = self.requirement(user.id)
-        request = TokenRequest(who.client, scope)
-        return self._mfa.policy.start(user, request, who.ip, needed, self._mfa.settings.load())
+        login = PendingLogin(who.client.client_id, scope, (), who.ip)
+        mfa_token = self._mfa.policy.start(user, login, needed, self._mfa.settings.load())
+        self._services.session.commit()
+        return mfa_token
 
     def ticket(self, mfa_token: str, who: Who) -> MfaTicket:
         """The live ticket (InvalidGrant, ExpiredToken or TooManyAttempts otherwise)."""
@@ -146,8 +149,8 @@ class HostedSignIn:
 
     def send_sms(self, mfa_token: str, who: Who) -> str:
         """Text a code to the user's phone; the oob_code that names it."""
-        body = self._mfa.challenges.challenge(mfa_token, who.client, who.ip, "sms", None,
-                                              finished_by_grant=False)
+        body = self._services.flows.mfa_challenge.run(mfa_token, who.client, who.ip, "sms", None,
+                                                      finished_by_grant=False)
         return str(body["oob_code"])
 
     def verify(self, mfa_token: str, factor_name: str, answer: Any, who: Who,
@@ -160,8 +163,10 @@ class HostedSignIn:
             raise InvalidRequest(f"The {factor.name} factor is not one this sign-in offers.")
         settings = self._mfa.settings.load()
         attempt = Attempt(who.client.client_id, who.ip, factor.name)
-        user, _ = self._mfa.verifier.verify(mfa_token, attempt, settings,
-                                            partial(factor.check, answer))
+        with refusals_kept(self._services.session):
+            user, _ = self._mfa.verifier.verify(mfa_token, attempt, settings,
+                                                partial(factor.check, answer))
+        self._services.session.commit()
         return Authenticated(user, tuple(dict.fromkeys((*amr, *factor.amr))), time.time())
 
     def _offered(self, ticket: MfaTicket) -> tuple[str, ...]:

@@ -10,18 +10,14 @@ from __future__ import annotations
 
 from typing import Any, Protocol
 
-from sqlalchemy.orm import Session
-
-from authserver.accounts.users import ensure_not_blocked
-from authserver.audit import AuditLog
-from authserver.errors import InvalidGrant, InvalidRequest, NotFound, UnauthorizedClient
+from authserver.mfa import recovery, totp
 from authserver.mfa.authenticators import Authenticators
-from authserver.mfa.policy import FACTOR_GRANTS, MFA_AMR, factor_of
+from authserver.mfa.policy import MFA_AMR, factor_of
 from authserver.mfa.recovery import RecoveryCodes
-from authserver.mfa.settings import OTP, RECOVERY_CODE, SMS, MfaSettings, MfaSettingsStore
-from authserver.mfa.tickets import FOR_ENROLLMENT, MfaTicket, MfaTickets
+from authserver.mfa.settings import OTP, RECOVERY_CODE, MfaSettings
+from authserver.mfa.tickets import FOR_ENROLLMENT, MfaTicket
 from authserver.mfa.verification import Attempt, Proof
-from authserver.models import Authenticator, Client, User
+from authserver.models import Authenticator, User
 
 
 class Factor(Protocol):
@@ -29,6 +25,10 @@ class Factor(Protocol):
 
     name: str  # as in settings and available_factors
     amr: tuple[str, ...]  # added to the login's amr on success
+    answer_format: str  # what a well-formed code looks like, said when one is not
+
+    def well_formed(self, code: str) -> bool:
+        """The code has this factor's shape (checked before any attempt is counted)."""
 
     def check(self, answer: Any, user: User, ticket: MfaTicket) -> Proof | None:
         """A proof if this is the right answer for this ticket (recorded as used), else None.
@@ -54,9 +54,14 @@ class OtpFactor:
 
     name = OTP
     amr = ("otp", MFA_AMR)
+    answer_format = "the 6 digits the authenticator app shows"
 
     def __init__(self, authenticators: Authenticators) -> None:
         self._authenticators = authenticators
+
+    @staticmethod
+    def well_formed(code: str) -> bool:
+        return totp.is_well_formed(code)
 
     def challenge(self, ticket: MfaTicket, authenticator: Authenticator, attempt: Attempt,
                   settings: MfaSettings) -> dict[str, Any]:
@@ -82,77 +87,15 @@ class RecoveryCodeFactor:
 
     name = RECOVERY_CODE
     amr = (MFA_AMR,)
+    answer_format = "a recovery code like XXXX-XXXX-XXXX-XXXX"
 
     def __init__(self, recovery: RecoveryCodes) -> None:
         self._recovery = recovery
 
+    @staticmethod
+    def well_formed(code: str) -> bool:
+        return recovery.normalize(code) is not None
+
     def check(self, code: str, user: User, ticket: MfaTicket) -> Proof | None:
         redeemed = ticket.purpose != FOR_ENROLLMENT and self._recovery.redeem(user.id, code)
         return Proof() if redeemed else None
-
-
-# challenge_type → factor (README, API: "sms" is a synonym of "oob" over SMS).
-CHALLENGE_TYPES = {"otp": OTP, "oob": SMS, "sms": SMS}
-
-
-class MfaChallenges:
-    """``POST /mfa/challenge``: check the mfa_token, pick the authenticator, start the factor."""
-
-    def __init__(
-        self, session: Session, settings: MfaSettingsStore, tickets: MfaTickets,
-        factors: dict[str, ChallengeFactor], audit: AuditLog,
-    ) -> None:
-        self._session = session
-        self._settings = settings
-        self._tickets = tickets
-        self._factors = factors
-        self._audit = audit
-
-    def challenge(
-        self, mfa_token: str, client: Client, ip: str, challenge_type: str,
-        authenticator_id: str | None, *, finished_by_grant: bool = True,
-    ) -> dict[str, Any]:
-        """Start the challenge. ``finished_by_grant`` False: the hosted sign-in pages check the
-        answer themselves, so the client's MFA grants do not matter."""
-        client_id = client.client_id
-        ticket = self._tickets.open(mfa_token, client_id)
-        user = self._session.get(User, ticket.user_id)
-        if user is None:
-            raise InvalidGrant("The user of this mfa_token no longer exists.")
-        ensure_not_blocked(user)  # blocked since the password: nothing is sent
-        settings = self._settings.load()
-        factor = self._factor(challenge_type, settings)
-        if finished_by_grant and not client.check_grant_type(FACTOR_GRANTS[factor.name]):
-            raise UnauthorizedClient(
-                f"This client may not use the grant that finishes a {factor.name} challenge."
-            )
-        authenticator = self._pick(factor, ticket, authenticator_id)
-        attempt = Attempt(client_id, ip, factor.name)
-        body = factor.challenge(ticket, authenticator, attempt, settings)
-        self._audit.record("mfa.challenge", user_id=ticket.user_id, client_id=client_id, ip=ip,
-                           factor=factor.name, authenticator_id=authenticator.id)
-        self._session.commit()
-        return body
-
-    def _factor(self, challenge_type: str, settings: MfaSettings) -> ChallengeFactor:
-        name = CHALLENGE_TYPES.get(challenge_type)
-        if name is None:
-            raise InvalidRequest(
-                f"Unknown challenge_type; use one of {', '.join(CHALLENGE_TYPES)}."
-            )
-        if not settings.factor_enabled(name) or name not in self._factors:
-            raise InvalidRequest(f"The {name} factor is switched off.")
-        return self._factors[name]
-
-    @staticmethod
-    def _pick(factor: ChallengeFactor, ticket: MfaTicket,
-              authenticator_id: str | None) -> Authenticator:
-        """The authenticator asked for, or the user's first of this factor."""
-        authenticators = factor.candidates(ticket)
-        if authenticator_id is not None:
-            authenticators = [a for a in authenticators if a.id == authenticator_id]
-            if not authenticators:
-                raise NotFound(f"The user has no {factor.name} authenticator with this id.")
-        if not authenticators:
-            raise InvalidRequest(f"The user has no {factor.name} authenticator to challenge.")
-        return authenticators[0]

@@ -11,11 +11,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy.orm import Session
-
 from authserver.audit import AuditLog
 from authserver.clients import MFA_OOB, MFA_OTP, MFA_RECOVERY_CODE
-from authserver.errors import InvalidGrant, MfaRequired, UnauthorizedClient
+from authserver.errors import InvalidGrant
 from authserver.mfa.authenticators import Authenticators
 from authserver.mfa.recovery import RecoveryCodes
 from authserver.mfa.settings import (
@@ -29,7 +27,6 @@ from authserver.mfa.settings import (
 from authserver.mfa.tickets import FOR_CHALLENGE, FOR_ENROLLMENT, MfaTickets
 from authserver.models import Authenticator, User
 from authserver.scopes import format_scope
-from authserver.tokens.issuer import TokenRequest
 
 MFA_AMR = "mfa"  # RFC 8176 §2
 # The grant that takes each factor's answer: a client without it cannot finish that factor.
@@ -39,6 +36,16 @@ FACTOR_GRANTS = {OTP: MFA_OTP, SMS: MFA_OOB, RECOVERY_CODE: MFA_RECOVERY_CODE}
 def factor_of(authenticator: Authenticator) -> str:
     """The factor name (settings, available_factors) of an authenticator: otp or sms."""
     return authenticator.oob_channel or authenticator.type
+
+
+@dataclass(frozen=True)
+class PendingLogin:
+    """A login waiting for its second factor: the client, what it asked for, from where."""
+
+    client_id: str
+    scope: tuple[str, ...]
+    audience: tuple[str, ...]
+    ip: str
 
 
 @dataclass(frozen=True)
@@ -53,10 +60,9 @@ class MfaPolicy:
     """Decides whether a login needs MFA, and issues the mfa_token when it does."""
 
     def __init__(
-        self, session: Session, settings: MfaSettingsStore, authenticators: Authenticators, *,
+        self, settings: MfaSettingsStore, authenticators: Authenticators, *,
         recovery: RecoveryCodes, tickets: MfaTickets, audit: AuditLog,
     ) -> None:
-        self._session = session
         self._settings = settings
         self._authenticators = authenticators
         self._recovery = recovery
@@ -87,43 +93,16 @@ class MfaPolicy:
             usable.append(RECOVERY_CODE)
         return Requirement(FOR_CHALLENGE, tuple(dict.fromkeys(usable)))
 
-    def after_password(self, user: User, request: TokenRequest, ip: str) -> None:
-        """Raise MfaRequired, with a new mfa_token, if the password is not enough.
-
-        Only factors whose grant the client may use are offered; a client that can finish none
-        gets ``unauthorized_client`` rather than a token it cannot use. Reads without flushing
-        the login's pending writes: a flush would hold SQLite's write lock while the token
-        issuer may need a session of its own (authserver.tokens.issuer).
-        """
-        with self._session.no_autoflush:
-            settings = self._settings.load()
-            needed = self.requirement(user.id, settings)
-        if needed is None:
-            return
-        client = request.client
-        offered = [f for f in needed.factors if client.check_grant_type(FACTOR_GRANTS[f])]
-        if not offered:
-            self._session.commit()
-            raise UnauthorizedClient(
-                "This user needs a second factor, and this client may not use the MFA grants."
-            )
-        mfa_token = self.start(user, request, ip, needed, settings)
-        raise MfaRequired(
-            mfa_token=mfa_token,
-            mfa_requirements={needed.kind: [{"type": f} for f in offered]},
-            available_factors=offered,
-        )
-
-    def start(self, user: User, request: TokenRequest, ip: str, needed: Requirement,
+    def start(self, user: User, login: PendingLogin, needed: Requirement,
               settings: MfaSettings) -> str:
-        """A new mfa_token for the second step of this login, audited ``mfa.required``."""
+        """A new mfa_token for the second step of this login, audited ``mfa.required`` (the
+        caller commits)."""
         mfa_token = self._tickets.issue(
-            user_id=user.id, client_id=request.client.client_id, scope=request.scope,
-            audience=request.audience, purpose=needed.kind, ttl=settings.mfa_token_ttl,
+            user_id=user.id, client_id=login.client_id, scope=login.scope,
+            audience=login.audience, purpose=needed.kind, ttl=settings.mfa_token_ttl,
         )
-        self._audit.record("mfa.required", user_id=user.id, client_id=request.client.client_id,
-                           ip=ip, requirement=needed.kind, scope=format_scope(request.scope))
-        self._session.commit()
+        self._audit.record("mfa.required", user_id=user.id, client_id=login.client_id,
+                           ip=login.ip, requirement=needed.kind, scope=format_scope(login.scope))
         return mfa_token
 
     def check_refresh(self, user_id: str, amr: list[str]) -> None:

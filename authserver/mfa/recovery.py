@@ -10,12 +10,12 @@ parallel redemptions exactly one succeeds (NIST SP 800-63B §5.1.2.2: used once 
 
 from __future__ import annotations
 
-import hashlib
 import secrets
 
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
+from authserver.digest import digest
 from authserver.models import RecoveryCode, User
 from authserver.models.base import utcnow
 
@@ -39,10 +39,6 @@ def normalize(code: str) -> str | None:
     return compact
 
 
-def _digest(user_id: str, compact: str) -> str:
-    return hashlib.sha256(f"{user_id}:{compact}".encode()).hexdigest()
-
-
 class RecoveryCodes:
     """A user's current set of recovery codes in the database."""
 
@@ -59,7 +55,7 @@ class RecoveryCodes:
         self.void(user_id)
         codes = [new_code() for _ in range(CODES_PER_SET)]
         self._session.add_all(
-            RecoveryCode(user_id=user_id, code_hash=_digest(user_id, normalize(code) or ""))
+            RecoveryCode(user_id=user_id, code_hash=digest(f"{user_id}:{normalize(code) or ''}"))
             for code in codes
         )
         return codes
@@ -73,7 +69,7 @@ class RecoveryCodes:
         result = self._session.execute(
             update(RecoveryCode)
             .where(RecoveryCode.user_id == user_id,
-                   RecoveryCode.code_hash == _digest(user_id, compact),
+                   RecoveryCode.code_hash == digest(f"{user_id}:{compact}"),
                    RecoveryCode.used_at.is_(None))
             .values(used_at=utcnow())
             .execution_options(synchronize_session=False)

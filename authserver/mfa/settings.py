@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from authserver.audit import AuditLog
+from authserver.cache import SharedCache
 from authserver.errors import InvalidRequest
 from authserver.models import MfaSettingsRow
 from authserver.sms import template
@@ -169,11 +170,16 @@ class MfaSettingsStore:
 
     ROW_ID = 1
 
-    def __init__(self, session: Session, audit: AuditLog) -> None:
+    def __init__(self, session: Session, audit: AuditLog, cache: SharedCache) -> None:
         self._session = session
         self._audit = audit
+        self._cache = cache
 
     def load(self) -> MfaSettings:
+        """The settings in force (kept in process until an administrator changes them)."""
+        return self._cache.get(MfaSettings, self._read)
+
+    def _read(self) -> MfaSettings:
         row = self._session.get(MfaSettingsRow, self.ROW_ID)
         if row is None:
             return MfaSettings()
@@ -199,4 +205,5 @@ class MfaSettingsStore:
         self._session.add(row)
         self._audit.record("mfa.settings.updated", changed=changed)
         self._session.commit()
+        self._cache.changed()
         return settings

@@ -20,7 +20,9 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
+from authserver.digest import digest
 from authserver.errors import ExpiredToken
+from authserver.mfa import totp
 from authserver.mfa.authenticators import Authenticators
 from authserver.mfa.policy import MFA_AMR, factor_of
 from authserver.mfa.settings import SMS, MfaSettings
@@ -52,10 +54,6 @@ def enrollment_binding(authenticator_id: str) -> str:
     return f"enroll:{authenticator_id}"
 
 
-def _digest(oob_code: str) -> str:
-    return hashlib.sha256(oob_code.encode()).hexdigest()
-
-
 def _mac(salt: str, code: str) -> str:
     return hmac.new(salt.encode(), code.encode(), hashlib.sha256).hexdigest()
 
@@ -69,7 +67,7 @@ class SmsCodes:
     def keep(self, binding: str, authenticator_id: str, code: str, ttl: int) -> str:
         """Remember a code that was sent, replacing the binding's last one; its new oob_code."""
         oob_code, salt = secrets.token_urlsafe(32), secrets.token_hex(16)
-        record = {"oob": _digest(oob_code), "salt": salt, "code": _mac(salt, code),
+        record = {"oob": digest(oob_code), "salt": salt, "code": _mac(salt, code),
                   "authenticator_id": authenticator_id, "expires_at": time.time() + ttl}
         self._records.put(binding, json.dumps(record).encode(), ttl + EXPIRED_MEMORY)
         return oob_code
@@ -84,7 +82,7 @@ class SmsCodes:
             return None
         record = json.loads(raw)
         if answer.oob_code is not None and not hmac.compare_digest(
-            _digest(answer.oob_code), record["oob"]
+            digest(answer.oob_code), record["oob"]
         ):
             return None
         if record["expires_at"] <= time.time():
@@ -105,11 +103,16 @@ class SmsFactor:
 
     name = SMS
     amr = ("sms", MFA_AMR)  # RFC 8176 §2
+    answer_format = "the 6 digits of the SMS"
 
     def __init__(self, authenticators: Authenticators, codes: SmsCodes, sender: SmsSender) -> None:
         self._authenticators = authenticators
         self._codes = codes
         self._sender = sender
+
+    @staticmethod
+    def well_formed(code: str) -> bool:
+        return totp.is_well_formed(code)  # six digits, as an app's code
 
     def candidates(self, ticket: MfaTicket) -> list[Authenticator]:
         mine = [a for a in self._authenticators.of_user(ticket.user_id) if factor_of(a) == SMS]

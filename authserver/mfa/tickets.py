@@ -11,7 +11,6 @@ everywhere (``429``) until it expires.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import secrets
 import time
@@ -19,7 +18,10 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 
+from authserver.accounts.users import UserDirectory, ensure_not_blocked
+from authserver.digest import digest
 from authserver.errors import ExpiredToken, InvalidGrant, TooManyAttempts
+from authserver.models import User
 from authserver.store import Namespace
 
 # What the ticket lets the user do next (the key of mfa_requirements, README, API).
@@ -49,10 +51,6 @@ class MfaTicket:
         return self.expires_at - time.time()
 
 
-def _digest(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
-
-
 class MfaTickets:
     """Issues, opens, leases and consumes mfa_tokens in the store."""
 
@@ -65,7 +63,7 @@ class MfaTickets:
     ) -> str:
         """A new mfa_token for ttl seconds."""
         token = secrets.token_urlsafe(32)
-        ticket = MfaTicket(_digest(token), user_id, client_id, scope, audience, purpose,
+        ticket = MfaTicket(digest(token), user_id, client_id, scope, audience, purpose,
                            time.time() + ttl)
         self._records.put(ticket.key, json.dumps(asdict(ticket)).encode(), ttl + EXPIRED_MEMORY)
         return token
@@ -77,7 +75,7 @@ class MfaTickets:
         good as unknown (RFC 6749 §5.2), and answers the same. ExpiredToken when expired,
         TooManyAttempts when void.
         """
-        ticket = self._load(_digest(token)) if 0 < len(token) <= _MAX_TOKEN_LENGTH else None
+        ticket = self._load(digest(token)) if 0 < len(token) <= _MAX_TOKEN_LENGTH else None
         if ticket is None or (client_id is not None and ticket.client_id != client_id):
             raise InvalidGrant(UNKNOWN)
         return _usable(ticket)
@@ -120,6 +118,25 @@ class MfaTickets:
         data = json.loads(raw)
         return MfaTicket(**{**data, "scope": tuple(data["scope"]),
                             "audience": tuple(data["audience"])})
+
+
+class MfaLogins:
+    """Logins waiting for their second factor: an mfa_token opened together with its user."""
+
+    def __init__(self, tickets: MfaTickets, users: UserDirectory) -> None:
+        self._tickets = tickets
+        self._users = users
+
+    def open(self, token: str, client_id: str | None = None) -> tuple[MfaTicket, User]:
+        """The live ticket (as :meth:`MfaTickets.open`) and its user; InvalidGrant when the user
+        is gone or was blocked after the password (README, API): the mfa_token is then worth
+        nothing, before any code is checked or sent."""
+        ticket = self._tickets.open(token, client_id)
+        user = self._users.get(ticket.user_id)
+        if user is None:
+            raise InvalidGrant("The user of this mfa_token no longer exists.")
+        ensure_not_blocked(user)
+        return ticket, user
 
 
 def _usable(ticket: MfaTicket) -> MfaTicket:

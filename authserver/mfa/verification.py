@@ -2,7 +2,9 @@
 
 Every MFA grant goes through :meth:`MfaVerifier.verify`: open the mfa_token (this client's, not
 expired), hold it so its codes are checked one at a time, count the attempt *before* checking
-(authserver.limits), check, then consume the token. The limits:
+(authserver.limits), check, then consume the token. The verifier adds its audit events and what a
+check spends to the caller's unit of work; the use case commits them, success or refusal alike
+(authserver.flows). The limits:
 
 * per mfa_token: ``token_max_failures`` wrong codes, then the token is void (``429``);
 * per user, across all mfa_tokens: a bucket of ``user_failure_burst`` failures that drains one
@@ -20,12 +22,11 @@ from functools import partial
 
 from sqlalchemy.orm import Session
 
-from authserver.accounts.users import UserDirectory, ensure_not_blocked
 from authserver.audit import AuditLog
 from authserver.errors import ExpiredToken, InvalidGrant, TooManyAttempts
 from authserver.limits import AttemptLimiter, Hit, Limit, LimitReached
 from authserver.mfa.settings import RECOVERY_CODE, MfaSettings
-from authserver.mfa.tickets import UNKNOWN, MfaTicket, MfaTickets
+from authserver.mfa.tickets import UNKNOWN, MfaLogins, MfaTicket, MfaTickets
 from authserver.models import User
 
 WRONG_CODE = "The code is wrong, or was already used."
@@ -77,16 +78,16 @@ class MfaVerifier:
     """Runs second-factor checks under the limits; consumes the mfa_token on success.
 
     A check records what it spends (a TOTP step, a recovery code) without committing; the
-    commit comes after the mfa_token is consumed, and a lost race for the token rolls it back,
+    caller commits after the mfa_token is consumed, and a lost race for the token rolls it back,
     so a code is never spent on a login that did not happen.
     """
 
     def __init__(
-        self, session: Session, users: UserDirectory, tickets: MfaTickets,
-        limiter: AttemptLimiter, audit: AuditLog,
+        self, session: Session, logins: MfaLogins, tickets: MfaTickets, limiter: AttemptLimiter,
+        audit: AuditLog,
     ) -> None:
         self._session = session
-        self._users = users
+        self._logins = logins
         self._tickets = tickets
         self._limiter = limiter
         self._audit = audit
@@ -96,11 +97,7 @@ class MfaVerifier:
     ) -> tuple[User, MfaTicket]:
         """The user and ticket after a right answer; InvalidGrant (also for a blocked user,
         before any code is checked or spent), ExpiredToken or LimitReached."""
-        ticket = self._tickets.open(mfa_token, attempt.client_id)
-        user = self._users.get(ticket.user_id)
-        if user is None:
-            raise InvalidGrant("The user of this mfa_token no longer exists.")
-        ensure_not_blocked(user)  # blocked after the password: the mfa_token is worth nothing
+        ticket, user = self._logins.open(mfa_token, attempt.client_id)
         with self._tickets.exclusive(ticket) as ticket:
             left: int | None = 0
             try:
@@ -135,10 +132,10 @@ class MfaVerifier:
         return proof
 
     def unlock(self, user: User, settings: MfaSettings) -> None:
-        """Clear the user's MFA failure counters (an operator's decision)."""
+        """Clear the user's MFA failure counters (an operator's decision); the caller commits
+        the audit event."""
         self._limiter.clear(_user_hits(settings, user.id))
         self._audit.record("mfa.unlocked", user_id=user.id)
-        self._session.commit()
 
     def _reserve(self, attempt: Attempt, user: User, hits: list[Hit]) -> int | None:
         """Count the attempt; audit a limit this attempt engaged."""
@@ -161,5 +158,4 @@ class MfaVerifier:
     def _record(self, attempt: Attempt, user: User, event: str, **detail: object) -> None:
         self._audit.record(event, user_id=user.id, client_id=attempt.client_id, ip=attempt.ip,
                            factor=attempt.factor, **detail)
-        self._session.commit()
 

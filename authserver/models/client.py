@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 from datetime import datetime
 from urllib.parse import urlsplit
@@ -10,12 +9,13 @@ from urllib.parse import urlsplit
 from sqlalchemy import JSON, Boolean, String, true
 from sqlalchemy.orm import Mapped, mapped_column
 
+from authserver.digest import digest
 from authserver.models.base import Base, UTCDateTime, utcnow
 
 
 def hash_client_secret(secret: str) -> str:
     """SHA-256 of a generated 256-bit secret: enough for high-entropy values (no slow hash)."""
-    return hashlib.sha256(secret.encode()).hexdigest()
+    return digest(secret)
 
 
 class Client(Base):

@@ -20,11 +20,11 @@ what it gave revoked (RFC 6749 §4.1.3 binds the code to its client).
 
 from __future__ import annotations
 
-import hashlib
 import json
 import secrets
 from dataclasses import asdict, dataclass
 
+from authserver.digest import digest
 from authserver.store import Namespace
 
 REPLAYED = b"replayed"
@@ -64,10 +64,6 @@ class Replay:
     family_id: str | None
 
 
-def _digest(code: str) -> str:
-    return hashlib.sha256(code.encode()).hexdigest()
-
-
 class AuthorizationCodes:
     """Issues, redeems and remembers authorization codes in the store."""
 
@@ -79,7 +75,7 @@ class AuthorizationCodes:
     def issue(self, **bound: object) -> str:
         """A new code bound to ``bound`` (the fields of :class:`CodeGrant` but ``key``)."""
         code = secrets.token_urlsafe(32)
-        grant = CodeGrant(key=_digest(code), **bound)  # type: ignore[arg-type]
+        grant = CodeGrant(key=digest(code), **bound)  # type: ignore[arg-type]
         self._records.put(grant.key, json.dumps(asdict(grant)).encode(), self._ttl)
         return code
 
@@ -89,7 +85,7 @@ class AuthorizationCodes:
         can burn another's code or revoke what it gave)."""
         if not 0 < len(code) <= _MAX_CODE_LENGTH:
             return None
-        key = _digest(code)
+        key = digest(code)
         issued_to = self._records.get(key)
         if issued_to is None:
             return self._replay(key, client_id)

@@ -1,10 +1,10 @@
 """Minting the token response (RFC 6749 §5.1): JWT access token, ID token, refresh token.
 
 Access tokens follow RFC 9068 (header ``typ: at+jwt``); ID tokens follow OIDC Core §2; ``amr``
-values come from RFC 8176. Each response is one unit of work: the refresh-token rows and the audit
-events it carries are committed together, or not at all. Tokens are signed before the unit writes
-anything, because signing may create the first key in a session of its own, and SQLite admits one
-writer at a time.
+values come from RFC 8176. The issuer adds the refresh-token rows to the caller's unit of work and
+commits nothing: the use case (authserver.flows) commits them with the rest of the request, or not
+at all. A use case calls :meth:`TokenIssuer.ready` before its first write: signing may create the
+first key in a session of its own, and SQLite admits one writer at a time.
 """
 
 from __future__ import annotations
@@ -14,8 +14,6 @@ import time
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
-
-from sqlalchemy.orm import Session
 
 from authserver.clients import REFRESH_TOKEN
 from authserver.config import Settings
@@ -52,34 +50,35 @@ class TokenRequest:
 
 
 @dataclass(frozen=True)
-class Issued:
-    """A token response and what names its tokens: the access token's ``jti`` and the refresh
-    family's id, so that they can be revoked together (RFC 6749 §4.1.2: a replayed code)."""
+class Tokens:
+    """A token response, whom it is for (``sub``: a user, or the client itself) and what names
+    its tokens: the access token's ``jti`` and the refresh family's id, so that they can be
+    revoked together (RFC 6749 §4.1.2: a replayed code)."""
 
     body: dict[str, Any]
+    subject: str
     jti: str
     family_id: str | None
 
 
 class TokenIssuer:
-    """Builds token responses and commits what they create."""
+    """Builds token responses; the caller commits what they create."""
 
     def __init__(
-        self, session: Session, keyring: KeyRing, refresh_tokens: RefreshTokens, settings: Settings,
+        self, keyring: KeyRing, refresh_tokens: RefreshTokens, settings: Settings,
         claims: UserClaims,
     ) -> None:
-        self._session = session
         self._keyring = keyring
         self._refresh_tokens = refresh_tokens
         self._settings = settings
         self._claims = claims
 
-    def after_login(self, authn: Authentication, request: TokenRequest) -> dict[str, Any]:
-        """Tokens for a completed login; a new refresh-token family if the client may refresh."""
-        return self.issue(authn, request).body
+    def ready(self) -> None:
+        """Have the signing key at hand before the caller's unit of work writes anything."""
+        self._keyring.active_key()
 
-    def issue(self, authn: Authentication, request: TokenRequest) -> Issued:
-        """:meth:`after_login`, naming what it issued."""
+    def issue(self, authn: Authentication, request: TokenRequest) -> Tokens:
+        """Tokens for a completed login; a new refresh-token family if the client may refresh."""
         body, jti = self._user_tokens(authn, request)
         family_id = None
         if request.refresh and request.client.check_grant_type(REFRESH_TOKEN):
@@ -88,26 +87,24 @@ class TokenIssuer:
                 scope=format_scope(request.scope), audience=list(request.audience),
                 amr=list(authn.amr), auth_time=authn.auth_time, sso_session=authn.sso_session,
             )
-        self._session.commit()
-        return Issued(body, jti, family_id)
+        return Tokens(body, authn.user.id, jti, family_id)
 
-    def after_refresh(
-        self, record: RefreshToken, request: TokenRequest, ip: str | None,
-    ) -> dict[str, Any]:
+    def refreshed(
+        self, record: RefreshToken, user: User, request: TokenRequest, ip: str | None,
+    ) -> Tokens:
         """Tokens for a refresh: the login's amr and auth_time carry over; the token rotates."""
         family = record.family
-        user = self._session.get_one(User, family.user_id)
         authn = Authentication(user, tuple(family.amr), family.auth_time)
-        body, _ = self._user_tokens(authn, request)
+        body, jti = self._user_tokens(authn, request)
         body["refresh_token"] = self._refresh_tokens.rotate(record, ip)
-        self._session.commit()
-        return body
+        return Tokens(body, user.id, jti, family.id)
 
-    def for_client(self, request: TokenRequest) -> dict[str, Any]:
+    def for_client(self, request: TokenRequest) -> Tokens:
         """An access token for the client itself (RFC 6749 §4.4; RFC 9068 §2.2: sub = client)."""
         now = int(time.time())
         claims = self._access_claims(request, request.client.client_id, now)
-        return self._body(self._keyring.sign(claims, ACCESS_TOKEN_TYP), request.scope)
+        body = self._body(self._keyring.sign(claims, ACCESS_TOKEN_TYP), request.scope)
+        return Tokens(body, request.client.client_id, claims["jti"], None)
 
     def _user_tokens(self, authn: Authentication,
                      request: TokenRequest) -> tuple[dict[str, Any], str]:

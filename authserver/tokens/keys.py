@@ -140,11 +140,18 @@ class KeyRing:
         return max(active, key=lambda k: k.created_at, default=None)
 
     def _refresh_if_due(self) -> None:
+        """Reload on the interval. While one thread reloads, the others go on with the keys
+        already loaded (they wait only when there are none yet), so a request that holds a
+        database connection never queues behind another's reload for the pool."""
         if time.monotonic() - self._checked_at < self._refresh_interval:
             return
-        with self._lock:
+        if not self._lock.acquire(blocking=not self._keys):
+            return
+        try:
             if time.monotonic() - self._checked_at >= self._refresh_interval:
                 self._load_all()
+        finally:
+            self._lock.release()
 
     def _load_all(self) -> None:
         with self._new_session() as session:

@@ -9,7 +9,6 @@ A blocked user's tokens are refused (authserver.accounts.users.ensure_not_blocke
 
 from __future__ import annotations
 
-import hashlib
 import secrets
 from datetime import datetime, timedelta
 
@@ -18,13 +17,10 @@ from sqlalchemy.orm import Session
 
 from authserver.accounts.users import ensure_not_blocked
 from authserver.audit import AuditLog
+from authserver.digest import digest
 from authserver.errors import InvalidGrant
 from authserver.models import Client, RefreshToken, RefreshTokenFamily, User
 from authserver.models.base import utcnow
-
-
-def _digest(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
 
 
 class RefreshTokens:
@@ -51,18 +47,20 @@ class RefreshTokens:
         self._session.flush()
         return family.id, self._add_token(family, now)
 
-    def redeemable(self, token: str, client: Client, ip: str | None) -> RefreshToken:
-        """The token's record if this client may use it now; InvalidGrant otherwise.
+    def redeemable(self, token: str, client: Client, ip: str | None) -> tuple[RefreshToken, User]:
+        """The token's record and its user, if this client may use it now; InvalidGrant
+        otherwise.
 
         A token used before revokes its family (committed at once) before the refusal. A
         blocked user's token is refused as such, whatever else is true of it.
         """
         record = self._session.scalar(
-            select(RefreshToken).where(RefreshToken.token_hash == _digest(token))
+            select(RefreshToken).where(RefreshToken.token_hash == digest(token))
         )
         if record is None or record.family.client_id != client.client_id:
             raise InvalidGrant("The refresh token is invalid.")
-        ensure_not_blocked(self._session.get_one(User, record.family.user_id))
+        user = self._session.get_one(User, record.family.user_id)
+        ensure_not_blocked(user)
         if record.rotated_at is not None:
             self._revoke_family(record.family, "reuse", ip)
             raise InvalidGrant(
@@ -73,7 +71,7 @@ class RefreshTokens:
             raise InvalidGrant("The refresh token has been revoked.")
         if record.expires_at <= now or record.family.expires_at <= now:
             raise InvalidGrant("The refresh token has expired; log in again.")
-        return record
+        return record, user
 
     def rotate(self, record: RefreshToken, ip: str | None) -> str:
         """Mark record used and return its successor, atomically: of parallel uses, one wins.
@@ -109,7 +107,7 @@ class RefreshTokens:
     def revoke(self, token: str, client: Client, ip: str | None) -> bool:
         """Revoke the token's family if it belongs to client (RFC 7009 §2.1); False if not found."""
         record = self._session.scalar(
-            select(RefreshToken).where(RefreshToken.token_hash == _digest(token))
+            select(RefreshToken).where(RefreshToken.token_hash == digest(token))
         )
         if record is None or record.family.client_id != client.client_id:
             return False
@@ -147,7 +145,7 @@ class RefreshTokens:
     def _add_token(self, family: RefreshTokenFamily, now: datetime) -> str:
         token = secrets.token_urlsafe(32)  # 256 bits
         self._session.add(RefreshToken(
-            token_hash=_digest(token), family_id=family.id, created_at=now,
+            token_hash=digest(token), family_id=family.id, created_at=now,
             expires_at=min(now + self._idle, family.expires_at),
         ))
         return token

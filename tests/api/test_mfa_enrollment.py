@@ -314,7 +314,7 @@ def test_a_token_also_meant_for_another_api_cannot_manage_factors(
         authn = Authentication(services.users.get(user.id), ("pwd",), utcnow())
         request = TokenRequest(services.clients.find(api_client.client_id),
                                ("openid", "read:authenticators"), ("https://api.example.com",))
-        token = services.issuer.after_login(authn, request)["access_token"]
+        token = services.issuer.issue(authn, request).body["access_token"]
     response = client.get("/mfa/authenticators", headers=bearer(token))
     body = assert_error(response, "invalid_token", 401)
     assert "also for another API" in body["error_description"]

@@ -72,12 +72,12 @@ def test_a_revocation_between_the_check_and_the_rotation_wins(
     with app.app_context():
         client = services.clients.find(web_app.client_id)
         assert client is not None
-        record = services.refresh_tokens.redeemable(login["refresh_token"], client, None)
+        record, user = services.refresh_tokens.redeemable(login["refresh_token"], client, None)
         with db.engine.begin() as elsewhere:  # a concurrent revocation, committed
             elsewhere.execute(update(RefreshTokenFamily).values(revoked_at=utcnow()))
         request = TokenRequest(client, ("openid",), ())
         with pytest.raises(InvalidGrant, match="revoked"):
-            services.issuer.after_refresh(record, request, None)
+            services.issuer.refreshed(record, user, request, None)
 
 
 def test_a_narrower_scope_may_be_asked_for(client: FlaskClient, web_app: RegisteredClient,

@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 
 from authserver.audit import AuditLog
 from authserver.errors import AccessDenied, InsufficientScope, InvalidRequest, MfaRequired
+from authserver.flows.unit import refusals_kept
 from authserver.mfa import totp
 from authserver.mfa.authenticators import TYPE_OOB, TYPE_OTP, Authenticators
 from authserver.mfa.inventory import FactorInventory
@@ -166,8 +167,9 @@ class MfaAccount:
             raise InvalidRequest("This authenticator is already confirmed.")
         factor = factor_of(authenticator)
         check = self._first_code_check(who, authenticator, answer)
-        self._verifier.guarded(Attempt(who.client_id, who.ip, factor), who.user, settings, check,
-                               failure_event="mfa.confirm.failure")
+        with refusals_kept(self._session):
+            self._verifier.guarded(Attempt(who.client_id, who.ip, factor), who.user, settings,
+                                   check, failure_event="mfa.confirm.failure")
         self._authenticators.activate(authenticator)
         self._record(who, "mfa.confirmed", authenticator_id=authenticator.id, factor=factor)
         return {"id": authenticator.id, "authenticator_type": authenticator.type, "active": True}
