@@ -9,8 +9,8 @@ scripts of scripts/wrk/, one wrk thread and ``--connections`` keep-alive connect
 1. One serving process each, on the client_credentials grant (both sign a JWT access token with
    a 2048-bit RSA key, RS256) and the JWKS: ``protekt serve --workers 1`` (16 threads; granian's
    main process only supervises) and node-oidc-provider (scripts/peer/provider.mjs, installed by
-   ``npm ci`` there on first use, run with NODE_ENV=production). Printed as Protekt's rate over
-   the peer's.
+   ``npm ci`` there on first use, run with NODE_ENV=production), both up at once and measured in
+   turns. Printed as Protekt's rate over the peer's.
 2. Protekt alone, ``protekt serve --workers 2``: ``GET /health`` (the baseline of the light
    requests), client_credentials, the same paced at half its measured rate, the JWKS, the
    password grant (beside the argon2 ceiling: argon2id hashes per second with the server's
@@ -19,7 +19,7 @@ scripts of scripts/wrk/, one wrk thread and ``--connections`` keep-alive connect
    authorization_code exchange. Printed with ratios: refresh_token and mfa-otp over
    client_credentials, password over the argon2 ceiling, the others over /health.
 3. After each server's runs: its processes' resident memory (VmRSS of /proc/<pid>/status), per
-   worker.
+   worker; for Protekt with 2 workers also after the light requests, before any login.
 
 Single-use inputs are made before the timed run: refresh.lua queues each answer's new refresh
 token for a later request (seeded by one password login per connection); for mfa-otp, users with
@@ -64,7 +64,7 @@ import tempfile
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from unittest import mock
@@ -286,48 +286,48 @@ def warm_up(run: Run, server: Server, cc_body: str) -> None:
 
 # --- 1. one process each -----------------------------------------------------------------------
 
+# With its resource server's scope, the peer's token has the claims of Protekt's: iss, sub, aud,
+# client_id, scope, iat, exp (900 s), jti; typ at+jwt, RS256.
+CC_BODIES = {"protekt": CC_BODY, "node-oidc-provider": CC_BODY + "&scope=read"}
+
 
 def one_process_each(run: Run, env: dict[str, str], target: bench.Target) -> list[str]:
-    """client_credentials and the JWKS, Protekt with one worker, then the peer; their memory."""
-    rss: list[str] = []
+    """client_credentials and the JWKS on Protekt with one worker and on the peer, both up at
+    once and measured in turns (so a change in the machine's load between them counts less);
+    their memory after."""
     print("one process each", flush=True)
-    # with its resource server's scope, the peer's token has the claims of Protekt's: iss, sub,
-    # aud, client_id, scope, iat, exp (900 s), jti; typ at+jwt, RS256
-    peer_body = CC_BODY + "&scope=read"
-    one_worker = {**env, "PROTEKT_HASH_CONCURRENCY": str(bench.CORES)}
-    with protekt_server(one_worker, target, 1) as (server, process):
-        light_pair(run, server, CC_BODY)
-        rss.append(memory("protekt serve", process, 1))
     why = install_peer()
     if why:
         print(f"node-oidc-provider skipped: {why}", flush=True)
-        return rss
-    with peer_server() as (server, process):
-        light_pair(run, server, peer_body)
-        rss.append(memory("node-oidc-provider", process, 1))
-    return rss
-
-
-def light_pair(run: Run, server: Server, cc_body: str) -> None:
-    warm_up(run, server, cc_body)
-    if run.wants("client-credentials"):
-        form(run, server, "client-credentials", "POST token client_credentials",
-             path=server.token_path, body=cc_body)
-    if run.wants("jwks"):
-        measure(run, server, "jwks", "GET JWKS", path=server.jwks_path, script="get.lua")
+    one_worker = {**env, "PROTEKT_HASH_CONCURRENCY": str(bench.CORES)}
+    with ExitStack() as stack:
+        servers = [stack.enter_context(protekt_server(one_worker, target, 1))]
+        if not why:
+            servers.append(stack.enter_context(peer_server()))
+        for server, _ in servers:
+            warm_up(run, server, CC_BODIES[server.name])
+        for server, _ in servers if run.wants("client-credentials") else []:
+            form(run, server, "client-credentials", "POST token client_credentials",
+                 path=server.token_path, body=CC_BODIES[server.name])
+        for server, _ in servers if run.wants("jwks") else []:
+            measure(run, server, "jwks", "GET JWKS", path=server.jwks_path, script="get.lua")
+        return [memory(server.name, process, 1) for server, process in servers]
 
 
 # --- 2. Protekt alone --------------------------------------------------------------------------
 
 
-def protekt_alone(run: Run, env: dict[str, str], target: bench.Target, ceiling: float) -> str:
-    """Every selected scenario on `protekt serve --workers 2`; its memory after them."""
+def protekt_alone(run: Run, env: dict[str, str], target: bench.Target,
+                  ceiling: float) -> list[str]:
+    """Every selected scenario on `protekt serve --workers 2`; its memory after the light
+    requests, and after the run."""
     with protekt_server(env, target, WORKERS) as (server, process):
         print(f"Protekt alone, {WORKERS} workers", flush=True)
         warm_up(run, server, CC_BODY)
         health = measure(run, server, "health", "GET /health (baseline)", path="/health",
                          script="get.lua")
         light(run, server, health)
+        rss = [memory("protekt serve, after the light requests", process, WORKERS)]
         if run.wants("password"):
             form(run, server, "password", "POST /oauth/token password", path=server.token_path,
                  body=urlencode(bench.LOGIN), note=of(ceiling, "argon2 ceiling"))
@@ -338,7 +338,7 @@ def protekt_alone(run: Run, env: dict[str, str], target: bench.Target, ceiling: 
             mfa_oob(run, server, env, target)
         if run.wants("authorization-code"):
             code_exchange(run, server, target)
-        return memory("protekt serve", process, WORKERS)
+        return [*rss, memory("protekt serve, after the run", process, WORKERS)]
 
 
 def light(run: Run, server: Server, health: Measured) -> None:
@@ -530,7 +530,7 @@ def main() -> None:
         target = bench.prepare(env)
         if not args.skip_peer and selected & {"client-credentials", "jwks"}:
             rss += one_process_each(run, env, target)
-        rss.append(protekt_alone(run, env, target, ceiling))
+        rss += protekt_alone(run, env, target, ceiling)
     print("\nratios")
     print("\n".join(ratios(run, ceiling)))
     print("\nresident memory after the runs (VmRSS)")
