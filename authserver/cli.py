@@ -188,9 +188,7 @@ def unlock_user(email: str) -> None:
         user = services.users.find_by_email(email)
         if user is None:
             raise click.ClickException(f"No user with email {email}.")
-        services.login.unlock(user)
-        services.mfa.verifier.unlock(user, services.mfa.settings.load())
-        services.session.commit()
+        services.flows.unlock.run(user)
     click.echo(f"Unlocked {email}.")
 
 

@@ -9,7 +9,6 @@ from datetime import timedelta
 
 from sqlalchemy.orm import Session
 
-from authserver.accounts.administration import UserAdministration
 from authserver.accounts.consents import Consents
 from authserver.accounts.login import LoginLimits, PasswordLogin
 from authserver.accounts.passwords import PasswordHasher
@@ -26,11 +25,15 @@ from authserver.flows.mfa_challenge import MfaChallenge
 from authserver.flows.mfa_exchange import MfaExchange
 from authserver.flows.password_login import PasswordLoginFlow
 from authserver.flows.refresh import Refresh
+from authserver.flows.revocation import Revocation
+from authserver.flows.unlock import Unlock
+from authserver.flows.user_administration import UserAdministration
 from authserver.limits import AttemptLimiter
 from authserver.mfa.authenticators import Authenticators
 from authserver.mfa.factors import ChallengeFactor, OtpFactor, RecoveryCodeFactor
 from authserver.mfa.policy import MfaPolicy
 from authserver.mfa.recovery import RecoveryCodes
+from authserver.mfa.services import MfaServices
 from authserver.mfa.settings import MfaSettingsStore
 from authserver.mfa.sms import SmsCodes, SmsFactor
 from authserver.mfa.tickets import MfaLogins, MfaTickets
@@ -45,28 +48,11 @@ from authserver.tokens.codes import AuthorizationCodes
 from authserver.tokens.issuer import TokenIssuer
 from authserver.tokens.keys import KeyRing
 from authserver.tokens.refresh import RefreshTokens
-from authserver.tokens.revocation import Revocation
-
-
-@dataclass(frozen=True)
-class MfaServices:
-    settings: MfaSettingsStore
-    authenticators: Authenticators
-    recovery_codes: RecoveryCodes
-    tickets: MfaTickets
-    logins: MfaLogins
-    policy: MfaPolicy
-    verifier: MfaVerifier
-    account: MfaAccount
-    otp: OtpFactor
-    sms: SmsFactor
-    recovery_code: RecoveryCodeFactor
-    sms_credits: SmsCredits
 
 
 def build_mfa(
     session: Session, store: Store, users: UserDirectory, encryptor: Encryptor, *,
-    audit: AuditLog, sms_provider: SmsProvider, sso_sessions: BrowserSessions, cache: SharedCache,
+    audit: AuditLog, sms_provider: SmsProvider, cache: SharedCache,
 ) -> MfaServices:
     settings = MfaSettingsStore(session, audit, cache)
     authenticators = Authenticators(session, encryptor)
@@ -89,8 +75,6 @@ def build_mfa(
         policy=MfaPolicy(settings, authenticators, recovery=recovery_codes,
                          tickets=tickets, audit=audit),
         verifier=verifier,
-        account=MfaAccount(session, settings, authenticators, recovery=recovery_codes,
-                           verifier=verifier, sms=sms, audit=audit, sso_sessions=sso_sessions),
         otp=otp,
         sms=sms,
         recovery_code=RecoveryCodeFactor(recovery_codes),
@@ -107,10 +91,13 @@ class Flows:
     mfa_challenge: MfaChallenge
     refresh: Refresh
     client_credentials: ClientCredentials
+    unlock: Unlock
+    factor_management: MfaAccount
 
 
 def build_flows(session: Session, login: PasswordLogin, mfa: MfaServices, *,
-                refresh_tokens: RefreshTokens, issuer: TokenIssuer, audit: AuditLog) -> Flows:
+                refresh_tokens: RefreshTokens, issuer: TokenIssuer, audit: AuditLog,
+                sso_sessions: BrowserSessions) -> Flows:
     factors: dict[str, ChallengeFactor] = {mfa.otp.name: mfa.otp, mfa.sms.name: mfa.sms}
     return Flows(
         password_login=PasswordLoginFlow(session, login, mfa.settings, mfa.policy, issuer),
@@ -118,6 +105,10 @@ def build_flows(session: Session, login: PasswordLogin, mfa: MfaServices, *,
         mfa_challenge=MfaChallenge(session, mfa.settings, mfa.logins, factors, audit),
         refresh=Refresh(session, refresh_tokens, mfa.policy, issuer),
         client_credentials=ClientCredentials(issuer),
+        unlock=Unlock(session, login, mfa.verifier, mfa.settings),
+        factor_management=MfaAccount(
+            session, mfa.settings, mfa.authenticators, recovery=mfa.recovery_codes,
+            verifier=mfa.verifier, sms=mfa.sms, audit=audit, sso_sessions=sso_sessions),
     )
 
 
@@ -177,8 +168,7 @@ def build_services(
     sso_sessions = BrowserSessions(store.namespace("sso-session"), idle=settings.sso_session_idle,
                                    absolute=settings.sso_session_ttl)
     mfa = build_mfa(session, store, users, encryptor, audit=audit,
-                    sms_provider=open_provider(settings), sso_sessions=sso_sessions,
-                    cache=cache)
+                    sms_provider=open_provider(settings), cache=cache)
     consents = Consents(session, audit, refresh_tokens)
     claims = UserClaims(mfa.authenticators, consents)
     issuer = TokenIssuer(keyring, refresh_tokens, settings, claims)
@@ -202,10 +192,11 @@ def build_services(
                                  settings.authorization_code_ttl, settings.access_token_ttl),
         mfa=mfa,
         flows=build_flows(session, login, mfa, refresh_tokens=refresh_tokens, issuer=issuer,
-                          audit=audit),
+                          audit=audit, sso_sessions=sso_sessions),
         administration=UserAdministration(
             session, users, authenticators=mfa.authenticators, recovery=mfa.recovery_codes,
-            refresh_tokens=refresh_tokens, sessions=(admin_sessions, sso_sessions), audit=audit,
+            refresh_tokens=refresh_tokens, sessions=(admin_sessions, sso_sessions),
+            consents=consents, audit=audit,
         ),
         admin_sessions=admin_sessions,
         sso_sessions=sso_sessions,

@@ -208,8 +208,7 @@ def list_consents(user_id: str) -> Response:
 def revoke_consent(user_id: str, client_id: str) -> tuple[str, int]:
     """Forget the consent: the client asks the user again at the next sign-in."""
     authorize_change(UPDATE_USERS, user_id)
-    services.consents.revoke(user_id, client_id)
-    services.session.commit()
+    services.administration.revoke_consent(user_id, client_id)
     return "", 204
 
 

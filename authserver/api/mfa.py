@@ -95,7 +95,7 @@ def associate() -> Response:
     body = _body()
     asked = Enrollment(_factor_asked(body), _optional_string(body, "name"),
                        _optional_string(body, "phone_number"))
-    return no_store(services.mfa.account.associate(who, asked))
+    return no_store(services.flows.factor_management.associate(who, asked))
 
 
 @bp.post("/mfa/authenticators/<authenticator_id>/confirm")
@@ -104,23 +104,23 @@ def confirm(authenticator_id: str) -> Response:
     body = _body()
     answer = Confirmation(*(_optional_string(body, name)
                             for name in ("otp", "binding_code", "oob_code")))
-    return no_store(services.mfa.account.confirm(who, authenticator_id, answer))
+    return no_store(services.flows.factor_management.confirm(who, authenticator_id, answer))
 
 
 @bp.get("/mfa/authenticators")
 def authenticators() -> Response:
-    return no_store(services.mfa.account.listing(_principal()))
+    return no_store(services.flows.factor_management.listing(_principal()))
 
 
 @bp.delete("/mfa/authenticators/<authenticator_id>")
 def remove(authenticator_id: str) -> Response:
-    services.mfa.account.remove(_principal(), authenticator_id)
+    services.flows.factor_management.remove(_principal(), authenticator_id)
     return Response(status=204)
 
 
 @bp.post("/mfa/recovery-codes")
 def recovery_codes() -> Response:
-    codes = services.mfa.account.regenerate_recovery_codes(_principal())
+    codes = services.flows.factor_management.regenerate_recovery_codes(_principal())
     return no_store({"recovery_codes": codes})
 
 

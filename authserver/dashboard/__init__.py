@@ -12,9 +12,9 @@ from authserver.dashboard import (  # noqa: F401  (importing them adds their rou
     signin_pages,
     user_pages,
 )
-from authserver.dashboard.signin import AdminSignIn
 from authserver.dashboard.web import register
 from authserver.encryption import Encryptor
+from authserver.flows.dashboard_signin import AdminSignIn
 from authserver.services import Services
 
 COOKIE = "protekt-dashboard"

@@ -8,7 +8,6 @@ import time
 from flask import Response, redirect, request, session, url_for
 
 from authserver.clients import DASHBOARD_CLIENT_ID
-from authserver.dashboard.signin import SignedIn
 from authserver.dashboard.web import (
     admin,
     bp,
@@ -20,6 +19,7 @@ from authserver.dashboard.web import (
 )
 from authserver.errors import ExpiredToken, InvalidGrant, ProtektError
 from authserver.extensions import services
+from authserver.flows.dashboard_signin import SignedIn
 
 Page = tuple[str, int]
 Refused = tuple[str, int, list[tuple[str, str]]]  # the form again, with Retry-After if any

@@ -57,9 +57,7 @@ def set_profile(user_id: str) -> Page | Response:
 @bp.post("/users/<user_id>/consents/<client_id>/revoke")
 def revoke_consent(user_id: str, client_id: str) -> Response:
     """Forget the consent: the application asks the user again at the next sign-in."""
-    services.administration.user(user_id)
-    services.consents.revoke(user_id, client_id)
-    services.session.commit()
+    services.administration.revoke_consent(user_id, client_id)
     flash("Consent revoked: the application asks again at the user's next sign-in.", "success")
     return _back_to(user_id)
 

@@ -33,8 +33,8 @@ from flask import (
 
 from authserver import pages
 from authserver.clients import DASHBOARD_CLIENT_ID
-from authserver.dashboard.signin import AdminSignIn
 from authserver.extensions import services
+from authserver.flows.dashboard_signin import AdminSignIn
 from authserver.models import User
 
 bp = Blueprint("dashboard", __name__, url_prefix="/dashboard", template_folder="templates",

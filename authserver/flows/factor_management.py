@@ -229,9 +229,10 @@ class MfaAccount:
         """Raise unless the caller may do this; returns the user's usable authenticators
         (active, of a factor that is on): with one, changes need an mfa login.
 
-        A dashboard administrator's factors guard the console (authserver.dashboard.signin), so
-        they are never changed here, where settings decide which factors count and an SMS
-        login passes for MFA: only the dashboard changes them (NIST SP 800-63B §6.1.2.1).
+        A dashboard administrator's factors guard the console
+        (authserver.flows.dashboard_signin), so they are never changed here, where settings
+        decide which factors count and an SMS login passes for MFA: only the dashboard changes
+        them (NIST SP 800-63B §6.1.2.1).
         """
         if changes and who.user.is_admin:
             raise AccessDenied("A dashboard administrator's factors are managed in the "

@@ -195,7 +195,7 @@ class HostedSignIn:
         if user is None:
             raise InvalidRequest("This account no longer exists.")
         principal = Principal(user, who.client.client_id, who.ip, ticket=ticket)
-        return self._mfa.account.associate(principal, asked)
+        return self._services.flows.factor_management.associate(principal, asked)
 
     # consent ---------------------------------------------------------------------------------
 

@@ -20,6 +20,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from authserver.accounts.consents import Consents
 from authserver.accounts.sessions import BrowserSessions
 from authserver.accounts.users import (
     Profile,
@@ -55,12 +56,14 @@ class UserAdministration:
 
     def __init__(self, session: Session, users: UserDirectory, *, authenticators: Authenticators,
                  recovery: RecoveryCodes, refresh_tokens: RefreshTokens,
-                 sessions: tuple[BrowserSessions, ...], audit: AuditLog) -> None:
+                 sessions: tuple[BrowserSessions, ...], consents: Consents,
+                 audit: AuditLog) -> None:
         self._session = session
         self._users = users
         self._factors = FactorInventory(session, authenticators, recovery)
         self._refresh_tokens = refresh_tokens
         self._sessions = sessions  # the dashboard's and the hosted sign-in's
+        self._consents = consents
         self._audit = audit
 
     def search(self, text: str, page: int, per_page: int) -> Page:
@@ -153,6 +156,13 @@ class UserAdministration:
         """Delete the user; factors, codes and refresh tokens go with it (ON DELETE CASCADE)."""
         self._session.delete(self.user(user_id))
         self._audit.record("user.deleted", user_id=user_id)
+        self._session.commit()
+
+    def revoke_consent(self, user_id: str, client_id: str) -> None:
+        """Forget the user's consent to the client: the client asks again at the next sign-in
+        (authserver.accounts.consents); NotFound for an unknown user."""
+        self.user(user_id)
+        self._consents.revoke(user_id, client_id)
         self._session.commit()
 
     def authenticators(self, user_id: str) -> list[dict[str, Any]]:

@@ -28,10 +28,10 @@ from authserver.flows.unit import refusals_kept
 from authserver.mfa import totp
 from authserver.mfa.authenticators import TYPE_OTP
 from authserver.mfa.factors import Factor
+from authserver.mfa.services import MfaServices
 from authserver.mfa.tickets import FOR_CHALLENGE, FOR_ENROLLMENT
 from authserver.mfa.verification import Attempt
 from authserver.models import User
-from authserver.services import MfaServices
 
 APP_ISSUER = "Protekt dashboard"  # what the administrator's authenticator app shows
 NOT_ADMIN = "This account may not sign in to the dashboard."
