@@ -51,7 +51,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     authorization = AuthorizationServer()
     authorization.init_services(app, services, GRANTS, (TokenRevocation,))
     app.extensions["protekt.authorization"] = authorization
-    register_api(app)
+    register_api(app, services)
     register_dashboard(app, services)
     register_hosted(app, services)
     register_cors(app, settings.cors_origins)

@@ -44,11 +44,18 @@ def register_cors(app: Flask, origins: tuple[str, ...]) -> None:
         if not _browser_path():
             return response
         response.vary.add("Origin")  # answers differ by Origin: caches must keep them apart
-        origin = _allowed_origin(allowed)
-        if origin is not None:
-            response.headers["Access-Control-Allow-Origin"] = origin
-            response.headers["Access-Control-Expose-Headers"] = EXPOSE_HEADERS
+        response.headers.extend(origin_headers(request.headers.get("Origin"), allowed))
         return response
+
+
+def origin_headers(origin: str | None, allowed: frozenset[str]) -> list[tuple[str, str]]:
+    """The headers that let a browser app of an allowed ``origin`` read an answer; none for
+    another origin."""
+    named = (origin or "").lower()
+    if named not in allowed:
+        return []
+    return [("Access-Control-Allow-Origin", named),
+            ("Access-Control-Expose-Headers", EXPOSE_HEADERS)]
 
 
 def _browser_path() -> bool:

@@ -2,21 +2,24 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from functools import partial
 from typing import Any, cast
 
 from flask import Blueprint, Response, current_app, request
 
 from authserver.accounts.users import PROFILE_CLAIMS
 from authserver.api.bearer import bearer_token, token_user
-from authserver.api.responses import PublicDocument, no_store
+from authserver.api.documents import PublicDocument, PublicDocuments
+from authserver.api.responses import no_store
 from authserver.clients import AUTH0_ALIASES
+from authserver.config import Settings
 from authserver.errors import InsufficientScope
 from authserver.extensions import services
 from authserver.grants import GRANTS
 from authserver.grants.authorization_code import PROMPTS
 from authserver.scopes import OPENID, USER_SCOPES
 from authserver.tokens.claims import ACR_VALUES
+from authserver.tokens.keys import KeyRing
 
 bp = Blueprint("oidc", __name__)
 
@@ -24,13 +27,15 @@ AUTH_METHODS = ["client_secret_basic", "client_secret_post", "none"]
 CLAIMS = ["sub", "iss", "aud", "exp", "iat", "auth_time", "nonce", "acr", "amr", "email",
           "email_verified", *PROFILE_CLAIMS, "updated_at", "phone_number",
           "phone_number_verified"]
+DISCOVERY = "/.well-known/openid-configuration"
+JWKS = "/.well-known/jwks.json"
 METADATA_MAX_AGE = 3600
 JWKS_MAX_AGE = 300  # resource servers refetch on an unknown kid anyway
 
 
-def provider_metadata() -> dict[str, Any]:
-    issuer = services.settings.issuer
-    algorithms = {services.settings.signing_alg} | {k.alg for k in services.keyring.published()}
+def provider_metadata(settings: Settings, keyring: KeyRing) -> dict[str, Any]:
+    issuer = settings.issuer
+    algorithms = {settings.signing_alg, *_published_algorithms(keyring)}
     return {
         "issuer": issuer,
         "token_endpoint": f"{issuer}/oauth/token",
@@ -67,35 +72,32 @@ def grant_types_supported() -> list[str]:
     return names + [alias for alias, grant in AUTH0_ALIASES.items() if grant in names]
 
 
-def _published_algorithms() -> tuple[str, ...]:
-    return tuple(sorted({k.alg for k in services.keyring.published()}))
+def _published_algorithms(keyring: KeyRing) -> tuple[str, ...]:
+    return tuple(sorted({k.alg for k in keyring.published()}))
 
 
-def _published_kids() -> tuple[str, ...]:
-    return tuple(k.kid for k in services.keyring.published())
+def _published_kids(keyring: KeyRing) -> tuple[str, ...]:
+    return tuple(k.kid for k in keyring.published())
 
 
-@bp.get("/.well-known/openid-configuration")
+def public_documents(settings: Settings, keyring: KeyRing) -> dict[str, PublicDocument]:
+    """Discovery (under both names) and the JWKS, by path (answered by PublicDocuments)."""
+    metadata = PublicDocument(partial(provider_metadata, settings, keyring),
+                              partial(_published_algorithms, keyring), METADATA_MAX_AGE)
+    jwks = PublicDocument(keyring.jwks, partial(_published_kids, keyring), JWKS_MAX_AGE)
+    return {DISCOVERY: metadata, "/.well-known/oauth-authorization-server": metadata,
+            JWKS: jwks}
+
+
+@bp.get(DISCOVERY)
 @bp.get("/.well-known/oauth-authorization-server")
-def discovery() -> Response:
-    """The provider's metadata, built again only when the signing algorithms change."""
-    document = _document("protekt.discovery", provider_metadata, METADATA_MAX_AGE)
-    return document.response(_published_algorithms(), request)
-
-
-@bp.get("/.well-known/jwks.json")
-def jwks() -> Response:
-    """The JWK Set, built again only when the published keys change."""
-    document = _document("protekt.jwks", services.keyring.jwks, JWKS_MAX_AGE)
-    return document.response(_published_kids(), request)
-
-
-def _document(name: str, build: Callable[[], Any], max_age: int) -> PublicDocument:
-    """The app's prepared document of this name (made on first use)."""
-    extensions = current_app.extensions
-    if name not in extensions:
-        extensions[name] = PublicDocument(build, max_age)
-    return cast(PublicDocument, extensions[name])
+@bp.get(JWKS)
+def document() -> Response:
+    """The same answer as the PublicDocuments layer in front gives (which serves GET and HEAD
+    without reaching Flask); the routes make other methods 405 and the paths known to Flask."""
+    layer = cast(PublicDocuments, current_app.extensions["protekt.documents"])
+    status, headers, body = layer.answer(request.environ)
+    return Response(body, status=status, headers=headers)
 
 
 @bp.route("/userinfo", methods=["GET", "POST"])
