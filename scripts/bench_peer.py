@@ -37,7 +37,9 @@ mean interval per connection). wrk2 is not in Debian: the half-load run paces th
 connections with wrk's delay() hook to a constant-rate schedule (as wrk2 does), but latency is
 counted from each send, so a stall that holds every connection is under-counted beyond wrk's own
 correction. non-2xx is wrk's count of answers with status 400 or more (no scenario here answers
-a 3xx). wrk and the servers share the machine's cores: compare within a run, not across runs.
+a 3xx). wrk and the servers share the machine's cores: compare within a run, not across runs;
+load is the 1-minute load average at the end of each row's run: this run's own processes count
+in it too, but a figure far above the cores shows that something else competed for them.
 
     .venv/bin/python scripts/bench_peer.py                      # everything, 10 s per scenario
     .venv/bin/python scripts/bench_peer.py --seconds 5 --connections 32
@@ -170,7 +172,8 @@ def measure(run: Run, server: Server, key: str, label: str, *, path: str, script
     run.results[(server.name, server.workers, key)] = result
     errors = f"  ({result.socket_errors} socket errors)" if result.socket_errors else ""
     print(f"{label:<48} {server.name:<19} {server.workers:>2} {result.rps:9.1f} "
-          f"{result.p50_ms:8.1f} {result.p99_ms:8.1f} {result.non_2xx:8d}  "
+          f"{result.p50_ms:8.1f} {result.p99_ms:8.1f} {result.non_2xx:8d} "
+          f"{os.getloadavg()[0]:5.1f}  "
           f"{note(result) if note else ''}{errors}", flush=True)
     return result
 
@@ -523,7 +526,7 @@ def main() -> None:
     print(f"argon2id m=19456,t=2,p=1: {single:.1f} hashes/s on 1 thread, {ceiling:.1f} on "
           f"{bench.CORES} (the ceiling of the password grant)\n")
     print(f"{'scenario':<48} {'server':<19} {'w':>2} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} "
-          f"{'non-2xx':>8}  beside")
+          f"{'non-2xx':>8} {'load':>5}  beside")
     rss: list[str] = []
     with bench.database() as url:
         env = bench.server_env(url, free_port(), WORKERS)
