@@ -20,6 +20,7 @@ from authserver.clients import ClientRegistry
 from authserver.config import Settings
 from authserver.encryption import Encryptor
 from authserver.flows.client_credentials import ClientCredentials
+from authserver.flows.code_exchange import CodeExchange
 from authserver.flows.factor_management import MfaAccount
 from authserver.flows.mfa_challenge import MfaChallenge
 from authserver.flows.mfa_exchange import MfaExchange
@@ -93,11 +94,12 @@ class Flows:
     client_credentials: ClientCredentials
     unlock: Unlock
     factor_management: MfaAccount
+    code_exchange: CodeExchange
 
 
 def build_flows(session: Session, login: PasswordLogin, mfa: MfaServices, *,
                 refresh_tokens: RefreshTokens, issuer: TokenIssuer, audit: AuditLog,
-                sso_sessions: BrowserSessions) -> Flows:
+                sso_sessions: BrowserSessions, code_exchange: CodeExchange) -> Flows:
     factors: dict[str, ChallengeFactor] = {mfa.otp.name: mfa.otp, mfa.sms.name: mfa.sms}
     return Flows(
         password_login=PasswordLoginFlow(session, login, mfa.settings, mfa.policy, issuer),
@@ -109,6 +111,7 @@ def build_flows(session: Session, login: PasswordLogin, mfa: MfaServices, *,
         factor_management=MfaAccount(
             session, mfa.settings, mfa.authenticators, recovery=mfa.recovery_codes,
             verifier=mfa.verifier, sms=mfa.sms, audit=audit, sso_sessions=sso_sessions),
+        code_exchange=code_exchange,
     )
 
 
@@ -172,6 +175,12 @@ def build_services(
     consents = Consents(session, audit, refresh_tokens)
     claims = UserClaims(mfa.authenticators, consents)
     issuer = TokenIssuer(keyring, refresh_tokens, settings, claims)
+    revocation = Revocation(session, refresh_tokens, access_tokens, audit,
+                            settings.access_token_ttl)
+    codes = AuthorizationCodes(store.namespace("authorization-code"),
+                               settings.authorization_code_ttl, settings.access_token_ttl)
+    code_exchange = CodeExchange(session, codes, users, sso_sessions=sso_sessions,
+                                 issuer=issuer, revocation=revocation)
     return Services(
         settings=settings,
         session=session,
@@ -186,13 +195,11 @@ def build_services(
         access_tokens=access_tokens,
         issuer=issuer,
         claims=claims,
-        revocation=Revocation(session, refresh_tokens, access_tokens, audit,
-                              settings.access_token_ttl),
-        codes=AuthorizationCodes(store.namespace("authorization-code"),
-                                 settings.authorization_code_ttl, settings.access_token_ttl),
+        revocation=revocation,
+        codes=codes,
         mfa=mfa,
         flows=build_flows(session, login, mfa, refresh_tokens=refresh_tokens, issuer=issuer,
-                          audit=audit, sso_sessions=sso_sessions),
+                          audit=audit, sso_sessions=sso_sessions, code_exchange=code_exchange),
         administration=UserAdministration(
             session, users, authenticators=mfa.authenticators, recovery=mfa.recovery_codes,
             refresh_tokens=refresh_tokens, sessions=(admin_sessions, sso_sessions),

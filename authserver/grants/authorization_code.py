@@ -11,7 +11,6 @@ revokes what it gave (RFC 6749 §4.1.2).
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from functools import cached_property
 from typing import Any, NamedTuple
 
@@ -20,21 +19,16 @@ from authlib.oauth2.rfc6749 import grants
 from authlib.oauth2.rfc7636 import CodeChallenge
 from authlib.oidc.core import OpenIDCode
 
-from authserver.accounts.users import ensure_not_blocked
 from authserver.clients import AUTHORIZATION_CODE
-from authserver.errors import InvalidGrant, InvalidRequest
+from authserver.errors import InvalidRequest
 from authserver.grants.base import ProtektGrant, Response
 from authserver.models import Client, User
-from authserver.scopes import DEFAULT_SCOPE, OFFLINE_ACCESS
-from authserver.tokens.codes import CodeGrant, Replay
-from authserver.tokens.issuer import Authentication, TokenRequest
+from authserver.scopes import DEFAULT_SCOPE
+from authserver.tokens.codes import CodeGrant
 
 S256 = "S256"
 AUDIENCE_ITEM = "audience:"  # a consent to tokens for this API (RFC 8707)
 PROMPTS = frozenset({"none", "login", "consent", "select_account"})  # OIDC Core §3.1.2.1
-UNKNOWN_CODE = "The code is unknown, expired, already used, or was issued to another client."
-REPLAYED_CODE = ("This code was already used; the tokens it gave are revoked. Start the sign-in "
-                 "again.")
 
 
 def redirect_status(method: str) -> int:
@@ -142,39 +136,10 @@ class AuthorizationCodeGrant(ProtektGrant, grants.AuthorizationCodeGrant):
         super().validate_token_request()  # the code, redirect_uri, then PKCE (S256Challenge)
 
     def query_authorization_code(self, code: str, client: Client) -> CodeGrant:
-        """The code's grant, used up; a code used before revokes what it gave."""
-        redeemed = self.services.codes.redeem(code, client.client_id)
-        if isinstance(redeemed, Replay):
-            self.services.revocation.revoke_issued(
-                redeemed.jti, redeemed.family_id, client, self.request.client_ip)
-            raise InvalidGrant(REPLAYED_CODE)
-        if redeemed is None:
-            raise InvalidGrant(UNKNOWN_CODE)
-        return redeemed
-
-    def authenticate_user(self, authorization_code: CodeGrant) -> User:
-        """The code's user, unless gone, blocked, or signed out everywhere since the sign-in
-        (a new password, an MFA reset, a factor removed: NIST SP 800-63B §6.1.2.3)."""
-        user = self.services.users.get(authorization_code.user_id)
-        if user is None:
-            raise InvalidGrant("The user of this code no longer exists.")
-        ensure_not_blocked(user)
-        if self.services.sso_sessions.ended_since(user.id, authorization_code.auth_time):
-            raise InvalidGrant("The sign-in of this code has since been ended; sign in again.")
-        return user
+        """The code's grant, used up (authserver.flows.code_exchange)."""
+        return self.services.flows.code_exchange.redeem(code, client, self.request.client_ip)
 
     def create_token_response(self) -> Response:
-        """Tokens for the login; a refresh token only with ``offline_access`` (OIDC Core §11)."""
-        client: Client = self.request.client
-        code: CodeGrant = self.request.authorization_code
-        authn = Authentication(self.authenticate_user(code), code.amr,
-                               datetime.fromtimestamp(code.auth_time, UTC), code.sso_session)
-        request = TokenRequest(client, code.scope, code.audience, nonce=code.nonce,
-                               refresh=OFFLINE_ACCESS in code.scope)
-        issued = self.services.issuer.issue(authn, request)
-        if not self.services.codes.mark_used(code, issued.jti, issued.family_id):
-            self.services.revocation.revoke_issued(issued.jti, issued.family_id, client,
-                                                   self.request.client_ip)
-            raise InvalidGrant(REPLAYED_CODE)
-        self.services.session.commit()
-        return self.respond(issued.body)
+        tokens = self.services.flows.code_exchange.run(
+            self.request.authorization_code, self.request.client, self.request.client_ip)
+        return self.respond(tokens.body)

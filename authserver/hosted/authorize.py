@@ -23,6 +23,7 @@ from authlib.common.urls import add_params_to_uri
 from authlib.oauth2 import OAuth2Error
 from flask import Response, redirect, request, url_for
 
+from authserver.accounts.interactions import Interaction
 from authserver.accounts.sessions import BrowserSession, session_key
 from authserver.authorization import ProtektRequest, given, single_values
 from authserver.errors import (
@@ -33,6 +34,7 @@ from authserver.errors import (
     TooManyAttempts,
 )
 from authserver.extensions import authorization, services
+from authserver.flows.hosted_signin import Authenticated
 from authserver.grants.authorization_code import (
     PROMPTS,
     AuthorizationCodeGrant,
@@ -40,8 +42,6 @@ from authserver.grants.authorization_code import (
     redirect_status,
 )
 from authserver.hosted.decisions import Facts, Step, next_step
-from authserver.hosted.interactions import Interaction
-from authserver.hosted.signin import Authenticated
 from authserver.hosted.web import (
     begin_signin,
     bp,

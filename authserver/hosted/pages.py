@@ -11,6 +11,7 @@ from typing import Any
 
 from flask import Response, redirect, request, url_for
 
+from authserver.accounts.interactions import Interaction
 from authserver.errors import AccessDenied, InvalidRequest, ProtektError
 from authserver.flows.factor_management import Enrollment
 from authserver.grants.authorization_code import AUDIENCE_ITEM
@@ -21,7 +22,6 @@ from authserver.hosted.authorize import (
     signed_in,
     trusted_redirect,
 )
-from authserver.hosted.interactions import Interaction
 from authserver.hosted.web import bp, hosted, page, signin_state, update_signin, who
 from authserver.mfa.settings import OTP, SMS
 from authserver.mfa.sms import OobAnswer

@@ -6,7 +6,7 @@ and errors shown as pages.
   itself is in the store (:mod:`authserver.accounts.sessions`). ``SameSite=Lax``, so that it
   comes along when an app sends the browser to ``/authorize``; ``HttpOnly``.
 * **The interaction cookie** (``protekt-signin``, same attributes) holds, signed, the id of the
-  sign-in in progress (:mod:`authserver.hosted.interactions`), the CSRF token of its forms, and
+  sign-in in progress (:mod:`authserver.accounts.interactions`), the CSRF token of its forms, and
   during the second step the mfa_token and the oob_code of an SMS sent: the browser holding the
   cookie is the one that typed the password.
 * **Pages**: :func:`authserver.pages.secure_page` headers (no framing, no inline script,
@@ -24,7 +24,7 @@ from itsdangerous import BadSignature, URLSafeSerializer
 from authserver import pages
 from authserver.authorization import single_values
 from authserver.extensions import services
-from authserver.hosted.signin import HostedSignIn, Who
+from authserver.flows.hosted_signin import HostedSignIn, Who
 from authserver.models import Client
 
 bp = Blueprint("hosted", __name__, template_folder="templates", static_folder="static",

@@ -21,20 +21,28 @@ from dataclasses import dataclass
 from functools import partial
 from typing import Any
 
-from authserver.accounts.login import LoginAttempt
-from authserver.accounts.sessions import BrowserSession, session_key
+from sqlalchemy.orm import Session
+
+from authserver.accounts.consents import Consents
+from authserver.accounts.interactions import Interactions
+from authserver.accounts.login import LoginAttempt, PasswordLogin
+from authserver.accounts.sessions import BrowserSession, BrowserSessions, session_key
+from authserver.accounts.users import UserDirectory
+from authserver.audit import AuditLog
 from authserver.errors import InvalidRequest
-from authserver.flows.factor_management import Enrollment, Principal
+from authserver.flows.factor_management import Enrollment, MfaAccount, Principal
+from authserver.flows.mfa_challenge import MfaChallenge
 from authserver.flows.unit import refusals_kept
-from authserver.hosted.interactions import Interactions
 from authserver.mfa.factors import Factor
 from authserver.mfa.policy import PendingLogin, Requirement
+from authserver.mfa.services import MfaServices
 from authserver.mfa.settings import OTP, RECOVERY_CODE, SMS
 from authserver.mfa.tickets import FOR_ENROLLMENT, MfaTicket
 from authserver.mfa.verification import Attempt
 from authserver.models import Client, User
-from authserver.services import Services
 from authserver.tokens.access import signed_by_us
+from authserver.tokens.keys import KeyRing
+from authserver.tokens.refresh import RefreshTokens
 
 
 @dataclass(frozen=True)
@@ -54,25 +62,44 @@ class Who:
     ip: str
 
 
+@dataclass(frozen=True)
+class SignInParts:
+    """What the steps work with; built from the app's services by authserver.hosted."""
+
+    session: Session
+    issuer: str
+    keyring: KeyRing
+    users: UserDirectory
+    login: PasswordLogin
+    mfa: MfaServices
+    challenge: MfaChallenge
+    factors: MfaAccount
+    sso_sessions: BrowserSessions
+    refresh_tokens: RefreshTokens
+    consents: Consents
+    audit: AuditLog
+    interactions: Interactions
+
+
 class HostedSignIn:
     """The steps; each commits what it did."""
 
-    def __init__(self, services: Services) -> None:
-        self._services = services
-        self._mfa = services.mfa
-        self.interactions = Interactions(services.store.namespace("signin"))
+    def __init__(self, parts: SignInParts) -> None:
+        self._parts = parts
+        self._mfa = parts.mfa
+        self.interactions = parts.interactions
 
     # the sign-in session --------------------------------------------------------------------
 
     def current(self, session_id: str) -> tuple[BrowserSession, User] | None:
         """The live session of this id and its user; None when ended, or the user is gone or
         blocked (a block ends every session, this holds in between)."""
-        found = self._services.sso_sessions.find(session_id) if session_id else None
+        found = self._parts.sso_sessions.find(session_id) if session_id else None
         if found is None:
             return None
-        user = self._services.users.get(found.user_id)
+        user = self._parts.users.get(found.user_id)
         if user is None or user.blocked:
-            self._services.sso_sessions.end(session_id)
+            self._parts.sso_sessions.end(session_id)
             return None
         return found, user
 
@@ -81,34 +108,34 @@ class HostedSignIn:
         the one it replaces (a step-up, a new password) and taking over the refresh tokens that
         one opened when it was the same user's, so that logging out still revokes them; audited
         ``signin.session_started``."""
-        session_id = self._services.sso_sessions.start(done.user.id, done.auth_time, done.amr)
+        session_id = self._parts.sso_sessions.start(done.user.id, done.auth_time, done.amr)
         if replaces:
-            old = self._services.sso_sessions.find(replaces)
-            self._services.sso_sessions.end(replaces)
+            old = self._parts.sso_sessions.find(replaces)
+            self._parts.sso_sessions.end(replaces)
             if old is not None and old.user_id == done.user.id:  # another user's stay theirs
-                self._services.refresh_tokens.move_session(old.key, session_key(session_id))
-        self._services.audit.record("signin.session_started", user_id=done.user.id,
+                self._parts.refresh_tokens.move_session(old.key, session_key(session_id))
+        self._parts.audit.record("signin.session_started", user_id=done.user.id,
                                     client_id=who.client.client_id, ip=who.ip,
                                     amr=list(done.amr))
-        self._services.session.commit()
+        self._parts.session.commit()
         return session_id
 
     def logout(self, session_id: str, client_id: str | None, ip: str) -> None:
         """End the session and revoke the refresh tokens it opened; audited ``logout``."""
-        found = self._services.sso_sessions.find(session_id) if session_id else None
+        found = self._parts.sso_sessions.find(session_id) if session_id else None
         if found is None:
             return
-        self._services.sso_sessions.end(session_id)
-        revoked = self._services.refresh_tokens.revoke_session(found.key)
-        self._services.audit.record("logout", user_id=found.user_id, client_id=client_id, ip=ip,
+        self._parts.sso_sessions.end(session_id)
+        revoked = self._parts.refresh_tokens.revoke_session(found.key)
+        self._parts.audit.record("logout", user_id=found.user_id, client_id=client_id, ip=ip,
                                     sessions_revoked=revoked)
-        self._services.session.commit()
+        self._parts.session.commit()
 
     def id_token_hint(self, token: str) -> dict[str, Any]:
         """The claims of an ID token this server issued, expired or not (OIDC Core §3.1.2.1,
         RP-Initiated Logout 1.0 §2: an expired one is still a hint); InvalidRequest if not."""
-        decoded = signed_by_us(self._services.keyring, token)
-        if decoded is None or decoded[1].get("iss") != self._services.settings.issuer:
+        decoded = signed_by_us(self._parts.keyring, token)
+        if decoded is None or decoded[1].get("iss") != self._parts.issuer:
             raise InvalidRequest("The id_token_hint is not an ID token of this server.")
         return decoded[1]
 
@@ -116,10 +143,10 @@ class HostedSignIn:
 
     def password(self, email: str, password: str, who: Who) -> Authenticated:
         """The user after the right password (InvalidGrant, LimitReached otherwise)."""
-        with refusals_kept(self._services.session):
-            user = self._services.login.authenticate(
+        with refusals_kept(self._parts.session):
+            user = self._parts.login.authenticate(
                 LoginAttempt(email, password, who.client.client_id, who.ip))
-        self._services.session.commit()
+        self._parts.session.commit()
         return Authenticated(user, ("pwd",), time.time())
 
     # second factor ---------------------------------------------------------------------------
@@ -140,7 +167,7 @@ class HostedSignIn:
         needed = self.requirement(user.id)
         login = PendingLogin(who.client.client_id, scope, (), who.ip)
         mfa_token = self._mfa.policy.start(user, login, needed, self._mfa.settings.load())
-        self._services.session.commit()
+        self._parts.session.commit()
         return mfa_token
 
     def ticket(self, mfa_token: str, who: Who) -> MfaTicket:
@@ -149,7 +176,7 @@ class HostedSignIn:
 
     def send_sms(self, mfa_token: str, who: Who) -> str:
         """Text a code to the user's phone; the oob_code that names it."""
-        body = self._services.flows.mfa_challenge.run(mfa_token, who.client, who.ip, "sms", None,
+        body = self._parts.challenge.run(mfa_token, who.client, who.ip, "sms", None,
                                                       finished_by_grant=False)
         return str(body["oob_code"])
 
@@ -163,10 +190,10 @@ class HostedSignIn:
             raise InvalidRequest(f"The {factor.name} factor is not one this sign-in offers.")
         settings = self._mfa.settings.load()
         attempt = Attempt(who.client.client_id, who.ip, factor.name)
-        with refusals_kept(self._services.session):
+        with refusals_kept(self._parts.session):
             user, _ = self._mfa.verifier.verify(mfa_token, attempt, settings,
                                                 partial(factor.check, answer))
-        self._services.session.commit()
+        self._parts.session.commit()
         return Authenticated(user, tuple(dict.fromkeys((*amr, *factor.amr))), time.time())
 
     def _offered(self, ticket: MfaTicket) -> tuple[str, ...]:
@@ -191,21 +218,21 @@ class HostedSignIn:
         """``/mfa/associate`` with the sign-in's mfa_token: an authenticator app (pending until
         its first code) or a phone; recovery codes come with the first one."""
         ticket = self.ticket(mfa_token, who)
-        user = self._services.users.get(ticket.user_id)
+        user = self._parts.users.get(ticket.user_id)
         if user is None:
             raise InvalidRequest("This account no longer exists.")
         principal = Principal(user, who.client.client_id, who.ip, ticket=ticket)
-        return self._services.flows.factor_management.associate(principal, asked)
+        return self._parts.factors.associate(principal, asked)
 
     # consent ---------------------------------------------------------------------------------
 
     def consent_missing(self, user_id: str, client: Client, items: tuple[str, ...]) -> bool:
         """A third-party app asks scopes (or APIs) the user has not allowed it, or any app
         asks ``phone`` without the user's agreement (OIDC Core §3.1.2.4)."""
-        granted = self._services.consents.granted(user_id, client.client_id)
+        granted = self._parts.consents.granted(user_id, client.client_id)
         wanted = set(items) if not client.first_party else {"phone"} & set(items)
         return not wanted <= granted
 
     def consent(self, user_id: str, items: tuple[str, ...], who: Who) -> None:
-        self._services.consents.grant(user_id, who.client.client_id, items)
-        self._services.session.commit()
+        self._parts.consents.grant(user_id, who.client.client_id, items)
+        self._parts.session.commit()
