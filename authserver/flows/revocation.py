@@ -24,15 +24,17 @@ class Revocation:
         self._access_token_ttl = access_token_ttl
 
     def revoke(self, token: str, client: Client, ip: str | None) -> None:
-        if self._refresh_tokens.revoke(token, client, ip):
-            return
+        if not self._refresh_tokens.revoke(token, client, ip):
+            self._revoke_access_token(token, client, ip)
+        self._session.commit()
+
+    def _revoke_access_token(self, token: str, client: Client, ip: str | None) -> None:
         claims = self._access_tokens.decode(token)
         if claims is None or claims["client_id"] != client.client_id:
             return
         self._access_tokens.revoke(claims)
         self._audit.record("access_token.revoked", user_id=claims["sub"],
                            client_id=client.client_id, ip=ip)
-        self._session.commit()
 
     def revoke_issued(self, jti: str | None, family_id: str | None, client: Client,
                       ip: str | None) -> None:

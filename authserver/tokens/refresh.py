@@ -51,7 +51,8 @@ class RefreshTokens:
         """The token's record and its user, if this client may use it now; InvalidGrant
         otherwise.
 
-        A token used before revokes its family (committed at once) before the refusal. A
+        A token used before revokes its family before the refusal (the caller commits the
+        revocation with the refusal). A
         blocked user's token is refused as such, whatever else is true of it.
         """
         record = self._session.scalar(
@@ -154,7 +155,6 @@ class RefreshTokens:
         self._revoke(RefreshTokenFamily.id == family.id)
         self._audit.record("refresh_token.family_revoked", user_id=family.user_id,
                            client_id=family.client_id, ip=ip, reason=reason)
-        self._session.commit()
 
     def _revoke(self, which: ColumnElement[bool]) -> int:
         """Mark the live families matching ``which`` revoked; how many."""
