@@ -8,8 +8,9 @@ from pathlib import Path
 from typing import Any
 
 from flask import Flask
-from sqlalchemy import event
+from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import sessionmaker
+from sqlalchemy.pool import NullPool
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from authserver.api import register_api
@@ -43,9 +44,11 @@ def create_app(settings: Settings | None = None) -> Flask:
     db.init_app(app)
     with app.app_context():
         engine = db.engine
+    keys_engine = _keys_engine(url)
     if url.startswith("sqlite"):
-        event.listen(engine, "connect", _sqlite_pragmas)
-    services = build_services(settings, db.session, sessionmaker(engine))
+        for each in (engine, keys_engine):
+            event.listen(each, "connect", _sqlite_pragmas)
+    services = build_services(settings, db.session, sessionmaker(keys_engine))
     app.extensions["protekt"] = services
     app.before_request(services.cache.begin)  # cached rows are checked once per request
     authorization = AuthorizationServer()
@@ -79,6 +82,15 @@ def _engine_options(url: str, settings: Settings) -> dict[str, Any]:
         "pool_timeout": 5,
         "connect_args": {"connect_timeout": 3},  # an unreachable database answers 503 quickly
     }
+
+
+def _keys_engine(url: str) -> Engine:
+    """The key ring's own engine, without a pool: it reads the signing keys once a refresh
+    interval and writes one on rotation, and must never wait for a connection that requests
+    hold (a request may wait on the key ring while holding one). A connection of its own per
+    load costs one connect every ``PROTEKT_KEYS_REFRESH_INTERVAL``."""
+    connect_args = {} if url.startswith("sqlite") else {"connect_timeout": 3}
+    return create_engine(url, poolclass=NullPool, connect_args=connect_args)
 
 
 def _sqlite_pragmas(connection: Any, _record: Any) -> None:

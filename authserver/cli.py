@@ -112,7 +112,7 @@ def create_user(email: str, password: str, as_json: bool, **claims: str | None) 
     """Create a user, with the profile claims given; prints its id, email and claims."""
     with _app_context():
         profile = Profile.checked({name: value for name, value in claims.items() if value})
-        user = services.users.create(email, password, profile=profile)
+        user = services.administration.create(email, password, profile=profile)
         data = {"id": user.id, "email": user.email,
                 **{name: value for name, value in profile.claims.items() if value}}
     width = max(map(len, data)) + 2
@@ -125,7 +125,7 @@ def create_user(email: str, password: str, as_json: bool, **claims: str | None) 
 def create_admin(email: str, password: str, as_json: bool) -> None:
     """Create a dashboard administrator; at first sign-in they add an authenticator app."""
     with _app_context():
-        user = services.users.create(email, password, is_admin=True)
+        user = services.administration.create(email, password, is_admin=True)
         data = {"id": user.id, "email": user.email,
                 "dashboard": f"{services.settings.issuer}/dashboard/signin"}
     _emit(as_json, data, lambda: f"id         {data['id']}\nemail      {data['email']}\n"
@@ -226,7 +226,7 @@ def mfa_settings(as_json: bool, **changes: Any) -> None:
         if name in changes:
             changes[name] = _split(changes[name])
     with _app_context():
-        current = (services.mfa.settings.update(**changes) if changes
+        current = (services.flows.security_settings.update(**changes) if changes
                    else services.mfa.settings.load()).as_dict()
     _emit(as_json, current,
           lambda: "\n".join(f"{name:<30} {value}" for name, value in current.items()))
@@ -243,8 +243,8 @@ def sms_group() -> None:
 def sms_credits(amount: int | None, as_json: bool) -> None:
     """Show the SMS credit balance, after a top-up if --add is given."""
     with _app_context():
-        credits = services.mfa.sms_credits
-        data = {"balance": credits.top_up(amount) if amount is not None else credits.balance()}
+        data = {"balance": services.flows.security_settings.top_up(amount) if amount is not None
+                else services.mfa.sms_credits.balance()}
     _emit(as_json, data, lambda: f"SMS credits: {data['balance']}")
 
 
@@ -345,15 +345,15 @@ def demo(port: int) -> None:
     password, admin_password = secrets.token_urlsafe(12), secrets.token_urlsafe(12)
     with _app_context(settings):
         upgrade(db.engine)
-        services.users.create(DEMO_EMAIL, password, email_verified=True)
-        services.users.create(DEMO_ADMIN, admin_password, is_admin=True)
+        services.administration.create(DEMO_EMAIL, password, email_verified=True)
+        services.administration.create(DEMO_ADMIN, admin_password, is_admin=True)
         client, secret = services.clients.create(
             "Demo app", grant_types=[*DEFAULT_GRANT_TYPES, CLIENT_CREDENTIALS],
             redirect_uris=[f"{EXAMPLE_APP}/callback"],
             post_logout_redirect_uris=[f"{EXAMPLE_APP}/"],
         )
         client_id = client.client_id
-        services.mfa.sms_credits.top_up(DEMO_SMS_CREDITS)
+        services.flows.security_settings.top_up(DEMO_SMS_CREDITS)
     _prepare(settings)
     click.echo(_demo_banner(settings, workdir, store_line, client_id=client_id,
                             secret=secret or "", password=password,

@@ -27,6 +27,7 @@ from authserver.flows.mfa_exchange import MfaExchange
 from authserver.flows.password_login import PasswordLoginFlow
 from authserver.flows.refresh import Refresh
 from authserver.flows.revocation import Revocation
+from authserver.flows.security_settings import SecuritySettings
 from authserver.flows.unlock import Unlock
 from authserver.flows.user_administration import UserAdministration
 from authserver.limits import AttemptLimiter
@@ -95,11 +96,13 @@ class Flows:
     unlock: Unlock
     factor_management: MfaAccount
     code_exchange: CodeExchange
+    security_settings: SecuritySettings
 
 
 def build_flows(session: Session, login: PasswordLogin, mfa: MfaServices, *,
                 refresh_tokens: RefreshTokens, issuer: TokenIssuer, audit: AuditLog,
-                sso_sessions: BrowserSessions, code_exchange: CodeExchange) -> Flows:
+                sso_sessions: BrowserSessions, code_exchange: CodeExchange,
+                cache: SharedCache) -> Flows:
     factors: dict[str, ChallengeFactor] = {mfa.otp.name: mfa.otp, mfa.sms.name: mfa.sms}
     return Flows(
         password_login=PasswordLoginFlow(session, login, mfa.settings, mfa.policy, issuer),
@@ -112,6 +115,7 @@ def build_flows(session: Session, login: PasswordLogin, mfa: MfaServices, *,
             session, mfa.settings, mfa.authenticators, recovery=mfa.recovery_codes,
             verifier=mfa.verifier, sms=mfa.sms, audit=audit, sso_sessions=sso_sessions),
         code_exchange=code_exchange,
+        security_settings=SecuritySettings(session, mfa.settings, mfa.sms_credits, cache),
     )
 
 
@@ -199,7 +203,8 @@ def build_services(
         codes=codes,
         mfa=mfa,
         flows=build_flows(session, login, mfa, refresh_tokens=refresh_tokens, issuer=issuer,
-                          audit=audit, sso_sessions=sso_sessions, code_exchange=code_exchange),
+                          audit=audit, sso_sessions=sso_sessions, code_exchange=code_exchange,
+                          cache=cache),
         administration=UserAdministration(
             session, users, authenticators=mfa.authenticators, recovery=mfa.recovery_codes,
             refresh_tokens=refresh_tokens, sessions=(admin_sessions, sso_sessions),

@@ -280,7 +280,7 @@ def prepare_mfa(env: dict[str, str], count: int = MFA_USERS) -> dict[str, str]:
     with app.app_context():
         for index in range(count):
             email = MFA_EMAIL if index == 0 else f"bench-mfa-{index}@example.org"
-            user = services.users.create(email, PASSWORD)
+            user = services.administration.create(email, PASSWORD)
             authenticator, secret = services.mfa.authenticators.add_otp(user.id, "bench")
             services.mfa.authenticators.activate(authenticator)
             db.session.commit()
@@ -296,13 +296,13 @@ def prepare_sms(env: dict[str, str], count: int = SMS_USERS) -> list[str]:
     emails = [f"bench-sms-{index}@example.org" for index in range(count)]
     with app.app_context():
         for index, email in enumerate(emails):
-            user = services.users.create(email, PASSWORD)
+            user = services.administration.create(email, PASSWORD)
             number = phone.parse(f"+1415555{2000 + index}")
             services.mfa.authenticators.add_sms(new_id(), user.id, "bench", number, active=True)
             db.session.commit()
-        services.mfa.settings.update(sms_resend_cooldown=1, sms_ip_hourly=100_000,
+        services.flows.security_settings.update(sms_resend_cooldown=1, sms_ip_hourly=100_000,
                                      sms_phone_hourly=1000, sms_user_hourly=1000)
-        services.mfa.sms_credits.top_up(100_000)
+        services.flows.security_settings.top_up(100_000)
         db.engine.dispose()
     return emails
 

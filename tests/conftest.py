@@ -181,7 +181,7 @@ class RegisteredClient:
 def make_user(app: Flask) -> Callable[..., Any]:
     def create(email: str = "ann@example.org", password: str = "correct horse battery") -> Any:
         with app.app_context():
-            user = services.users.create(email, password)
+            user = services.administration.create(email, password)
             db.session.refresh(user)
             db.session.expunge(user)
             return user

@@ -87,7 +87,7 @@ def test_create_admin_makes_an_administrator_and_says_where_to_sign_in(run: Any,
     with app.app_context():
         admin = services.users.find_by_email("root@example.org")
         assert admin is not None and admin.is_admin and admin.id == data["id"]
-        plain = services.users.create("plain@example.org", "a user password")
+        plain = services.administration.create("plain@example.org", "a user password")
         assert not plain.is_admin
 
 

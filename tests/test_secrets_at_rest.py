@@ -87,7 +87,7 @@ def test_no_phone_number_sms_code_or_oob_code_is_stored_in_plain_text(
     app: Flask, client: FlaskClient, user: Any, web_app: RegisteredClient, outbox: Outbox,
 ) -> None:
     with app.app_context():
-        services.mfa.sms_credits.top_up(5)
+        services.flows.security_settings.top_up(5)
     bearer_token = access_token(client, web_app)
     enrolled = client.post("/mfa/associate", headers=bearer(bearer_token),
                            json={"type": "sms", "phone_number": "+14155552671"})

@@ -127,7 +127,8 @@ class UserDirectory:
     def create(self, email: str, password: str, *, email_verified: bool = False,
                is_admin: bool = False, profile: Profile | None = None) -> User:
         """Create a user (a dashboard administrator with ``is_admin``), with the ``profile``
-        claims given; InvalidRequest for a malformed email, weak password or taken email."""
+        claims given; InvalidRequest for a malformed email, weak password or taken email. The
+        caller commits."""
         email = checked_email(email)
         check_password(password)
         user = User(email_verified=email_verified, password_hash=self._hasher.hash(password),
@@ -137,7 +138,6 @@ class UserDirectory:
             self.set_profile(user, profile)
         self.set_email(user, email)
         self._audit.record("admin.created" if is_admin else "user.created", user_id=user.id)
-        self._session.commit()
         return user
 
     def set_email(self, user: User, email: str) -> None:

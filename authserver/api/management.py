@@ -102,7 +102,7 @@ def update_settings() -> Response:
     apply from the next request on every server process (the row is read per request)."""
     authorize(UPDATE_SETTINGS)
     changes = _json_body()
-    return no_store(services.mfa.settings.update(**changes).as_dict())
+    return no_store(services.flows.security_settings.update(**changes).as_dict())
 
 
 @bp.get("/sms/credits")
@@ -118,7 +118,7 @@ def top_up_credits() -> Response:
     body = _json_body()
     if set(body) != {"add"}:
         raise InvalidRequest("Send {\"add\": n}, the number of credits to add.")
-    return no_store({"balance": services.mfa.sms_credits.top_up(body["add"])})
+    return no_store({"balance": services.flows.security_settings.top_up(body["add"])})
 
 
 @bp.get("/users")
@@ -142,7 +142,7 @@ def create_user() -> tuple[Response, int]:
     if not isinstance(email, str) or not isinstance(password, str):
         raise InvalidRequest("Send {\"email\", \"password\"}, both strings.")
     profile = _profile(body)
-    return no_store(_user(services.users.create(email, password, profile=profile))), 201
+    return no_store(_user(services.administration.create(email, password, profile=profile))), 201
 
 
 @bp.get("/users/<user_id>")

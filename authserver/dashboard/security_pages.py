@@ -38,7 +38,7 @@ def save_security() -> Page | Response:
     if request.form.get("action") == "preview":
         return _preview()
     try:
-        services.mfa.settings.update(**settings_from(request.form))
+        services.flows.security_settings.update(**settings_from(request.form))
     except InvalidRequest as wrong:
         return _security_page(_submitted(request.form), 400, error=wrong.description)
     flash("Saved. The change applies from the next login.", "success")
@@ -49,7 +49,7 @@ def save_security() -> Page | Response:
 def top_up_credits() -> Response:
     amount = whole_number(request.form.get("add", ""))
     try:
-        balance = services.mfa.sms_credits.top_up(-1 if amount is None else amount)
+        balance = services.flows.security_settings.top_up(-1 if amount is None else amount)
     except InvalidRequest as wrong:
         flash(wrong.description, "error")
     else:

@@ -29,7 +29,7 @@ def users() -> Page:
 def create_user() -> Page | Response:
     email = request.form.get("email", "")
     try:
-        user = services.users.create(email, request.form.get("password", ""))
+        user = services.administration.create(email, request.form.get("password", ""))
     except InvalidRequest as wrong:
         return _search(400, error=wrong.description, email=email)
     flash(f"Created {user.email}.", "success")

@@ -66,6 +66,15 @@ class UserAdministration:
         self._consents = consents
         self._audit = audit
 
+    def create(self, email: str, password: str, *, email_verified: bool = False,
+               is_admin: bool = False, profile: Profile | None = None) -> User:
+        """A new user (a dashboard administrator with ``is_admin``) by the rules of
+        ``UserDirectory.create``; audited ``user.created`` or ``admin.created``."""
+        user = self._users.create(email, password, email_verified=email_verified,
+                                  is_admin=is_admin, profile=profile)
+        self._session.commit()
+        return user
+
     def search(self, text: str, page: int, per_page: int) -> Page:
         """Users whose email contains ``text`` (any case), page by page from 0."""
         if page < 0 or not 1 <= per_page <= MAX_PAGE_SIZE:

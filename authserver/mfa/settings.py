@@ -189,7 +189,8 @@ class MfaSettingsStore:
         return MfaSettings(**values)
 
     def update(self, **changes: Any) -> MfaSettings:
-        """Apply changes (field names of MfaSettings), check them all, store, audit."""
+        """Apply changes (field names of MfaSettings), check them all, store, audit; the caller
+        commits, and then drops every process's cached settings (authserver.cache)."""
         unknown = sorted(set(changes) - {f.name for f in dataclasses.fields(MfaSettings)})
         if unknown:
             raise InvalidRequest(f"Unknown MFA setting '{unknown[0]}'.")
@@ -204,6 +205,4 @@ class MfaSettingsStore:
             setattr(row, name, value)
         self._session.add(row)
         self._audit.record("mfa.settings.updated", changed=changed)
-        self._session.commit()
-        self._cache.changed()
         return settings

@@ -42,12 +42,12 @@ class SmsCredits:
         return value or 0
 
     def top_up(self, amount: int) -> int:
-        """Add credits (an operator's purchase); the new balance, audited and committed."""
+        """Add credits (an operator's purchase); the new balance, audited; the caller
+        commits."""
         if isinstance(amount, bool) or not isinstance(amount, int) or not 1 <= amount <= MAX_TOP_UP:
             raise InvalidRequest(f"A top-up must be a whole number from 1 to {MAX_TOP_UP}.")
         balance = self._add(amount)
         self._audit.record("sms.credits.topped_up", amount=amount, balance=balance)
-        self._session.commit()
         return balance
 
     def debit(self, amount: int, low_threshold: int, **detail: object) -> int:

@@ -92,12 +92,12 @@ def test_the_claims_fit_their_columns() -> None:
 
 def test_a_user_created_with_a_profile_has_it_and_its_time(app: Flask) -> None:
     with app.app_context():
-        ann = services.users.create("ann@example.org", "correct horse",
+        ann = services.administration.create("ann@example.org", "correct horse",
                                     profile=Profile.checked(ANN))
         kept = stored(ann.id)
         assert {name: getattr(kept, name) for name in ANN} == ANN
         assert kept.updated_at is not None
-        plain = services.users.create("bob@example.org", "correct horse")
+        plain = services.administration.create("bob@example.org", "correct horse")
         assert stored(plain.id).updated_at is None and stored(plain.id).name is None
 
 

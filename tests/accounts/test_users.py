@@ -14,7 +14,7 @@ from authserver.extensions import services
 def test_email_is_unique_regardless_of_case(app: Flask, make_user: Any) -> None:
     make_user("Ann.Lee@Example.org")
     with app.app_context(), pytest.raises(InvalidRequest, match="already exists"):
-        services.users.create("ann.lee@EXAMPLE.ORG", "another password")
+        services.administration.create("ann.lee@EXAMPLE.ORG", "another password")
 
 
 def test_lookup_ignores_case_and_surrounding_space(app: Flask, make_user: Any) -> None:
@@ -29,13 +29,13 @@ def test_lookup_ignores_case_and_surrounding_space(app: Flask, make_user: Any) -
                                    "ann lee@example.org", "a@b@example.org", "x" * 250 + "@e.org"])
 def test_malformed_emails_are_refused(app: Flask, email: str) -> None:
     with app.app_context(), pytest.raises(InvalidRequest, match="email"):
-        services.users.create(email, "correct horse")
+        services.administration.create(email, "correct horse")
 
 
 @pytest.mark.parametrize("password", ["", "short", "x" * 1025])
 def test_passwords_outside_8_to_1024_characters_are_refused(app: Flask, password: str) -> None:
     with app.app_context(), pytest.raises(InvalidRequest, match="8 to 1024"):
-        services.users.create("ann@example.org", password)
+        services.administration.create("ann@example.org", password)
 
 
 def test_the_password_is_stored_as_an_argon2id_hash(make_user: Any) -> None:

@@ -569,7 +569,7 @@ def test_an_mfa_token_from_before_the_block_sends_no_sms(
 @pytest.fixture
 def dashboard_admin(app: Flask) -> str:
     with app.app_context():
-        return services.users.create("root@example.org", "the admin's password",
+        return services.administration.create("root@example.org", "the admin's password",
                                      is_admin=True).id
 
 

@@ -70,7 +70,7 @@ def test_mfa_logins_are_counted_by_factor_and_result(
     app: Flask, client: FlaskClient, web_app: RegisteredClient, mfa_user: EnrolledUser,
 ) -> None:
     with app.app_context():
-        services.mfa.settings.update(user_max_consecutive_failures=3)
+        services.flows.security_settings.update(user_max_consecutive_failures=3)
     drive_logins(client, web_app, mfa_user)
     samples = scrape(client)
     assert per_factor(samples, "protekt_mfa_challenges_total") == {
@@ -146,7 +146,7 @@ def test_no_label_holds_user_client_or_address_data(
     user: Any,
 ) -> None:
     with app.app_context():
-        services.mfa.settings.update(user_max_consecutive_failures=3)
+        services.flows.security_settings.update(user_max_consecutive_failures=3)
     drive_logins(client, web_app, mfa_user)
     with app.app_context():
         trail = db.session.execute(select(AuditEvent.user_id, AuditEvent.client_id,
@@ -190,7 +190,7 @@ def test_a_process_reuses_its_answer_for_the_configured_seconds(
     http = app.test_client()
     before = scrape(http)
     with app.app_context():
-        services.mfa.sms_credits.top_up(7)
+        services.flows.security_settings.top_up(7)
     after = scrape(http)
     assert before[("protekt_sms_credits_balance", ())] == 0
     assert after[("protekt_sms_credits_balance", ())] == (0 if reused else 7)

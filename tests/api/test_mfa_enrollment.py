@@ -82,7 +82,7 @@ def test_the_issuer_name_comes_from_the_settings(
     app: Flask, client: FlaskClient, web_app: RegisteredClient, user: Any,
 ) -> None:
     with app.app_context():
-        services.mfa.settings.update(totp_issuer="Acme Corp")
+        services.flows.security_settings.update(totp_issuer="Acme Corp")
     body, _ = associate(client, access_token(client, web_app))
     assert body["barcode_uri"].startswith("otpauth://totp/Acme%20Corp:ann@example.org?")
     assert "issuer=Acme%20Corp" in body["barcode_uri"]
@@ -282,13 +282,13 @@ def test_a_switched_off_factor_cannot_be_enrolled(
 ) -> None:
     headers = bearer(access_token(client, web_app))
     with app.app_context():
-        services.mfa.settings.update(factors=["otp", "recovery-code"])
+        services.flows.security_settings.update(factors=["otp", "recovery-code"])
     sms = client.post("/mfa/associate", json={"type": "sms", "phone_number": "+14155552671"},
                       headers=headers)
     assert "sms factor is switched off" in assert_error(sms, "invalid_request", 400)[
         "error_description"]
     with app.app_context():
-        services.mfa.settings.update(enabled=False)
+        services.flows.security_settings.update(enabled=False)
     off = client.post("/mfa/associate", json={"type": "otp"}, headers=headers)
     assert "switched off" in assert_error(off, "invalid_request", 400)["error_description"]
 

@@ -89,7 +89,7 @@ def test_an_operator_unlocks_the_second_factor(
     app: Flask, client: FlaskClient, web_app: RegisteredClient, mfa_user: EnrolledUser,
 ) -> None:
     with app.app_context():
-        services.mfa.settings.update(user_failure_burst=2)
+        services.flows.security_settings.update(user_failure_burst=2)
     ticket = mfa_token(client, web_app)
     for _ in range(3):
         mfa_grant(client, web_app, "mfa-otp", mfa_token=ticket, otp=wrong_code(mfa_user.device))
@@ -107,7 +107,8 @@ def test_consecutive_failures_lock_until_unlocked(
     app: Flask, client: FlaskClient, web_app: RegisteredClient, mfa_user: EnrolledUser,
 ) -> None:
     with app.app_context():
-        services.mfa.settings.update(user_max_consecutive_failures=3, user_failure_burst=100)
+        services.flows.security_settings.update(user_max_consecutive_failures=3,
+                                                user_failure_burst=100)
     for _ in range(3):
         mfa_grant(client, web_app, "mfa-otp", mfa_token=mfa_token(client, web_app),
                   otp=wrong_code(mfa_user.device))
@@ -121,7 +122,8 @@ def test_a_success_resets_the_consecutive_count_and_refunds_the_bucket(
     app: Flask, client: FlaskClient, web_app: RegisteredClient, mfa_user: EnrolledUser,
 ) -> None:
     with app.app_context():
-        services.mfa.settings.update(user_max_consecutive_failures=2, user_failure_burst=2)
+        services.flows.security_settings.update(user_max_consecutive_failures=2,
+                                                user_failure_burst=2)
     mfa_grant(client, web_app, "mfa-otp", mfa_token=mfa_token(client, web_app),
               otp=wrong_code(mfa_user.device))
     ok = mfa_grant(client, web_app, "mfa-otp", mfa_token=mfa_token(client, web_app),
@@ -154,7 +156,7 @@ def test_confirming_an_authenticator_is_under_the_same_limits(
     app: Flask, client: FlaskClient, web_app: RegisteredClient, user: Any,
 ) -> None:
     with app.app_context():
-        services.mfa.settings.update(user_failure_burst=2)
+        services.flows.security_settings.update(user_failure_burst=2)
     bearer_token = access_token(client, web_app)
     body, device = associate(client, bearer_token)
     right = device.next_code()

@@ -30,7 +30,7 @@ def test_policy_required_makes_a_new_user_enroll_during_login(
     app: Flask, client: FlaskClient, web_app: RegisteredClient, user: Any,
 ) -> None:
     with app.app_context():
-        services.mfa.settings.update(policy="required")
+        services.flows.security_settings.update(policy="required")
     response = password_login(client, web_app, scope=MFA_SCOPE)
     body = assert_error(response, "mfa_required", 403)
     assert body["mfa_requirements"] == {"enroll": [{"type": "otp"}, {"type": "sms"}]}
@@ -66,7 +66,7 @@ def test_under_policy_required_an_unconfirmed_enrollment_gives_no_tokens(
     app: Flask, client: FlaskClient, web_app: RegisteredClient, user: Any,
 ) -> None:
     with app.app_context():
-        services.mfa.settings.update(policy="required")
+        services.flows.security_settings.update(policy="required")
     ticket = mfa_token(client, web_app)
     client.post("/mfa/associate", json={"type": "otp"}, headers=bearer(ticket))
     assert password_login(client, web_app).status_code == 403
@@ -78,7 +78,7 @@ def test_mfa_switched_off_lets_passwords_alone_log_in(
     app: Flask, client: FlaskClient, web_app: RegisteredClient, mfa_user: EnrolledUser,
 ) -> None:
     with app.app_context():
-        services.mfa.settings.update(enabled=False)
+        services.flows.security_settings.update(enabled=False)
     response = password_login(client, web_app)
     assert response.status_code == 200
     assert unverified(response.get_json()["access_token"])[1]["amr"] == ["pwd"]
@@ -88,7 +88,7 @@ def test_a_switched_off_factor_is_neither_offered_nor_accepted(
     app: Flask, client: FlaskClient, web_app: RegisteredClient, mfa_user: EnrolledUser,
 ) -> None:
     with app.app_context():
-        services.mfa.settings.update(factors=["otp"])
+        services.flows.security_settings.update(factors=["otp"])
     body = assert_error(password_login(client, web_app), "mfa_required", 403)
     assert body["available_factors"] == ["otp"]
     refused = mfa_grant(client, web_app, "mfa-recovery-code", mfa_token=body["mfa_token"],

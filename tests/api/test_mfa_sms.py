@@ -32,12 +32,12 @@ AUTH0_OOB = "http://auth0.com/oauth/grant-type/mfa-oob"
 
 def configure(app: Flask, **changes: Any) -> None:
     with app.app_context():
-        services.mfa.settings.update(**changes)
+        services.flows.security_settings.update(**changes)
 
 
 def top_up(app: Flask, amount: int) -> None:
     with app.app_context():
-        services.mfa.sms_credits.top_up(amount)
+        services.flows.security_settings.top_up(amount)
 
 
 def balance(app: Flask) -> int:

@@ -72,7 +72,7 @@ class Console:
 def make_admin_user(app: Flask) -> Callable[..., str]:
     def create(email: str = ADMIN_EMAIL, password: str = ADMIN_PASSWORD) -> str:
         with app.app_context():
-            admin = services.users.create(email, password, is_admin=True)
+            admin = services.administration.create(email, password, is_admin=True)
             return admin.id
 
     return create

@@ -177,7 +177,7 @@ def test_the_admins_app_stays_when_mfa_is_switched_off_for_users(
     """MFA off: the administrator's password logs in to apps, but its token cannot remove the
     factor that guards the console."""
     with app.app_context():
-        services.mfa.settings.update(enabled=False)
+        services.flows.security_settings.update(enabled=False)
     login = client.post("/oauth/token", auth=web_app.basic, data={
         "grant_type": "password", "username": ADMIN_EMAIL, "password": ADMIN_PASSWORD,
         "scope": "openid read:authenticators remove:authenticators"})

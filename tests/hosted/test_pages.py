@@ -34,7 +34,7 @@ def events(app: Flask, kind: str) -> list[AuditEvent]:
 
 def configure(app: Flask, **changes: Any) -> None:
     with app.app_context():
-        services.mfa.settings.update(**changes)
+        services.flows.security_settings.update(**changes)
 
 
 def signed_in(browser: Browser, request: Request) -> dict[str, str]:

@@ -22,7 +22,7 @@ from tests.hosted.conftest import CALLBACK, Browser, Request, back_at_app, excha
 
 def configure(app: Flask, **changes: Any) -> None:
     with app.app_context():
-        services.mfa.settings.update(**changes)
+        services.flows.security_settings.update(**changes)
 
 
 def signed_in(browser: Browser, request: Request) -> dict[str, str]:

@@ -27,7 +27,8 @@ def test_defaults_apply_until_changed(app: Flask) -> None:
 
 def test_changes_are_stored_and_audited(app: Flask) -> None:
     with app.app_context():
-        services.mfa.settings.update(policy="required", totp_issuer="Acme", mfa_token_ttl=300)
+        services.flows.security_settings.update(policy="required", totp_issuer="Acme",
+                                                mfa_token_ttl=300)
     with app.app_context():  # a new request reads them back
         loaded = services.mfa.settings.load()
         events = db.session.scalars(db.select(AuditEvent.detail).where(
@@ -39,8 +40,8 @@ def test_changes_are_stored_and_audited(app: Flask) -> None:
 def test_only_values_that_change_are_audited(app: Flask) -> None:
     """A form saved whole (the dashboard's) names only what it changed, or nothing at all."""
     with app.app_context():
-        services.mfa.settings.update(**MfaSettings().as_dict())
-        services.mfa.settings.update(**{**MfaSettings().as_dict(), "policy": "required"})
+        services.flows.security_settings.update(**MfaSettings().as_dict())
+        services.flows.security_settings.update(**{**MfaSettings().as_dict(), "policy": "required"})
         events = db.session.scalars(db.select(AuditEvent.detail).where(
             AuditEvent.type == "mfa.settings.updated")).all()
     assert events == [{"changed": ["policy"]}]
@@ -68,7 +69,7 @@ BAD_CHANGES: list[dict[str, Any]] = [
 def test_bad_changes_are_refused_and_nothing_is_stored(app: Flask, change: dict[str, Any]) -> None:
     with app.app_context():
         with pytest.raises(InvalidRequest):
-            services.mfa.settings.update(**change)
+            services.flows.security_settings.update(**change)
         assert services.mfa.settings.load() == MfaSettings()
 
 
@@ -113,9 +114,9 @@ def test_sms_changes_are_refused_with_the_reason_and_nothing_is_stored(
     app: Flask, change: dict[str, Any], message: str,
 ) -> None:
     with app.app_context():
-        before = services.mfa.settings.update(**STORED)
+        before = services.flows.security_settings.update(**STORED)
         with pytest.raises(InvalidRequest, match=re.escape(message)):
-            services.mfa.settings.update(**change)
+            services.flows.security_settings.update(**change)
         assert services.mfa.settings.load() == before
     with app.app_context():
         assert services.mfa.settings.load() == before
@@ -125,7 +126,7 @@ def test_sms_bounds_are_inclusive(app: Flask) -> None:
     for end in (0, 1):
         values = {name: bounds[end] for name, bounds in SMS_BOUNDS.items()}
         with app.app_context():
-            services.mfa.settings.update(**values)
+            services.flows.security_settings.update(**values)
         with app.app_context():
             loaded = services.mfa.settings.load()
         assert {name: getattr(loaded, name) for name in SMS_BOUNDS} == values
@@ -133,13 +134,13 @@ def test_sms_bounds_are_inclusive(app: Flask) -> None:
 
 def test_sms_changes_are_stored(app: Flask) -> None:
     with app.app_context():
-        services.mfa.settings.update(sms_template="Code {code}", sms_confirm_phone=True,
+        services.flows.security_settings.update(sms_template="Code {code}", sms_confirm_phone=True,
                                      sms_allowed_countries=["US", "GB", "US"])
     with app.app_context():
         loaded = services.mfa.settings.load()
         assert (loaded.sms_template, loaded.sms_confirm_phone, loaded.sms_allowed_countries) == (
             "Code {code}", True, ("US", "GB"))
-        services.mfa.settings.update(sms_allowed_countries=[])
+        services.flows.security_settings.update(sms_allowed_countries=[])
     with app.app_context():
         assert services.mfa.settings.load().sms_allowed_countries == ()
 
@@ -153,4 +154,4 @@ def test_values_longer_than_their_columns_are_refused(
     app: Flask, change: dict[str, Any], field: str,
 ) -> None:
     with app.app_context(), pytest.raises(InvalidRequest, match=field):
-        services.mfa.settings.update(**change)
+        services.flows.security_settings.update(**change)

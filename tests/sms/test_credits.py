@@ -29,8 +29,8 @@ def test_the_balance_starts_at_zero(app: Flask) -> None:
 
 def test_top_up_returns_the_new_balance_and_is_audited(app: Flask) -> None:
     with app.app_context():
-        assert services.mfa.sms_credits.top_up(50) == 50
-        assert services.mfa.sms_credits.top_up(MAX_TOP_UP) == 50 + MAX_TOP_UP
+        assert services.flows.security_settings.top_up(50) == 50
+        assert services.flows.security_settings.top_up(MAX_TOP_UP) == 50 + MAX_TOP_UP
     with app.app_context():  # committed: a new request reads it back
         assert services.mfa.sms_credits.balance() == 50 + MAX_TOP_UP
         assert events("sms.credits.topped_up") == [
@@ -42,16 +42,16 @@ def test_top_up_returns_the_new_balance_and_is_audited(app: Flask) -> None:
 @pytest.mark.parametrize("amount", [0, -1, True, MAX_TOP_UP + 1, 1.5, "5"])
 def test_bad_top_ups_are_refused(app: Flask, amount: Any) -> None:
     with app.app_context():
-        services.mfa.sms_credits.top_up(10)
+        services.flows.security_settings.top_up(10)
         with pytest.raises(InvalidRequest, match="whole number from 1 to"):
-            services.mfa.sms_credits.top_up(amount)
+            services.flows.security_settings.top_up(amount)
         assert services.mfa.sms_credits.balance() == 10
         assert len(events("sms.credits.topped_up")) == 1
 
 
 def test_debit_takes_the_amount_and_is_audited(app: Flask) -> None:
     with app.app_context():
-        services.mfa.sms_credits.top_up(10)
+        services.flows.security_settings.top_up(10)
         assert services.mfa.sms_credits.debit(3, low_threshold=0, user_id="u1") == 7
     with app.app_context():
         assert services.mfa.sms_credits.balance() == 7
@@ -66,7 +66,7 @@ def test_a_short_balance_raises_and_is_left_unchanged(app: Flask, balance: int,
                                                       amount: int) -> None:
     with app.app_context():
         if balance:
-            services.mfa.sms_credits.top_up(balance)
+            services.flows.security_settings.top_up(balance)
         with pytest.raises(CreditsExhausted):
             services.mfa.sms_credits.debit(amount, low_threshold=0)
     with app.app_context():
@@ -105,7 +105,7 @@ def test_refund_restores_the_balance_and_is_audited(app: Flask) -> None:
 
 def test_parallel_debits_never_overdraw(app: Flask) -> None:
     with app.app_context():
-        services.mfa.sms_credits.top_up(5)
+        services.flows.security_settings.top_up(5)
 
     def debit() -> bool:
         with app.app_context():
@@ -124,7 +124,7 @@ def test_parallel_debits_never_overdraw(app: Flask) -> None:
 def test_parallel_first_top_ups_create_one_balance(app: Flask) -> None:
     def top_up() -> int:
         with app.app_context():
-            return services.mfa.sms_credits.top_up(1)
+            return services.flows.security_settings.top_up(1)
 
     results = run_parallel(10, top_up)
     assert sorted(results) == list(range(1, 11))
