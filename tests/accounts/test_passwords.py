@@ -36,6 +36,7 @@ class ObservedArgon2(argon2.PasswordHasher):
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.verified: list[str] = []
+        self.threads: set[str] = set()
         self.running = self.peak = 0
         self.lock = threading.Lock()
 
@@ -44,6 +45,7 @@ class ObservedArgon2(argon2.PasswordHasher):
         return super().verify(hash, password)
 
     def hash(self, password: str | bytes, *, salt: bytes | None = None) -> str:
+        self.threads.add(threading.current_thread().name)
         with self.lock:
             self.running += 1
             self.peak = max(self.peak, self.running)
@@ -92,3 +94,18 @@ def test_no_more_hashes_run_at_once_than_the_concurrency_bound() -> None:
     for thread in threads:
         thread.join()
     assert argon.peak == 2
+
+
+def test_hashes_run_on_a_few_threads_of_their_own() -> None:
+    """Not on the threads that serve requests: each hash's 19 MiB is then reused by the same
+    few threads instead of kept by every request thread (a worker's memory stays bounded)."""
+    hasher = fast(concurrency=2)
+    argon = observed(hasher)
+    threads = [threading.Thread(target=hasher.hash, args=("pw",), name=f"request-{n}")
+               for n in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert 1 <= len(argon.threads) <= 2
+    assert all(name.startswith("argon2") for name in argon.threads)
