@@ -14,7 +14,7 @@ scripts of scripts/wrk/, one wrk thread and ``--connections`` keep-alive connect
 2. Protekt alone, ``protekt serve --workers 2``: ``GET /health`` (the baseline of the light
    requests), client_credentials, the same paced at half its measured rate, the JWKS, the
    password grant (beside the argon2 ceiling: argon2id hashes per second with the server's
-   parameters, one thread per core, measured in this run), refresh_token, the OTP challenge
+   parameters, one thread per core, measured just before), refresh_token, the OTP challenge
    (``POST /mfa/challenge``), mfa-otp, mfa-oob (SMS through the ``file`` provider) and the
    authorization_code exchange. Printed with ratios: refresh_token and mfa-otp over
    client_credentials, password over the argon2 ceiling, the others over /health.
@@ -134,6 +134,7 @@ class Run:
     connections: int
     selected: set[str]
     results: dict[tuple[str, int, str], Measured]  # by server, workers, scenario
+    ceiling: float = 0.0  # argon2id hashes/s, one thread per core
 
     def get(self, key: str, server: str = "protekt", workers: int = WORKERS) -> Measured | None:
         return self.results.get((server, workers, key))
@@ -320,8 +321,7 @@ def one_process_each(run: Run, env: dict[str, str], target: bench.Target) -> lis
 # --- 2. Protekt alone --------------------------------------------------------------------------
 
 
-def protekt_alone(run: Run, env: dict[str, str], target: bench.Target,
-                  ceiling: float) -> list[str]:
+def protekt_alone(run: Run, env: dict[str, str], target: bench.Target) -> list[str]:
     """Every selected scenario on `protekt serve --workers 2`; its memory after the light
     requests, and after the run."""
     with protekt_server(env, target, WORKERS) as (server, process):
@@ -332,8 +332,9 @@ def protekt_alone(run: Run, env: dict[str, str], target: bench.Target,
         light(run, server, health)
         rss = [memory("protekt serve, after the light requests", process, WORKERS)]
         if run.wants("password"):
+            run.ceiling = argon2_ceiling()
             form(run, server, "password", "POST /oauth/token password", path=server.token_path,
-                 body=urlencode(bench.LOGIN), note=of(ceiling, "argon2 ceiling"))
+                 body=urlencode(bench.LOGIN), note=of(run.ceiling, "argon2 ceiling"))
         if run.wants("refresh"):
             refresh(run, server, target, health)
         mfa_otp(run, server, env, target, health)
@@ -342,6 +343,15 @@ def protekt_alone(run: Run, env: dict[str, str], target: bench.Target,
         if run.wants("authorization-code"):
             code_exchange(run, server, target)
         return [*rss, memory("protekt serve, after the run", process, WORKERS)]
+
+
+def argon2_ceiling() -> float:
+    """argon2id hashes per second with the server's parameters, in this process, one thread
+    per core (scripts/bench.py's measure), just before the password grant's run."""
+    single, ceiling = bench.argon2_rate(1), bench.argon2_rate(bench.CORES)
+    print(f"{'  argon2id m=19456,t=2,p=1, in this process':<48} {single:.1f} hashes/s on 1 thread, "
+          f"{ceiling:.1f} on {bench.CORES}: the ceiling of the password grant", flush=True)
+    return ceiling
 
 
 def light(run: Run, server: Server, health: Measured) -> None:
@@ -463,7 +473,7 @@ def one_hash() -> Iterator[None]:
 # --- report ------------------------------------------------------------------------------------
 
 
-def ratios(run: Run, ceiling: float) -> list[str]:
+def ratios(run: Run) -> list[str]:
     """The figures the comparison is read from, where both sides ran."""
     got = run.get
     out: list[str] = []
@@ -483,8 +493,8 @@ def ratios(run: Run, ceiling: float) -> list[str]:
                    f"{credentials.p99_ms:.1f} ms)")
     password = got("password")
     if password:
-        out.append(f"  password / argon2 ceiling ({ceiling:.1f} hashes/s): "
-                   f"{password.rps / ceiling:.2f}")
+        out.append(f"  password / argon2 ceiling ({run.ceiling:.1f} hashes/s): "
+                   f"{password.rps / run.ceiling:.2f}")
     return out
 
 
@@ -522,9 +532,6 @@ def main() -> None:
         raise SystemExit("wrk is not installed: apt-get install -y wrk")
     run = Run(args.seconds, args.connections, selected | {"health"}, {})
     header(run)
-    single, ceiling = bench.argon2_rate(1), bench.argon2_rate(bench.CORES)
-    print(f"argon2id m=19456,t=2,p=1: {single:.1f} hashes/s on 1 thread, {ceiling:.1f} on "
-          f"{bench.CORES} (the ceiling of the password grant)\n")
     print(f"{'scenario':<48} {'server':<19} {'w':>2} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} "
           f"{'non-2xx':>8} {'load':>5}  beside")
     rss: list[str] = []
@@ -533,9 +540,9 @@ def main() -> None:
         target = bench.prepare(env)
         if not args.skip_peer and selected & {"client-credentials", "jwks"}:
             rss += one_process_each(run, env, target)
-        rss += protekt_alone(run, env, target, ceiling)
+        rss += protekt_alone(run, env, target)
     print("\nratios")
-    print("\n".join(ratios(run, ceiling)))
+    print("\n".join(ratios(run)))
     print("\nresident memory after the runs (VmRSS)")
     print("\n".join(rss))
     print(f"\nload average {os.getloadavg()[0]:.2f} at the end")
