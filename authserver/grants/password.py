@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from authlib.oauth2.rfc6749 import grants
 
+from authserver import errors
 from authserver.accounts.login import LoginAttempt
-from authserver.errors import MfaRequired, render
-from authserver.flows.password_login import MfaRequired as SecondFactorNeeded
+from authserver.flows import password_login
 from authserver.grants.base import ProtektGrant, Response
 from authserver.scopes import DEFAULT_SCOPE
 from authserver.tokens.issuer import TokenRequest, Tokens
@@ -20,7 +20,7 @@ class PasswordGrant(ProtektGrant, grants.ResourceOwnerPasswordCredentialsGrant):
     """Checks parameters first, so a malformed request never costs a login attempt. Management
     scopes are never given to a user's login: they belong to machine clients."""
 
-    outcome: Tokens | SecondFactorNeeded
+    outcome: Tokens | password_login.MfaRequired
 
     def validate_token_request(self) -> None:
         client = self.authenticated_client()
@@ -34,6 +34,6 @@ class PasswordGrant(ProtektGrant, grants.ResourceOwnerPasswordCredentialsGrant):
             attempt, TokenRequest(client, scope, audience))
 
     def create_token_response(self) -> Response:
-        if isinstance(self.outcome, SecondFactorNeeded):
-            return render(MfaRequired(**self.outcome.members()))
+        if isinstance(self.outcome, password_login.MfaRequired):  # 403 mfa_required, README API
+            return errors.render(errors.MfaRequired(**self.outcome.members()))
         return self.respond(self.outcome.body)
