@@ -66,9 +66,10 @@ class PublicDocuments:
     def answer(self, environ: dict[str, Any]) -> tuple[str, list[tuple[str, str]], bytes]:
         """Status, headers and body for the path: the document, or 304 when the client's
         ``If-None-Match`` names this version."""
-        body, etag = self._documents[environ["PATH_INFO"]].current()
+        document = self._documents[environ["PATH_INFO"]]
+        body, etag = document.current()
         headers = [("Content-Type", "application/json"),
-                   ("Cache-Control", self._documents[environ["PATH_INFO"]].cache_control),
+                   ("Cache-Control", document.cache_control),
                    ("ETag", quote_etag(etag))]
         if self._cors_origins:
             headers.append(("Vary", "Origin"))

@@ -217,10 +217,7 @@ class HostedSignIn:
     def enroll(self, mfa_token: str, asked: Enrollment, who: Who) -> dict[str, Any]:
         """``/mfa/associate`` with the sign-in's mfa_token: an authenticator app (pending until
         its first code) or a phone; recovery codes come with the first one."""
-        ticket = self.ticket(mfa_token, who)
-        user = self._parts.users.get(ticket.user_id)
-        if user is None:
-            raise InvalidRequest("This account no longer exists.")
+        ticket, user = self._mfa.logins.open(mfa_token, who.client.client_id)
         principal = Principal(user, who.client.client_id, who.ip, ticket=ticket)
         return self._parts.factors.associate(principal, asked)
 
