@@ -285,7 +285,7 @@ def keys_list(as_json: bool) -> None:
 def keys_rotate(as_json: bool) -> None:
     """Make a new key active; retired keys stay published until their tokens expire."""
     with _app_context():
-        row = _key_row(services.keyring.rotate())
+        row = _key_row(services.keyring.roll_over())
     _emit(as_json, row, lambda: f"New active key {row['kid']} ({row['alg']}).")
 
 

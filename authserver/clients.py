@@ -174,7 +174,7 @@ class ClientRegistry:
         self._commit()
         return client
 
-    def rotate_secret(self, client_id: str) -> str:
+    def replace_secret(self, client_id: str) -> str:
         """A new secret, shown once; the old one stops working at once."""
         client = self.get(client_id)
         if client.is_public:

@@ -265,7 +265,7 @@ def update_client(client_id: str) -> Response:
 def rotate_client_secret(client_id: str) -> Response:
     _holding(authorize(UPDATE_CLIENTS)["scope"].split(), services.clients.get(client_id).scopes)
     return no_store({"client_id": client_id,
-                      "client_secret": services.clients.rotate_secret(client_id)})
+                      "client_secret": services.clients.replace_secret(client_id)})
 
 
 @bp.delete("/clients/<client_id>")

@@ -89,7 +89,7 @@ def set_sign_in(client_id: str) -> Page | Response:
 @bp.post("/applications/<client_id>/rotate-secret")
 def rotate_secret(client_id: str) -> Page:
     """A new secret, shown once; the old one stops working at once."""
-    secret = services.clients.rotate_secret(client_id)
+    secret = services.clients.replace_secret(client_id)
     return page("application_secret.html", client=services.clients.get(client_id),
                 secret=secret, created=False)
 

@@ -120,7 +120,7 @@ class KeyRing:
         return {"keys": [{**k.public_jwk, "use": "sig", "alg": k.alg}
                          for k in self.published()]}
 
-    def rotate(self) -> LoadedKey:
+    def roll_over(self) -> LoadedKey:
         """Retire every active key and make a new one active (``protekt keys rotate``)."""
         with self._lock:
             self._load_all()

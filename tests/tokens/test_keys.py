@@ -50,7 +50,7 @@ def test_keys_are_parsed_once_then_reused(app: Flask) -> None:
 def test_rotation_signs_with_the_new_key_and_keeps_the_old_one_published(app: Flask) -> None:
     with app.app_context():
         old = services.keyring.active_key()
-        new = services.keyring.rotate()
+        new = services.keyring.roll_over()
         assert new.kid != old.kid
         assert jwt.get_unverified_header(services.keyring.sign({}, "JWT"))["kid"] == new.kid
         published = {k["kid"] for k in services.keyring.jwks()["keys"]}
@@ -60,7 +60,7 @@ def test_rotation_signs_with_the_new_key_and_keeps_the_old_one_published(app: Fl
 def test_a_retired_key_leaves_the_jwks_once_its_tokens_have_expired(app: Flask) -> None:
     with app.app_context():
         old = services.keyring.active_key()
-        services.keyring.rotate()
+        services.keyring.roll_over()
         long_ago = utcnow() - timedelta(seconds=services.settings.max_token_ttl + 3600)
         db.session.execute(update(SigningKey).where(SigningKey.kid == old.kid)
                            .values(retired_at=long_ago))
@@ -77,7 +77,7 @@ def test_another_process_sees_a_rotation_within_the_refresh_interval(
     with server.app_context():
         before = services.keyring.active_key().kid
     with operator.app_context():
-        rotated = services.keyring.rotate().kid
+        rotated = services.keyring.roll_over().kid
     with server.app_context():
         assert services.keyring.active_key().kid == before  # cached within the interval
         services.keyring._checked_at -= 1.0
@@ -93,7 +93,7 @@ def test_a_token_signed_by_a_key_this_process_has_not_loaded_yet_verifies(
     with worker_b.app_context():
         services.keyring.active_key()
     with worker_a.app_context():
-        services.keyring.rotate()
+        services.keyring.roll_over()
         now = int(time.time())
         signed = services.keyring.sign({
             "iss": services.settings.issuer, "sub": "u", "aud": services.settings.issuer,
