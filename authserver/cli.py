@@ -153,7 +153,7 @@ def create_client(*, name: str, public: bool, grant_types: str | None, scopes: s
                   as_json: bool) -> None:
     """Register a client; prints client_id and, once only, client_secret."""
     with _app_context():
-        client, secret = services.clients.create(
+        client, secret = services.flows.client_administration.create(
             name, public=public, grant_types=_split(grant_types) or None,
             scopes=_split(scopes), audiences=_split(audiences), redirect_uris=redirect_uris,
             post_logout_redirect_uris=post_logout_redirect_uris, first_party=not third_party,
@@ -347,7 +347,7 @@ def demo(port: int) -> None:
         upgrade(db.engine)
         services.administration.create(DEMO_EMAIL, password, email_verified=True)
         services.administration.create(DEMO_ADMIN, admin_password, is_admin=True)
-        client, secret = services.clients.create(
+        client, secret = services.flows.client_administration.create(
             "Demo app", grant_types=[*DEFAULT_GRANT_TYPES, CLIENT_CREDENTIALS],
             redirect_uris=[f"{EXAMPLE_APP}/callback"],
             post_logout_redirect_uris=[f"{EXAMPLE_APP}/"],

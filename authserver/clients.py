@@ -56,7 +56,9 @@ def canonical_grant_type(name: str) -> str:
 
 
 class ClientRegistry:
-    """Clients in the database. Secrets are shown once, at creation, and stored as SHA-256."""
+    """Clients in the database. Secrets are shown once, at creation, and stored as SHA-256.
+    Changes are checked in full before anything is written; the caller commits them
+    (authserver.flows.client_administration)."""
 
     def __init__(self, session: Session, audit: AuditLog, cache: SharedCache) -> None:
         self._session = session
@@ -119,7 +121,6 @@ class ClientRegistry:
         )
         self._session.add(client)
         self._audit.record("client.created", client_id=client.client_id, public=public)
-        self._commit()
         return client, secret
 
     def listing(self) -> list[Client]:
@@ -152,7 +153,7 @@ class ClientRegistry:
         it may use (RFC 6749 §5.2 ``unauthorized_client`` for others), its redirect URIs and
         whether it is first-party. Everything is checked before anything is written
         (InvalidRequest otherwise); audited ``client.updated`` with the names of the fields
-        that changed, never their values; committed once."""
+        that changed, never their values."""
         client = self.get(client_id)
         wanted: dict[str, object] = {}
         if grant_types is not None:
@@ -171,7 +172,6 @@ class ClientRegistry:
             setattr(client, field, wanted[field])
         if changed:
             self._audit.record("client.updated", client_id=client_id, fields=changed)
-        self._commit()
         return client
 
     def replace_secret(self, client_id: str) -> str:
@@ -182,19 +182,13 @@ class ClientRegistry:
         secret = secrets.token_urlsafe(32)
         client.secret_hash = hash_client_secret(secret)
         self._audit.record("client.secret_rotated", client_id=client_id)
-        self._commit()
         return secret
 
     def delete(self, client_id: str) -> None:
         """Delete the client; its refresh tokens go with it (ON DELETE CASCADE)."""
         self._session.delete(self.get(client_id))
         self._audit.record("client.deleted", client_id=client_id)
-        self._commit()
 
-    def _commit(self) -> None:
-        """Commit a change of the registry; every process reads clients afresh from then."""
-        self._session.commit()
-        self._cache.changed()
 
 
 def _checked_grant_types(grant_types: Iterable[str] | None, public: bool) -> list[str]:

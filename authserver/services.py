@@ -19,6 +19,7 @@ from authserver.cache import SharedCache
 from authserver.clients import ClientRegistry
 from authserver.config import Settings
 from authserver.encryption import Encryptor
+from authserver.flows.client_administration import ClientAdministration
 from authserver.flows.client_credentials import ClientCredentials
 from authserver.flows.code_exchange import CodeExchange
 from authserver.flows.factor_management import MfaAccount
@@ -97,12 +98,13 @@ class Flows:
     factor_management: MfaAccount
     code_exchange: CodeExchange
     security_settings: SecuritySettings
+    client_administration: ClientAdministration
 
 
 def build_flows(session: Session, login: PasswordLogin, mfa: MfaServices, *,
                 refresh_tokens: RefreshTokens, issuer: TokenIssuer, audit: AuditLog,
                 sso_sessions: BrowserSessions, code_exchange: CodeExchange,
-                cache: SharedCache) -> Flows:
+                clients: ClientRegistry, cache: SharedCache) -> Flows:
     factors: dict[str, ChallengeFactor] = {mfa.otp.name: mfa.otp, mfa.sms.name: mfa.sms}
     return Flows(
         password_login=PasswordLoginFlow(session, login, mfa.settings, mfa.policy, issuer),
@@ -116,6 +118,7 @@ def build_flows(session: Session, login: PasswordLogin, mfa: MfaServices, *,
             verifier=mfa.verifier, sms=mfa.sms, audit=audit, sso_sessions=sso_sessions),
         code_exchange=code_exchange,
         security_settings=SecuritySettings(session, mfa.settings, mfa.sms_credits, cache),
+        client_administration=ClientAdministration(session, clients, cache),
     )
 
 
@@ -183,6 +186,7 @@ def build_services(
                             settings.access_token_ttl)
     codes = AuthorizationCodes(store.namespace("authorization-code"),
                                settings.authorization_code_ttl, settings.access_token_ttl)
+    clients = ClientRegistry(session, audit, cache)
     code_exchange = CodeExchange(session, codes, users, sso_sessions=sso_sessions,
                                  issuer=issuer, revocation=revocation)
     return Services(
@@ -193,7 +197,7 @@ def build_services(
         keyring=keyring,
         hasher=hasher,
         users=users,
-        clients=ClientRegistry(session, audit, cache),
+        clients=clients,
         login=login,
         refresh_tokens=refresh_tokens,
         access_tokens=access_tokens,
@@ -204,7 +208,7 @@ def build_services(
         mfa=mfa,
         flows=build_flows(session, login, mfa, refresh_tokens=refresh_tokens, issuer=issuer,
                           audit=audit, sso_sessions=sso_sessions, code_exchange=code_exchange,
-                          cache=cache),
+                          clients=clients, cache=cache),
         administration=UserAdministration(
             session, users, authenticators=mfa.authenticators, recovery=mfa.recovery_codes,
             refresh_tokens=refresh_tokens, sessions=(admin_sessions, sso_sessions),

@@ -193,7 +193,8 @@ def make_user(app: Flask) -> Callable[..., Any]:
 def make_client(app: Flask) -> Callable[..., RegisteredClient]:
     def create(**kwargs: Any) -> RegisteredClient:
         with app.app_context():
-            client, secret = services.clients.create(kwargs.pop("name", "Test app"), **kwargs)
+            client, secret = services.flows.client_administration.create(
+                kwargs.pop("name", "Test app"), **kwargs)
             return RegisteredClient(client.client_id, secret)
 
     return create

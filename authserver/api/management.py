@@ -230,7 +230,7 @@ def create_client() -> tuple[Response, int]:
         raise InvalidRequest("name must be a string and public true or false.")
     scopes = _strings(body, "scopes")
     _holding(held, scopes)
-    client, secret = services.clients.create(
+    client, secret = services.flows.client_administration.create(
         body["name"], public=body.get("public", False),
         grant_types=_strings(body, "grant_types") or None,
         scopes=scopes, audiences=_strings(body, "audiences"),
@@ -258,20 +258,21 @@ def update_client(client_id: str) -> Response:
                                if name in body}
     if "first_party" in body:
         changes["first_party"] = _flag(body, "first_party", True)
-    return no_store(_client(services.clients.update(client_id, **changes)))
+    return no_store(_client(services.flows.client_administration.update(client_id, **changes)))
 
 
 @bp.post("/clients/<client_id>/rotate-secret")
 def rotate_client_secret(client_id: str) -> Response:
     _holding(authorize(UPDATE_CLIENTS)["scope"].split(), services.clients.get(client_id).scopes)
     return no_store({"client_id": client_id,
-                      "client_secret": services.clients.replace_secret(client_id)})
+                      "client_secret":
+                          services.flows.client_administration.replace_secret(client_id)})
 
 
 @bp.delete("/clients/<client_id>")
 def delete_client(client_id: str) -> tuple[str, int]:
     authorize(DELETE_CLIENTS)
-    services.clients.delete(client_id)
+    services.flows.client_administration.delete(client_id)
     return "", 204
 
 

@@ -46,7 +46,7 @@ def create_application() -> Page:
     """Register the application and show its secret, this once (it is stored hashed)."""
     form = request.form
     try:
-        client, secret = services.clients.create(
+        client, secret = services.flows.client_administration.create(
             form.get("name", ""), public="public" in form,
             grant_types=form.getlist("grant_types"),
             scopes=form.get("scopes", "").split(), audiences=form.get("audiences", "").split(),
@@ -65,7 +65,8 @@ def application(client_id: str) -> Page:
 @bp.post("/applications/<client_id>/grant-types")
 def set_grant_types(client_id: str) -> Response:
     try:
-        services.clients.update(client_id, grant_types=request.form.getlist("grant_types"))
+        services.flows.client_administration.update(
+            client_id, grant_types=request.form.getlist("grant_types"))
     except InvalidRequest as wrong:
         flash(wrong.description, "error")
     else:
@@ -78,7 +79,7 @@ def set_sign_in(client_id: str) -> Page | Response:
     """The redirect URIs and the first-party flag; a wrong URI is explained next to the form,
     which keeps what was typed, and nothing is saved."""
     try:
-        services.clients.update(client_id, **_sign_in(request.form))
+        services.flows.client_administration.update(client_id, **_sign_in(request.form))
     except InvalidRequest as wrong:
         return page("application.html", 400, client=services.clients.get(client_id),
                     grant_labels=GRANT_LABELS, error=wrong.description, form=request.form)
@@ -89,7 +90,7 @@ def set_sign_in(client_id: str) -> Page | Response:
 @bp.post("/applications/<client_id>/rotate-secret")
 def rotate_secret(client_id: str) -> Page:
     """A new secret, shown once; the old one stops working at once."""
-    secret = services.clients.replace_secret(client_id)
+    secret = services.flows.client_administration.replace_secret(client_id)
     return page("application_secret.html", client=services.clients.get(client_id),
                 secret=secret, created=False)
 
@@ -97,7 +98,7 @@ def rotate_secret(client_id: str) -> Page:
 @bp.post("/applications/<client_id>/delete")
 def delete_application(client_id: str) -> Response:
     client: Client = services.clients.get(client_id)
-    services.clients.delete(client_id)
+    services.flows.client_administration.delete(client_id)
     flash(f"Deleted {client.name}; its tokens can no longer be refreshed.", "success")
     return redirect(url_for("dashboard.applications"))
 

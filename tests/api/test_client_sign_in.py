@@ -89,7 +89,7 @@ def test_bad_uris_are_refused_saying_what_to_change(uri: str, message: str) -> N
 
 def test_a_client_keeps_its_uris_in_order_without_repeats(app: Flask) -> None:
     with app.app_context():
-        client, _ = services.clients.create(
+        client, _ = services.flows.client_administration.create(
             "Shop", redirect_uris=["https://b.example/cb", "https://a.example/cb",
                                    " https://b.example/cb"],
             post_logout_redirect_uris=["https://b.example/"], first_party=False)
@@ -103,7 +103,7 @@ def test_a_client_keeps_its_uris_in_order_without_repeats(app: Flask) -> None:
 
 def test_a_client_is_first_party_without_uris_by_default(app: Flask) -> None:
     with app.app_context():
-        client, _ = services.clients.create("Plain")
+        client, _ = services.flows.client_administration.create("Plain")
         assert (client.redirect_uris, client.post_logout_redirect_uris, client.first_party) == (
             [], [], True)
 
@@ -112,10 +112,11 @@ def test_a_client_is_first_party_without_uris_by_default(app: Flask) -> None:
 def test_at_most_twenty_uris_per_list(app: Flask, field: str) -> None:
     uris = [f"https://app.example.com/cb{n}" for n in range(MAX_URIS)]
     with app.app_context():
-        client, _ = services.clients.create("Twenty", **{field: [*uris, uris[0]]})  # a repeat
+        client, _ = services.flows.client_administration.create(
+            "Twenty", **{field: [*uris, uris[0]]})  # a repeat
         assert len(getattr(client, field)) == MAX_URIS
         with pytest.raises(InvalidRequest, match=f"{field}: at most 20 URIs per client"):
-            services.clients.create("Too many", **{field: [*uris, "https://app.example.com/x"]})
+            services.flows.client_administration.create("Too many", **{field: [*uris, "https://app.example.com/x"]})
         assert db.session.scalar(select(Client).where(Client.name == "Too many")) is None
 
 
@@ -124,7 +125,8 @@ def test_a_bad_uri_creates_no_client(app: Flask, uri: str, message: str) -> None
     with app.app_context():
         for field in (REDIRECT_URIS, POST_LOGOUT_REDIRECT_URIS):
             with pytest.raises(InvalidRequest, match=message):
-                services.clients.create("Bad", **{field: ["https://ok.example/cb", uri]})
+                services.flows.client_administration.create(
+                    "Bad", **{field: ["https://ok.example/cb", uri]})
         assert db.session.scalars(select(Client)).all() == []
         assert events("client.created") == []
 
@@ -132,13 +134,13 @@ def test_a_bad_uri_creates_no_client(app: Flask, uri: str, message: str) -> None
 def test_a_change_is_audited_by_field_name_and_committed(app: Flask,
                                                           web_app: RegisteredClient) -> None:
     with app.app_context():
-        services.clients.update(web_app.client_id, redirect_uris=["https://web.example/cb"],
+        services.flows.client_administration.update(web_app.client_id, redirect_uris=["https://web.example/cb"],
                                 first_party=False)
         db.session.expire_all()
         kept = db.session.get_one(Client, web_app.client_id)
         assert (kept.redirect_uris, kept.first_party) == (["https://web.example/cb"], False)
         assert events("client.updated") == [{"fields": ["redirect_uris", "first_party"]}]
-        services.clients.update(web_app.client_id, redirect_uris=["https://web.example/cb"],
+        services.flows.client_administration.update(web_app.client_id, redirect_uris=["https://web.example/cb"],
                                 post_logout_redirect_uris=[], first_party=False)
         assert len(events("client.updated")) == 1  # nothing changed, nothing recorded
 
@@ -147,10 +149,9 @@ def test_a_bad_change_changes_nothing(app: Flask, web_app: RegisteredClient) -> 
     with app.app_context():
         before = services.clients.get(web_app.client_id).grant_types
         with pytest.raises(InvalidRequest, match="only a loopback host"):
-            services.clients.update(web_app.client_id, grant_types=["client_credentials"],
-                                    first_party=False,
-                                    redirect_uris=["https://web.example/cb",
-                                                   "http://web.example/cb"])
+            services.flows.client_administration.update(
+                web_app.client_id, grant_types=["client_credentials"], first_party=False,
+                redirect_uris=["https://web.example/cb", "http://web.example/cb"])
         assert not db.session.dirty
         db.session.expire_all()
         kept = db.session.get_one(Client, web_app.client_id)

@@ -1,0 +1,51 @@
+"""Registering, changing and deleting clients: the dashboard's Applications section,
+``/api/v2/clients`` and ``protekt create-client``.
+
+The registry checks every value before anything is written (authserver.clients); the change and
+its audit event are committed together, and then every process drops its cached clients
+(authserver.cache), so a change applies from the client's next request on every instance.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from authserver.cache import SharedCache
+from authserver.clients import ClientRegistry
+from authserver.models import Client
+
+
+class ClientAdministration:
+    """Changes to the client registry, one commit each."""
+
+    def __init__(self, session: Session, registry: ClientRegistry, cache: SharedCache) -> None:
+        self._session = session
+        self._registry = registry
+        self._cache = cache
+
+    def create(self, name: str, **options: Any) -> tuple[Client, str | None]:
+        """A new client and its secret (shown once; None for a public client); the options are
+        ClientRegistry.create's."""
+        created = self._registry.create(name, **options)
+        self._committed()
+        return created
+
+    def update(self, client_id: str, **changes: Any) -> Client:
+        client = self._registry.update(client_id, **changes)
+        self._committed()
+        return client
+
+    def replace_secret(self, client_id: str) -> str:
+        secret = self._registry.replace_secret(client_id)
+        self._committed()
+        return secret
+
+    def delete(self, client_id: str) -> None:
+        self._registry.delete(client_id)
+        self._committed()
+
+    def _committed(self) -> None:
+        self._session.commit()
+        self._cache.changed()
