@@ -7,7 +7,6 @@ import time
 
 from flask import Response, redirect, request, session, url_for
 
-from authserver.clients import DASHBOARD_CLIENT_ID
 from authserver.dashboard.web import (
     admin,
     bp,
@@ -18,7 +17,6 @@ from authserver.dashboard.web import (
     start_session,
 )
 from authserver.errors import ExpiredToken, InvalidGrant, ProtektError
-from authserver.extensions import services
 from authserver.flows.dashboard_signin import SignedIn
 
 Page = tuple[str, int]
@@ -99,7 +97,6 @@ def _restart(ended: ProtektError) -> Page:
 
 @bp.post("/signout")
 def signout() -> Response:
-    services.audit.record("dashboard.signed_out", user_id=admin().id, client_id=DASHBOARD_CLIENT_ID)
-    services.session.commit()
+    sign_in().sign_out(admin().id, client_ip())
     end_session()
     return redirect(url_for("dashboard.signin"))

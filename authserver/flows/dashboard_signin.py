@@ -133,3 +133,9 @@ class AdminSignIn:
                 return factor
         raise InvalidRequest("Enter the 6 digits your authenticator app shows, or a recovery "
                              "code like XXXX-XXXX-XXXX-XXXX.")
+
+    def sign_out(self, user_id: str, ip: str) -> None:
+        """The administrator leaves the console; audited ``dashboard.signed_out``."""
+        self._audit.record("dashboard.signed_out", user_id=user_id,
+                           client_id=DASHBOARD_CLIENT_ID, ip=ip)
+        self._session.commit()

@@ -10,9 +10,10 @@ from typing import Any
 import redis
 from flask import Flask
 from flask.testing import FlaskClient
+from sqlalchemy import select
 
 from authserver.extensions import db, services
-from authserver.models import User
+from authserver.models import AuditEvent, User
 from tests.conftest import RegisteredClient
 from tests.dashboard.conftest import ADMIN_EMAIL, ADMIN_PASSWORD, Console
 
@@ -99,6 +100,15 @@ def test_sign_out_ends_the_session_on_the_server(app: Flask, console: Console) -
     replayed = Console(app.test_client())
     replayed.http.set_cookie(cookie.key, cookie.value, domain=cookie.domain)
     assert signed_out(replayed)
+
+
+def test_sign_out_is_audited(app: Flask, console: Console) -> None:
+    assert console.post("/signout").status_code == 302
+    with app.app_context():
+        event = db.session.scalar(select(AuditEvent).where(
+            AuditEvent.type == "dashboard.signed_out"))
+        admin = services.users.find_by_email(ADMIN_EMAIL)
+        assert event is not None and admin is not None and event.user_id == admin.id
 
 
 def test_an_administrator_demoted_or_blocked_loses_the_session(
