@@ -532,7 +532,7 @@ def main() -> None:
         raise SystemExit("wrk is not installed: apt-get install -y wrk")
     run = Run(args.seconds, args.connections, selected | {"health"}, {})
     header(run)
-    print(f"{'scenario':<48} {'server':<19} {'w':>2} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} "
+    print(f"\n{'scenario':<48} {'server':<19} {'w':>2} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} "
           f"{'non-2xx':>8} {'load':>5}  beside")
     rss: list[str] = []
     with bench.database() as url:
