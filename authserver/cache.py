@@ -11,12 +11,16 @@ request everywhere, as when every request read the database. A request that uses
 
 A value read while the generation changed under it is not kept (it may predate the change);
 misses (an unknown client id) are never kept, so guessing ids cannot fill the memory, and at
-most ``MAX_ENTRIES`` values are kept.
+most ``MAX_ENTRIES`` values are kept. No value is kept longer than ``MAX_AGE`` seconds: should
+the store be unreachable just after a change is committed (the bump is lost), or a process die
+between the two, the other processes still see the change within that time. A client deleted
+or narrowed is thus never trusted from a stale copy for longer.
 """
 
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable, Hashable
 from typing import TypeVar
 
@@ -25,15 +29,17 @@ from authserver.store import Namespace
 T = TypeVar("T")
 GENERATION = "generation"
 MAX_ENTRIES = 1000
+MAX_AGE = 30.0  # seconds
 
 
 class SharedCache:
     """Values loaded from the database, valid while the store's generation is unchanged."""
 
-    def __init__(self, records: Namespace) -> None:
+    def __init__(self, records: Namespace, clock: Callable[[], float] = time.monotonic) -> None:
         self._records = records
+        self._clock = clock
         self._seen: bytes | None = None
-        self._values: dict[Hashable, object] = {}
+        self._values: dict[Hashable, tuple[float, object]] = {}
         self._request = threading.local()  # whether this thread's request has looked yet
 
     def begin(self) -> None:
@@ -45,13 +51,14 @@ class SharedCache:
         if not getattr(self._request, "looked", False):
             self._refresh()
             self._request.looked = True
-        values = self._values
-        if key in values:
-            return values[key]  # type: ignore[return-value]
+        values, now = self._values, self._clock()
+        kept = values.get(key)
+        if kept is not None and now - kept[0] < MAX_AGE:
+            return kept[1]  # type: ignore[return-value]
         generation = self._seen
         value = load()
         if value is not None and generation == self._seen and len(values) < MAX_ENTRIES:
-            values[key] = value
+            values[key] = (now, value)
         return value
 
     def _refresh(self) -> None:
