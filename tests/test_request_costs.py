@@ -52,7 +52,7 @@ CEILINGS: list[tuple[str, int, int, int]] = [
     ("client_credentials", 0, 0, 1),      # was 1, 0, 1
     ("password", 5, 1, 5),                # was 7, 1, 5
     ("password_mfa_required", 6, 1, 6),   # was 7, 1, 6
-    ("mfa_otp", 6, 1, 11),                # was 10, 2, 11
+    ("mfa_otp", 6, 1, 9),                 # was 10, 2, 11
     ("mfa_challenge", 3, 1, 2),           # was 5, 1, 1
     ("refresh_token", 6, 1, 1),           # was 9, 1, 1
     ("authorization_code", 1, 1, 6),      # was 2, 1, 6

@@ -81,26 +81,37 @@ class MfaTickets:
         return _usable(ticket)
 
     @contextmanager
-    def exclusive(self, ticket: MfaTicket) -> Iterator[MfaTicket]:
+    def exclusive(self, ticket: MfaTicket) -> Iterator[Held]:
         """Hold the ticket while one request verifies a code with it; others get 429 meanwhile.
 
-        Yields the ticket read again under the lease, so a request that waited behind a
-        successful one finds the token used before it checks (and spends) any code. The lease
-        holds a random value and is released only by its holder.
+        Yields the ticket read again under the lease (taking the lease and reading are one round
+        trip), so a request that waited behind a successful one finds the token used before it
+        checks (and spends) any code. The lease holds a random value and is released only by its
+        holder: by :meth:`consume_held`, or on leaving.
         """
-        lease, holder = f"lease:{ticket.key}", secrets.token_bytes(16)
-        if not self._records.put_if_absent(lease, holder, LEASE_SECONDS):
+        lease, holder = _lease_key(ticket.key), secrets.token_bytes(16)
+        taken, raw = self._records.lease(lease, holder, LEASE_SECONDS, ticket.key)
+        if not taken:
             raise TooManyAttempts(
                 "Another request is verifying a code with this mfa_token. Retry in a moment.",
                 retry_after=1,
             )
+        held = None
         try:
-            again = self._load(ticket.key)
-            if again is None:
+            if raw is None:
                 raise InvalidGrant(UNKNOWN)
-            yield _usable(again)
+            held = Held(_usable(_parsed(raw)), holder)
+            yield held
         finally:
-            self._records.release(lease, holder)
+            if held is None or not held.released:
+                self._records.release(lease, holder)
+
+    def consume_held(self, held: Held) -> bool:
+        """Use the held ticket up and give its lease back, in one round trip; False if the
+        ticket was already gone."""
+        held.released = True
+        key = held.ticket.key
+        return self._records.consume_leased(key, _lease_key(key), held.holder) is not None
 
     def void(self, ticket: MfaTicket) -> None:
         """Refuse the ticket from now on (too many wrong codes), until it would have expired."""
@@ -113,11 +124,27 @@ class MfaTickets:
 
     def _load(self, key: str) -> MfaTicket | None:
         raw = self._records.get(key)
-        if raw is None:
-            return None
-        data = json.loads(raw)
-        return MfaTicket(**{**data, "scope": tuple(data["scope"]),
-                            "audience": tuple(data["audience"])})
+        return None if raw is None else _parsed(raw)
+
+
+@dataclass
+class Held:
+    """A ticket read again under its lease, the lease's holder value, and whether the lease
+    was already given back."""
+
+    ticket: MfaTicket
+    holder: bytes
+    released: bool = False
+
+
+def _lease_key(key: str) -> str:
+    return f"lease:{key}"
+
+
+def _parsed(raw: bytes) -> MfaTicket:
+    data = json.loads(raw)
+    return MfaTicket(**{**data, "scope": tuple(data["scope"]),
+                        "audience": tuple(data["audience"])})
 
 
 class MfaLogins:

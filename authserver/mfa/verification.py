@@ -98,7 +98,8 @@ class MfaVerifier:
         """The user and ticket after a right answer; InvalidGrant (also for a blocked user,
         before any code is checked or spent), ExpiredToken or LimitReached."""
         ticket, user = self._logins.open(mfa_token, attempt.client_id)
-        with self._tickets.exclusive(ticket) as ticket:
+        with self._tickets.exclusive(ticket) as held:
+            ticket = held.ticket
             left: int | None = 0
             try:
                 left = self._reserve(attempt, user, _token_hits(settings, ticket))
@@ -107,7 +108,7 @@ class MfaVerifier:
                 if left == 0:  # that was the token's last attempt
                     self._tickets.void(ticket)
                 raise
-            if not self._tickets.consume(ticket):
+            if not self._tickets.consume_held(held):
                 self._session.rollback()
                 raise InvalidGrant(UNKNOWN)
             self._record_success(attempt, user, proof)

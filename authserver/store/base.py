@@ -68,6 +68,18 @@ class Store(ABC):
         """Return the value and delete it in one atomic step: of parallel callers, one wins."""
 
     @abstractmethod
+    def lease(self, lease_key: str, holder: bytes, ttl: float,
+              key: str) -> tuple[bool, bytes | None]:
+        """Take a lease and read a record under it, in one atomic step: put ``holder`` at
+        ``lease_key`` if absent (for ttl); if that took the lease, (True, the value of ``key``),
+        else (False, None)."""
+
+    @abstractmethod
+    def consume_leased(self, key: str, lease_key: str, holder: bytes) -> bytes | None:
+        """:meth:`consume` ``key`` and :meth:`release` the lease ``holder`` took, in one atomic
+        step; the value, or None if it was gone."""
+
+    @abstractmethod
     def increment(self, counters: Sequence[tuple[str, float | None]], by: int = 1) -> list[Count]:
         """Add ``by`` to each (key, ttl) counter atomically, in one round trip.
 
@@ -117,6 +129,13 @@ class Namespace:
 
     def consume(self, key: str) -> bytes | None:
         return self._store.consume(self._prefix + key)
+
+    def lease(self, lease_key: str, holder: bytes, ttl: float,
+              key: str) -> tuple[bool, bytes | None]:
+        return self._store.lease(self._prefix + lease_key, holder, ttl, self._prefix + key)
+
+    def consume_leased(self, key: str, lease_key: str, holder: bytes) -> bytes | None:
+        return self._store.consume_leased(self._prefix + key, self._prefix + lease_key, holder)
 
     def pour(self, key: str, amount: int, capacity: int, drain_every: float) -> BucketLevel:
         return self._store.pour(self._prefix + key, amount, capacity, drain_every)

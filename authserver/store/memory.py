@@ -81,6 +81,29 @@ class MemoryStore(Store):
             del self._data[key]
         return entry[0]
 
+    def lease(self, lease_key: str, holder: bytes, ttl: float,
+              key: str) -> tuple[bool, bytes | None]:
+        now = time.monotonic()
+        with self._lock:
+            if self._live(lease_key, now) is not None:
+                return False, None
+            self._data[lease_key] = (bytes(holder), now + ttl)
+            self._wrote(now)
+            entry = self._live(key, now)
+        return True, entry[0] if entry is not None and isinstance(entry[0], bytes) else None
+
+    def consume_leased(self, key: str, lease_key: str, holder: bytes) -> bytes | None:
+        now = time.monotonic()
+        with self._lock:
+            entry = self._live(key, now)
+            value = entry[0] if entry is not None and isinstance(entry[0], bytes) else None
+            if value is not None:
+                del self._data[key]
+            lease = self._live(lease_key, now)
+            if lease is not None and lease[0] == holder:
+                del self._data[lease_key]
+        return value
+
     def increment(self, counters: Sequence[tuple[str, float | None]], by: int = 1) -> list[Count]:
         now = time.monotonic()
         with self._lock:

@@ -65,6 +65,27 @@ return {1, 0}
 """
 
 
+# KEYS[1]: a lease, KEYS[2]: the record it guards; ARGV: the holder's value, the TTL in ms.
+# Take the lease if free and read the record under it: {1, value or false}, or {0, false}.
+_LEASE = """
+if redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2], 'NX') then
+  return {1, redis.call('GET', KEYS[2])}
+end
+return {0, false}
+"""
+
+
+# KEYS[1]: a record, KEYS[2]: its lease; ARGV[1]: the holder's value. GETDEL the record and
+# delete the lease if it is still the holder's.
+_CONSUME_LEASED = """
+local value = redis.call('GETDEL', KEYS[1])
+if redis.call('GET', KEYS[2]) == ARGV[1] then
+  redis.call('DEL', KEYS[2])
+end
+return value
+"""
+
+
 # KEYS[1]: a lease; ARGV[1]: the value its holder wrote. Delete only the holder's own lease.
 _RELEASE = """
 if redis.call('GET', KEYS[1]) == ARGV[1] then
@@ -102,6 +123,8 @@ class RedisStore(Store):
         self._increment = self._redis.register_script(_INCREMENT)
         self._pour = self._redis.register_script(_POUR)
         self._release = self._redis.register_script(_RELEASE)
+        self._lease = self._redis.register_script(_LEASE)
+        self._consume_leased = self._redis.register_script(_CONSUME_LEASED)
 
     @_unavailable_on_redis_error
     def put(self, key: str, value: bytes, ttl: float) -> None:
@@ -122,6 +145,17 @@ class RedisStore(Store):
     @_unavailable_on_redis_error
     def consume(self, key: str) -> bytes | None:
         return self._redis.getdel(key)
+
+    @_unavailable_on_redis_error
+    def lease(self, lease_key: str, holder: bytes, ttl: float,
+              key: str) -> tuple[bool, bytes | None]:
+        taken, value = self._lease(keys=[lease_key, key],
+                                   args=[holder, max(1, int(ttl * 1000))])
+        return bool(taken), value
+
+    @_unavailable_on_redis_error
+    def consume_leased(self, key: str, lease_key: str, holder: bytes) -> bytes | None:
+        return self._consume_leased(keys=[key, lease_key], args=[holder])  # type: ignore[no-any-return]
 
     @_unavailable_on_redis_error
     def increment(self, counters: Sequence[tuple[str, float | None]], by: int = 1) -> list[Count]:

@@ -208,3 +208,36 @@ def test_every_operation_fails_closed_when_redis_is_unreachable() -> None:
             operation()
         assert caught.value.status_code == 503
         assert "redis" in caught.value.detail
+
+
+def test_lease_takes_a_free_lease_and_reads_the_record_under_it(store: Store) -> None:
+    ns = store.namespace("t")
+    ns.put("record", b"value", ttl=30)
+    assert ns.lease("lease", b"mine", ttl=30, key="record") == (True, b"value")
+    assert ns.lease("lease", b"theirs", ttl=30, key="record") == (False, None)
+    assert ns.get("lease") == b"mine"  # the first holder's, untouched by the refusal
+    assert ns.lease("other-lease", b"mine", ttl=30, key="missing") == (True, None)
+
+
+def test_a_lease_expires_after_its_ttl(store: Store) -> None:
+    ns = store.namespace("t")
+    assert ns.lease("lease", b"mine", ttl=0.2, key="record")[0]
+    time.sleep(0.35)
+    assert ns.lease("lease", b"theirs", ttl=30, key="record")[0]
+
+
+def test_consume_leased_takes_the_record_and_only_the_holders_lease(store: Store) -> None:
+    ns = store.namespace("t")
+    ns.put("record", b"value", ttl=30)
+    ns.lease("lease", b"mine", ttl=30, key="record")
+    assert ns.consume_leased("record", "lease", b"theirs") == b"value"
+    assert ns.get("lease") == b"mine"  # another holder's lease stays
+    assert ns.consume_leased("record", "lease", b"mine") is None  # used up already
+    assert ns.get("lease") is None
+
+
+def test_of_parallel_consume_leased_one_gets_the_record(store: Store) -> None:
+    ns = store.namespace("t")
+    ns.put("record", b"value", ttl=30)
+    got = run_parallel(20, lambda: ns.consume_leased("record", "lease", b"x"))
+    assert got.count(b"value") == 1
