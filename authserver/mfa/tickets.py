@@ -118,10 +118,6 @@ class MfaTickets:
         record = json.dumps({**asdict(ticket), "void": True}).encode()
         self._records.put(ticket.key, record, max(1.0, ticket.seconds_left) + EXPIRED_MEMORY)
 
-    def consume(self, ticket: MfaTicket) -> bool:
-        """Use the ticket up; False if it was already gone."""
-        return self._records.consume(ticket.key) is not None
-
     def _load(self, key: str) -> MfaTicket | None:
         raw = self._records.get(key)
         return None if raw is None else _parsed(raw)

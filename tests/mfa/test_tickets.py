@@ -56,7 +56,11 @@ def test_an_expired_token_is_expired_not_unknown(tickets: MfaTickets) -> None:
 
 def test_a_ticket_is_consumed_once_among_parallel_callers(tickets: MfaTickets) -> None:
     ticket = tickets.open(issue(tickets), "c1")
-    assert run_parallel(20, lambda: tickets.consume(ticket)).count(True) == 1
+    with tickets.exclusive(ticket) as held:
+        assert run_parallel(20, lambda: tickets.consume_held(held)).count(True) == 1
+    # the lease went back with the ticket: the next holder gets it, and finds the ticket used
+    with pytest.raises(InvalidGrant), tickets.exclusive(ticket):
+        pass
 
 
 def test_a_ticket_is_held_by_one_verification_at_a_time(tickets: MfaTickets) -> None:
