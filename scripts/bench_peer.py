@@ -10,7 +10,10 @@ scripts of scripts/wrk/, one wrk thread and ``--connections`` keep-alive connect
    a 2048-bit RSA key, RS256) and the JWKS: ``protekt serve --workers 1`` (16 threads; granian's
    main process only supervises) and node-oidc-provider (scripts/peer/provider.mjs, installed by
    ``npm ci`` there on first use, run with NODE_ENV=production), both up at once and measured in
-   turns. Printed as Protekt's rate over the peer's.
+   turns. Printed as Protekt's rate over the peer's. Beside them on client_credentials, the
+   Flask floor (scripts/peer/flask_floor.py: the least a Flask token endpoint can do on granian,
+   one worker with Protekt's threads: one client secret, one RS256 signature, no database or
+   Redis): how much of the distance to the peer belongs to the stack and how much to Protekt.
 2. Protekt alone, ``protekt serve --workers 2``: ``GET /health`` (the baseline of the light
    requests), client_credentials, the same paced at half its measured rate, the JWKS, the
    password grant (beside the argon2 ceiling: argon2id hashes per second with the server's
@@ -91,6 +94,7 @@ SCENARIOS = ("health", "client-credentials", "jwks", "password", "refresh", "cha
              "mfa-otp", "mfa-oob", "authorization-code")
 CAPS = {"mfa-otp": 3000, "mfa-oob": 2000, "authorization-code": 8000}  # single-use inputs made
 PEER_CLIENT = ("bench", "bench-peer-secret")
+FLOOR = "flask floor"
 CC_BODY = "grant_type=client_credentials"
 
 
@@ -273,6 +277,19 @@ def peer_server() -> Iterator[tuple[Server, subprocess.Popen[bytes]]]:
 
 
 @contextmanager
+def flask_floor() -> Iterator[tuple[Server, subprocess.Popen[bytes]]]:
+    """scripts/peer/flask_floor.py on granian: one worker, Protekt's threads. It has no JWKS."""
+    port = free_port()
+    env = {"FLOOR_CLIENT_ID": PEER_CLIENT[0], "FLOOR_CLIENT_SECRET": PEER_CLIENT[1]}
+    command = [str(Path(sys.executable).parent / "granian"), "--interface", "wsgi", "--factory",
+               "--workers", "1", "--blocking-threads", str(THREADS), "--port", str(port),
+               "--log-level", "error", "scripts.peer.flask_floor:create_app"]
+    with bench.running(command, env, port) as process:
+        yield Server(FLOOR, 1, port, bench.Target(port, *PEER_CLIENT).basic, "/token",
+                     ""), process
+
+
+@contextmanager
 def protekt_server(env: dict[str, str], target: bench.Target,
                    workers: int) -> Iterator[tuple[Server, subprocess.Popen[bytes]]]:
     command = bench.server_command("granian", target.port, workers, THREADS)
@@ -285,14 +302,15 @@ def warm_up(run: Run, server: Server, cc_body: str) -> None:
     """Keys loaded, pools filled, code compiled: a second of each light request, unrecorded."""
     short = Run(1, run.connections, run.selected, {})
     wrk(short, server, server.token_path, "post_form.lua", args=[cc_body, server.authorization])
-    wrk(short, server, server.jwks_path, "get.lua")
+    if server.jwks_path:
+        wrk(short, server, server.jwks_path, "get.lua")
 
 
 # --- 1. one process each -----------------------------------------------------------------------
 
 # With its resource server's scope, the peer's token has the claims of Protekt's: iss, sub, aud,
 # client_id, scope, iat, exp (900 s), jti; typ at+jwt, RS256.
-CC_BODIES = {"protekt": CC_BODY, "node-oidc-provider": CC_BODY + "&scope=read"}
+CC_BODIES = {"protekt": CC_BODY, "node-oidc-provider": CC_BODY + "&scope=read", FLOOR: CC_BODY}
 
 
 def one_process_each(run: Run, env: dict[str, str], target: bench.Target) -> list[str]:
@@ -308,13 +326,17 @@ def one_process_each(run: Run, env: dict[str, str], target: bench.Target) -> lis
         servers = [stack.enter_context(protekt_server(one_worker, target, 1))]
         if not why:
             servers.append(stack.enter_context(peer_server()))
+        if run.wants("client-credentials"):
+            servers.append(stack.enter_context(flask_floor()))
         for server, _ in servers:
             warm_up(run, server, CC_BODIES[server.name])
         for server, _ in servers if run.wants("client-credentials") else []:
             form(run, server, "client-credentials", "POST token client_credentials",
                  path=server.token_path, body=CC_BODIES[server.name])
         for server, _ in servers if run.wants("jwks") else []:
-            measure(run, server, "jwks", "GET JWKS", path=server.jwks_path, script="get.lua")
+            if server.jwks_path:
+                measure(run, server, "jwks", "GET JWKS", path=server.jwks_path,
+                        script="get.lua")
         return [memory(server.name, process, 1) for server, process in servers]
 
 
@@ -502,8 +524,13 @@ def versus_peer(run: Run, key: str, label: str) -> list[str]:
     mine, theirs = run.get(key, workers=1), run.get(key, "node-oidc-provider", 1)
     if not (mine and theirs):
         return []
-    return [f"  one process each, {label}: Protekt {mine.rps:.0f}/s, node-oidc-provider "
-            f"{theirs.rps:.0f}/s: Protekt / peer {mine.rps / theirs.rps:.2f}"]
+    out = [f"  one process each, {label}: Protekt {mine.rps:.0f}/s, node-oidc-provider "
+           f"{theirs.rps:.0f}/s: Protekt / peer {mine.rps / theirs.rps:.2f}"]
+    floor = run.get(key, FLOOR, 1)
+    if floor:
+        out.append(f"    the Flask floor {floor.rps:.0f}/s: floor / peer "
+                   f"{floor.rps / theirs.rps:.2f}, Protekt / floor {mine.rps / floor.rps:.2f}")
+    return out
 
 
 def header(run: Run) -> None:
