@@ -15,6 +15,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from authserver.api import register_api
 from authserver.api.cors import register_cors
+from authserver.api.inputs import refuse_control_characters
 from authserver.authorization import AuthorizationServer
 from authserver.config import Settings
 from authserver.dashboard import register_dashboard
@@ -50,6 +51,7 @@ def create_app(settings: Settings | None = None) -> Flask:
             event.listen(each, "connect", _sqlite_pragmas)
     services = build_services(settings, db.session, sessionmaker(keys_engine))
     app.extensions["protekt"] = services
+    app.before_request(refuse_control_characters)  # first: nothing reads a bad request
     app.before_request(services.cache.begin)  # cached rows are checked once per request
     authorization = AuthorizationServer()
     authorization.init_services(app, services, GRANTS, (TokenRevocation,))

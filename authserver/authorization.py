@@ -26,24 +26,39 @@ from flask import request as flask_request
 from werkzeug.datastructures import MultiDict
 
 from authserver.errors import InvalidClient, InvalidRequest, UnsupportedGrantType, render
+from authserver.text import unfit_name, unfit_text
 
 if TYPE_CHECKING:
     from authserver.services import Services
 
 
-def _unique_members(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+def _checked_members(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """A JSON object's members, each named once and without control characters in a name or a
+    string (authserver.text); InvalidRequest otherwise. Nested objects pass here on their own."""
     members: dict[str, Any] = {}
     for name, value in pairs:
         if name in members:
             raise InvalidRequest(f"Parameter '{name}' is repeated; send it once.")
+        if unfit_name(name) or any(unfit_text(text) for text in _strings(value)):
+            raise InvalidRequest(f"Parameter '{name}' must not contain control characters "
+                                 "(tabs and line breaks excepted).")
         members[name] = value
     return members
+
+
+def _strings(value: Any) -> list[str]:
+    """The strings of a member's value: itself, or those of a list (at any depth)."""
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, list):
+        return [text for item in value for text in _strings(item)]
+    return []
 
 
 def json_object(raw: bytes) -> dict[str, Any]:
     """A JSON body that must be an object without repeated members; InvalidRequest otherwise."""
     try:
-        data = json.loads(raw, object_pairs_hook=_unique_members)
+        data = json.loads(raw, object_pairs_hook=_checked_members)
     except (ValueError, RecursionError):  # malformed, not UTF-8, or nested past all reason
         data = None
     if not isinstance(data, dict):
@@ -71,13 +86,11 @@ def body_parameters(request: Request) -> dict[str, str]:
 
 
 def single_values(values: MultiDict[str, str]) -> dict[str, str]:
-    """Form or query parameters, each sent once (RFC 6749 §3.1, §3.2) and without NUL, which
-    no parameter has and PostgreSQL cannot store; InvalidRequest if not."""
+    """Form or query parameters, each sent once (RFC 6749 §3.1, §3.2); InvalidRequest if not.
+    Control characters never get this far (authserver.api.inputs)."""
     for name in values:
         if len(values.getlist(name)) > 1:
             raise InvalidRequest(f"Parameter '{name}' is repeated; send it once.")
-        if "\x00" in name or "\x00" in values[name]:
-            raise InvalidRequest("Parameters must not contain NUL characters.")
     return values.to_dict()
 
 
@@ -88,11 +101,14 @@ def given(params: dict[str, str]) -> dict[str, str]:
 
 def _basic_client_id(request: Request) -> str | None:
     """The client id of HTTP Basic credentials (RFC 6749 §2.3.1); InvalidClient when they
-    cannot be read (not base64, not UTF-8)."""
+    cannot be read (not base64, not UTF-8) or hold a control character (authserver.text)."""
     try:
-        return extract_basic_authorization(request.headers)[0]  # type: ignore[no-any-return]
+        client_id, secret = extract_basic_authorization(request.headers)
     except (UnicodeDecodeError, ValueError):
         raise InvalidClient() from None
+    if any(unfit_name(part) for part in (client_id or "", secret or "")):
+        raise InvalidClient()
+    return client_id  # type: ignore[no-any-return]
 
 
 class ProtektRequest(OAuth2Request):
