@@ -39,10 +39,11 @@ def test_token_endpoint_parameters_in_a_form_or_json(
 
 @pytest.mark.parametrize("control", CONTROLS)
 @pytest.mark.parametrize("path", ["/oauth/token", "/oauth/revoke", "/mfa/challenge"])
-def test_basic_credentials_with_a_control_character_are_invalid_client(
+def test_basic_credentials_with_a_control_character_or_not_utf8_are_invalid_client(
         client: FlaskClient, path: str, control: str) -> None:
     body = {"grant_type": "client_credentials", "token": "t", "mfa_token": "m"}
-    for credentials in (basic(f"a{control}b"), basic("a", f"s{control}")):
+    not_utf8 = {"Authorization": "Basic //46AA=="}  # b"\xff\xfe:\x00" (the attack run's)
+    for credentials in (basic(f"a{control}b"), basic("a", f"s{control}"), not_utf8):
         assert_error(client.post(path, data=body, headers=credentials), "invalid_client", 401)
 
 
