@@ -40,8 +40,8 @@ def _checked_members(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
         if name in members:
             raise InvalidRequest(f"Parameter '{name}' is repeated; send it once.")
         if unfit_name(name) or any(unfit_text(text) for text in _strings(value)):
-            raise InvalidRequest(f"Parameter '{name}' must not contain control characters "
-                                 "(tabs and line breaks excepted).")
+            raise InvalidRequest(f"{name} must not contain control characters (tabs and "
+                                 "line breaks excepted).")
         members[name] = value
     return members
 

@@ -170,10 +170,11 @@ def build_services(
         limiter=AttemptLimiter(store.namespace("limits")),
         limits=LoginLimits.from_settings(settings), audit=audit,
     )
-    refresh_tokens = RefreshTokens(
-        session, audit, settings.refresh_token_idle_ttl, settings.refresh_token_absolute_ttl
-    )
-    access_tokens = AccessTokens(keyring, store.namespace("revoked-jti"), settings.issuer)
+    access_tokens = AccessTokens(keyring, store.namespace("revoked-jti"), settings.issuer,
+                                 settings.access_token_ttl)
+    refresh_tokens = RefreshTokens(session, audit, access_tokens,
+                                   settings.refresh_token_idle_ttl,
+                                   settings.refresh_token_absolute_ttl)
     admin_sessions = BrowserSessions(store.namespace("dashboard-session"))
     sso_sessions = BrowserSessions(store.namespace("sso-session"), idle=settings.sso_session_idle,
                                    absolute=settings.sso_session_ttl)

@@ -24,11 +24,10 @@ def refuse_control_characters() -> None:
         raise InvalidRequest("The URL path must not contain control characters.")
     for name, value in request.args.items(multi=True):
         if unfit_name(name) or unfit_name(value):
-            raise InvalidRequest(f"Query parameter '{name}' must not contain control "
-                                 "characters.")
+            raise InvalidRequest(f"{name} must not contain control characters.")
     if request.mimetype not in FORMS:
         return
     for name, value in request.form.items(multi=True):
         if unfit_name(name) or unfit_text(value):
-            raise InvalidRequest(f"Parameter '{name}' must not contain control characters "
-                                 "(tabs and line breaks excepted).")
+            raise InvalidRequest(f"{name} must not contain control characters (tabs and "
+                                 "line breaks excepted).")

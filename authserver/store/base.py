@@ -50,6 +50,10 @@ class Store(ABC):
         """The value, or None when missing or expired."""
 
     @abstractmethod
+    def any_present(self, *keys: str) -> bool:
+        """True if at least one of keys holds a live value: one round trip (Redis ``EXISTS``)."""
+
+    @abstractmethod
     def put_if_absent(self, key: str, value: bytes, ttl: float) -> bool:
         """Store value for ttl seconds only if key holds nothing; True if it was stored.
 
@@ -120,6 +124,9 @@ class Namespace:
 
     def get(self, key: str) -> bytes | None:
         return self._store.get(self._prefix + key)
+
+    def any_present(self, *keys: str) -> bool:
+        return self._store.any_present(*(self._prefix + k for k in keys))
 
     def put_if_absent(self, key: str, value: bytes, ttl: float) -> bool:
         return self._store.put_if_absent(self._prefix + key, value, ttl)

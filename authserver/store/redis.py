@@ -135,6 +135,10 @@ class RedisStore(Store):
         return self._redis.get(key)
 
     @_unavailable_on_redis_error
+    def any_present(self, *keys: str) -> bool:
+        return bool(keys) and int(self._redis.exists(*keys)) > 0
+
+    @_unavailable_on_redis_error
     def put_if_absent(self, key: str, value: bytes, ttl: float) -> bool:
         return bool(self._redis.set(key, value, px=max(1, int(ttl * 1000)), nx=True))
 

@@ -4,6 +4,14 @@ Verification allows only the algorithms of our own published keys, so ``alg: non
 keyed with a public key (RFC 8725 §2.1, §3.1) cannot pass; it checks ``typ``, ``iss``, ``aud``,
 ``exp`` and the revocation list. A revoked token's ``jti`` sits in the store until the token would
 have expired anyway.
+
+A user's access token names its login's refresh-token family (``login_id``). When the family is
+revoked (reuse detected, RFC 9700 §4.14.2; a refresh token revoked, RFC 7009 §2.1: "SHOULD also
+invalidate all access tokens based on the same authorization grant"; logout, a block, a consent
+withdrawn), its id goes on the same list for one access-token lifetime, and every access token of
+that login is refused here from then on, at Protekt's own endpoints (``/userinfo``, ``/mfa/*``).
+Other resource servers that check signatures alone cannot see it: they learn of revocations
+through short lifetimes (README).
 """
 
 from __future__ import annotations
@@ -21,16 +29,20 @@ from authserver.store import Namespace
 from authserver.tokens.keys import CLOCK_SKEW, KeyRing
 
 ACCESS_TOKEN_TYP = "at+jwt"  # noqa: S105 (RFC 9068 §2.1 header value)
+LOGIN_ID = "login_id"  # the claim naming the login's refresh-token family
 _REQUIRED = ("iss", "sub", "aud", "exp", "iat", "jti", "client_id")
+_FAMILY = "family:"  # the revocation list's keys: a jti, or this prefix and a family id
 
 
 class AccessTokens:
     """Checks access tokens this server issued."""
 
-    def __init__(self, keyring: KeyRing, revoked: Namespace, issuer: str) -> None:
+    def __init__(self, keyring: KeyRing, revoked: Namespace, issuer: str,
+                 lifetime: int) -> None:
         self._keyring = keyring
         self._revoked = revoked
         self._issuer = issuer
+        self._lifetime = lifetime + CLOCK_SKEW.total_seconds()
 
     def verify(self, token: str, audience: str) -> dict[str, Any]:
         """The token's claims, or InvalidToken."""
@@ -40,7 +52,9 @@ class AccessTokens:
         aud = claims["aud"] if isinstance(claims["aud"], list) else [claims["aud"]]
         if audience not in aud:
             raise InvalidToken("The access token is not meant for this API (aud).")
-        if self._revoked.get(claims["jti"]) is not None:
+        login = claims.get(LOGIN_ID)
+        listed = [claims["jti"], *([_FAMILY + login] if isinstance(login, str) else [])]
+        if self._revoked.any_present(*listed):
             raise InvalidToken("The access token has been revoked.")
         return claims
 
@@ -64,6 +78,11 @@ class AccessTokens:
         """Refuse the token of this ``jti`` for the ``remaining`` seconds of its life."""
         if remaining > 0:
             self._revoked.put(jti, b"1", remaining)
+
+    def revoke_login(self, family_id: str) -> None:
+        """Refuse every access token of the login whose refresh family this is, for as long as
+        any of them can live."""
+        self._revoked.put(_FAMILY + family_id, b"1", self._lifetime)
 
 
 def signed_by_us(keyring: KeyRing, token: str) -> tuple[dict[str, Any], dict[str, Any]] | None:

@@ -19,7 +19,7 @@ from authserver.clients import REFRESH_TOKEN
 from authserver.config import Settings
 from authserver.models import Client, RefreshToken, User
 from authserver.scopes import OPENID, format_scope
-from authserver.tokens.access import ACCESS_TOKEN_TYP
+from authserver.tokens.access import ACCESS_TOKEN_TYP, LOGIN_ID
 from authserver.tokens.claims import UserClaims, acr_of
 from authserver.tokens.keys import KeyRing
 from authserver.tokens.refresh import RefreshTokens
@@ -78,15 +78,18 @@ class TokenIssuer:
         self._keyring.active_key()
 
     def issue(self, authn: Authentication, request: TokenRequest) -> Tokens:
-        """Tokens for a completed login; a new refresh-token family if the client may refresh."""
-        body, jti = self._user_tokens(authn, request)
-        family_id = None
+        """Tokens for a completed login; a new refresh-token family if the client may refresh.
+        The family starts first, so that the access token names it (``login_id``)."""
+        family_id, refresh_token = None, None
         if request.refresh and request.client.check_grant_type(REFRESH_TOKEN):
-            family_id, body["refresh_token"] = self._refresh_tokens.start_family(
+            family_id, refresh_token = self._refresh_tokens.start_family(
                 user_id=authn.user.id, client_id=request.client.client_id,
                 scope=format_scope(request.scope), audience=list(request.audience),
                 amr=list(authn.amr), auth_time=authn.auth_time, sso_session=authn.sso_session,
             )
+        body, jti = self._user_tokens(authn, request, family_id)
+        if refresh_token is not None:
+            body["refresh_token"] = refresh_token
         return Tokens(body, authn.user.id, jti, family_id)
 
     def refreshed(
@@ -95,7 +98,7 @@ class TokenIssuer:
         """Tokens for a refresh: the login's amr and auth_time carry over; the token rotates."""
         family = record.family
         authn = Authentication(user, tuple(family.amr), family.auth_time)
-        body, jti = self._user_tokens(authn, request)
+        body, jti = self._user_tokens(authn, request, family.id)
         body["refresh_token"] = self._refresh_tokens.rotate(record, ip)
         return Tokens(body, user.id, jti, family.id)
 
@@ -106,8 +109,10 @@ class TokenIssuer:
         body = self._body(self._keyring.sign(claims, ACCESS_TOKEN_TYP), request.scope)
         return Tokens(body, request.client.client_id, claims["jti"], None)
 
-    def _user_tokens(self, authn: Authentication,
-                     request: TokenRequest) -> tuple[dict[str, Any], str]:
+    def _user_tokens(self, authn: Authentication, request: TokenRequest,
+                     family_id: str | None) -> tuple[dict[str, Any], str]:
+        """The access token (with the login's refresh family as ``login_id``, by which
+        authserver.tokens.access refuses it once the family is revoked) and the ID token."""
         now = int(time.time())
         auth_time = int(authn.auth_time.timestamp())
         claims = {
@@ -116,6 +121,8 @@ class TokenIssuer:
             "amr": list(authn.amr),
             "acr": acr_of(authn.amr),
         }
+        if family_id is not None:
+            claims[LOGIN_ID] = family_id
         body = self._body(self._keyring.sign(claims, ACCESS_TOKEN_TYP), request.scope)
         if OPENID in request.scope:
             body["id_token"] = self._id_token(authn, request, now, auth_time)

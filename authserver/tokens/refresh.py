@@ -2,7 +2,8 @@
 
 Each login starts a *family*. Using a token rotates it: it is marked used and a new token of the
 same family is issued, in one transaction. Presenting a used token again means it was copied: the
-whole family is revoked, so neither the thief nor the victim can go on refreshing. Tokens expire
+whole family is revoked, so neither the thief nor the victim can go on refreshing, and the
+access tokens of the family are refused from then on (authserver.tokens.access). Tokens expire
 after ``refresh_token_idle_ttl`` unused and, whatever happens, at the family's absolute expiry.
 A blocked user's tokens are refused (authserver.accounts.users.ensure_not_blocked).
 """
@@ -21,14 +22,17 @@ from authserver.digest import digest
 from authserver.errors import InvalidGrant
 from authserver.models import Client, RefreshToken, RefreshTokenFamily, User
 from authserver.models.base import utcnow
+from authserver.tokens.access import AccessTokens
 
 
 class RefreshTokens:
     """Refresh-token families in the database. Callers commit (the token response is the unit)."""
 
-    def __init__(self, session: Session, audit: AuditLog, idle_ttl: int, absolute_ttl: int) -> None:
+    def __init__(self, session: Session, audit: AuditLog, access_tokens: AccessTokens,
+                 idle_ttl: int, absolute_ttl: int) -> None:
         self._session = session
         self._audit = audit
+        self._access_tokens = access_tokens
         self._idle = timedelta(seconds=idle_ttl)
         self._absolute = timedelta(seconds=absolute_ttl)
 
@@ -157,10 +161,15 @@ class RefreshTokens:
                            client_id=family.client_id, ip=ip, reason=reason)
 
     def _revoke(self, which: ColumnElement[bool]) -> int:
-        """Mark the live families matching ``which`` revoked; how many."""
-        revoked = self._session.execute(
+        """Mark the live families matching ``which`` revoked, and their access tokens with them
+        (authserver.tokens.access); how many. The access tokens are refused from now on, even
+        if the caller's commit then fails: the safe side."""
+        revoked = self._session.scalars(
             update(RefreshTokenFamily)
             .where(which, RefreshTokenFamily.revoked_at.is_(None))
             .values(revoked_at=utcnow())
-        )
-        return int(revoked.rowcount)  # type: ignore[attr-defined]
+            .returning(RefreshTokenFamily.id)
+        ).all()
+        for family_id in revoked:
+            self._access_tokens.revoke_login(family_id)
+        return len(revoked)

@@ -549,8 +549,19 @@ def test_a_blocked_users_access_token_stops_working_at_once(
     set_blocked(client, management_token(client, machine), user.id, True)
     for answer in (client.get("/userinfo", headers=bearer(access)),
                    client.get("/mfa/authenticators", headers=bearer(access))):
-        body = assert_error(answer, "invalid_token", 401)
-        assert body["error_description"] == "This account is blocked."
+        body = assert_error(answer, "invalid_token", 401)  # the block revoked the login
+        assert body["error_description"] == "The access token has been revoked."
+
+
+def test_a_blocked_users_token_of_a_login_without_refresh_stops_working_too(
+    client: FlaskClient, user: Any, machine: RegisteredClient,
+    make_client: Callable[..., RegisteredClient],
+) -> None:
+    no_refresh = make_client(grant_types=["password"])
+    access = password_login(client, no_refresh, scope="openid").get_json()["access_token"]
+    set_blocked(client, management_token(client, machine), user.id, True)
+    body = assert_error(client.get("/userinfo", headers=bearer(access)), "invalid_token", 401)
+    assert body["error_description"] == "This account is blocked."
 
 
 def test_an_mfa_token_from_before_the_block_sends_no_sms(

@@ -15,7 +15,14 @@ from authserver.extensions import db, services
 from authserver.models import AuditEvent, RefreshToken, RefreshTokenFamily
 from authserver.models.base import utcnow
 from authserver.tokens.issuer import TokenRequest
-from tests.conftest import RegisteredClient, assert_error, password_login, token, unverified
+from tests.conftest import (
+    RegisteredClient,
+    assert_error,
+    bearer,
+    password_login,
+    token,
+    unverified,
+)
 
 
 def refresh(client: FlaskClient, app_client: RegisteredClient, refresh_token: str,
@@ -63,6 +70,42 @@ def test_reuse_of_a_rotated_token_revokes_the_whole_family(
         event = db.session.scalar(select(AuditEvent).where(
             AuditEvent.type == "refresh_token.family_revoked"))
         assert event is not None and event.detail == {"reason": "reuse"}
+
+
+def userinfo(client: FlaskClient, access_token: str) -> Any:
+    return client.get("/userinfo", headers=bearer(access_token))
+
+
+def test_reuse_detection_revokes_the_logins_access_tokens_too(
+    client: FlaskClient, web_app: RegisteredClient, user: Any,
+) -> None:
+    """RFC 9700 §4.14.2: a thief's access tokens must not outlive the detection, at /userinfo
+    and /mfa/* alike; another login of the same user goes on."""
+    login, other = (password_login(client, web_app, scope="openid read:authenticators")
+                    .get_json() for _ in range(2))
+    later = refresh(client, web_app, login["refresh_token"]).get_json()
+    for working in (login["access_token"], later["access_token"]):
+        assert userinfo(client, working).status_code == 200
+        assert client.get("/mfa/authenticators", headers=bearer(working)).status_code == 200
+    assert_error(refresh(client, web_app, login["refresh_token"]), "invalid_grant", 400)
+    for revoked in (login["access_token"], later["access_token"]):
+        body = assert_error(userinfo(client, revoked), "invalid_token", 401)
+        assert body["error_description"] == "The access token has been revoked."
+        assert_error(client.get("/mfa/authenticators", headers=bearer(revoked)),
+                     "invalid_token", 401)
+    assert userinfo(client, other["access_token"]).status_code == 200
+    _, claims = unverified(later["access_token"])
+    assert claims["login_id"] != unverified(other["access_token"])[1]["login_id"]
+
+
+def test_revoking_a_refresh_token_revokes_its_logins_access_tokens(
+    client: FlaskClient, web_app: RegisteredClient, login: dict[str, Any],
+) -> None:
+    """RFC 7009 §2.1: the access tokens based on the same grant go with the refresh token."""
+    revoked = client.post("/oauth/revoke", data={"token": login["refresh_token"]},
+                          auth=web_app.basic)
+    assert revoked.status_code == 200
+    assert_error(userinfo(client, login["access_token"]), "invalid_token", 401)
 
 
 def test_a_revocation_between_the_check_and_the_rotation_wins(
