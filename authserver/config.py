@@ -18,6 +18,7 @@ from urllib.parse import urlsplit
 
 SIGNING_ALGORITHMS = ("RS256", "ES256", "EdDSA")
 SMS_PROVIDERS = ("console", "file", "twilio", "webhook")
+MAX_RETRY_GRACE = 300  # seconds: the refresh retry window is meant to be short
 
 
 class ConfigError(ValueError):
@@ -185,6 +186,13 @@ class Settings:
         "A login's refresh tokens all expire this many seconds after the login.",
         "RFC 9700 §4.14.2",
     )
+    refresh_token_retry_grace: int = _setting(
+        "PROTEKT_REFRESH_TOKEN_RETRY_GRACE", 30, _non_negative_int,
+        "Seconds after a rotation in which the same client presenting the rotated token again, "
+        "while its successor is unused, gets the successor's replacement instead of a family "
+        "revocation (a lost answer retried); 0 treats every second use as reuse.",
+        "RFC 9700 §4.14.2",
+    )
     authorization_code_ttl: int = _setting(
         "PROTEKT_AUTHORIZATION_CODE_TTL", 60, _positive_int,
         "Seconds an authorization code may wait for its exchange; single use either way.",
@@ -332,6 +340,9 @@ class Settings:
             errors.append(
                 "PROTEKT_REFRESH_TOKEN_IDLE_TTL: must not exceed PROTEKT_REFRESH_TOKEN_ABSOLUTE_TTL"
             )
+        if self.refresh_token_retry_grace > MAX_RETRY_GRACE:
+            errors.append(f"PROTEKT_REFRESH_TOKEN_RETRY_GRACE: at most {MAX_RETRY_GRACE} seconds "
+                          "(a longer window leaves a stolen token more room)")
         if self.sso_session_idle > self.sso_session_ttl:
             errors.append("PROTEKT_SSO_SESSION_IDLE: must not exceed PROTEKT_SSO_SESSION_TTL")
         return errors + self._sms_errors()

@@ -50,7 +50,7 @@ from authserver.tokens.claims import UserClaims
 from authserver.tokens.codes import AuthorizationCodes
 from authserver.tokens.issuer import TokenIssuer
 from authserver.tokens.keys import KeyRing
-from authserver.tokens.refresh import RefreshTokens
+from authserver.tokens.refresh import RefreshLifetimes, RefreshTokens
 
 
 def build_mfa(
@@ -172,9 +172,10 @@ def build_services(
     )
     access_tokens = AccessTokens(keyring, store.namespace("revoked-jti"), settings.issuer,
                                  settings.access_token_ttl)
-    refresh_tokens = RefreshTokens(session, audit, access_tokens,
-                                   settings.refresh_token_idle_ttl,
-                                   settings.refresh_token_absolute_ttl)
+    refresh_tokens = RefreshTokens(session, audit, access_tokens, RefreshLifetimes(
+        settings.refresh_token_idle_ttl, settings.refresh_token_absolute_ttl,
+        settings.refresh_token_retry_grace,
+    ))
     admin_sessions = BrowserSessions(store.namespace("dashboard-session"))
     sso_sessions = BrowserSessions(store.namespace("sso-session"), idle=settings.sso_session_idle,
                                    absolute=settings.sso_session_ttl)

@@ -47,7 +47,9 @@ class RefreshToken(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     # Idle lifetime: unused until then, the token expires.
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
-    # Set when exchanged; presenting it again is reuse.
+    # Set when exchanged; presenting it again is reuse, unless it is a retry (tokens/refresh.py).
     rotated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The token it was exchanged for, so a retry can tell whether that one was ever used.
+    successor_hash: Mapped[str | None] = mapped_column(String(64))
 
     family: Mapped[RefreshTokenFamily] = relationship(lazy="joined")

@@ -6,11 +6,20 @@ whole family is revoked, so neither the thief nor the victim can go on refreshin
 access tokens of the family are refused from then on (authserver.tokens.access). Tokens expire
 after ``refresh_token_idle_ttl`` unused and, whatever happens, at the family's absolute expiry.
 A blocked user's tokens are refused (authserver.accounts.users.ensure_not_blocked).
+
+A retry is not reuse: when the rotation committed but its answer was lost (a connection cut
+after the commit), the client presents the rotated token again. Within the retry grace
+(``PROTEKT_REFRESH_TOKEN_RETRY_GRACE``, 30 s by default) of the rotation, by the same client,
+while the successor has never been used, the successor is rotated in its place: the client gets
+the successor's replacement and the lost successor becomes a rotated token like any other. RFC
+9700 §4.14.2 allows such leeway; the window bounds what a thief holding the old token could do
+with it: past the window, presenting any rotated token revokes the family, as before.
 """
 
 from __future__ import annotations
 
 import secrets
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import ColumnElement, and_, select, update
@@ -25,16 +34,27 @@ from authserver.models.base import utcnow
 from authserver.tokens.access import AccessTokens
 
 
+@dataclass(frozen=True)
+class RefreshLifetimes:
+    """Seconds: unused before a token expires (idle), from the login to the end of its family
+    (absolute), and after a rotation in which a retry of the lost answer is forgiven."""
+
+    idle: int
+    absolute: int
+    retry_grace: int
+
+
 class RefreshTokens:
     """Refresh-token families in the database. Callers commit (the token response is the unit)."""
 
     def __init__(self, session: Session, audit: AuditLog, access_tokens: AccessTokens,
-                 idle_ttl: int, absolute_ttl: int) -> None:
+                 lifetimes: RefreshLifetimes) -> None:
         self._session = session
         self._audit = audit
         self._access_tokens = access_tokens
-        self._idle = timedelta(seconds=idle_ttl)
-        self._absolute = timedelta(seconds=absolute_ttl)
+        self._idle = timedelta(seconds=lifetimes.idle)
+        self._absolute = timedelta(seconds=lifetimes.absolute)
+        self._retry_grace = timedelta(seconds=lifetimes.retry_grace)
 
     def start_family(
         self, *, user_id: str, client_id: str, scope: str, audience: list[str], amr: list[str],
@@ -49,7 +69,9 @@ class RefreshTokens:
         )
         self._session.add(family)
         self._session.flush()
-        return family.id, self._add_token(family, now)
+        token = secrets.token_urlsafe(32)  # 256 bits
+        self._add_token(family, now, token)
+        return family.id, token
 
     def redeemable(self, token: str, client: Client, ip: str | None) -> tuple[RefreshToken, User]:
         """The token's record and its user, if this client may use it now; InvalidGrant
@@ -66,17 +88,35 @@ class RefreshTokens:
             raise InvalidGrant("The refresh token is invalid.")
         user = self._session.get_one(User, record.family.user_id)
         ensure_not_blocked(user)
+        now = utcnow()
+        if record.rotated_at is not None:
+            record = self._retried(record, now, ip)
         if record.rotated_at is not None:
             self._revoke_family(record.family, "reuse", ip)
             raise InvalidGrant(
                 "The refresh token was already used; every token of this login is now revoked."
             )
-        now = utcnow()
         if record.family.revoked_at is not None:
             raise InvalidGrant("The refresh token has been revoked.")
         if record.expires_at <= now or record.family.expires_at <= now:
             raise InvalidGrant("The refresh token has expired; log in again.")
         return record, user
+
+    def _retried(self, record: RefreshToken, now: datetime, ip: str | None) -> RefreshToken:
+        """A rotated token presented again: its successor, to be rotated in its place, when this
+        is a retry of a lost answer (rotated less than the retry grace ago, and the successor
+        never used; RFC 9700 §4.14.2 allows the leeway); the record itself otherwise (reuse).
+        Audited ``refresh_token.retried``."""
+        if record.successor_hash is None or record.rotated_at is None or (
+                now - record.rotated_at > self._retry_grace):
+            return record
+        successor = self._session.get(RefreshToken, record.successor_hash)
+        if successor is None or successor.rotated_at is not None:
+            return record
+        family = record.family
+        self._audit.record("refresh_token.retried", user_id=family.user_id,
+                           client_id=family.client_id, ip=ip)
+        return successor
 
     def rotate(self, record: RefreshToken, ip: str | None) -> str:
         """Mark record used and return its successor, atomically: of parallel uses, one wins.
@@ -95,10 +135,11 @@ class RefreshTokens:
         if live.rowcount != 1:
             self._session.rollback()
             raise InvalidGrant("The refresh token has been revoked.")
+        token = secrets.token_urlsafe(32)  # 256 bits
         claimed = self._session.execute(
             update(RefreshToken)
             .where(RefreshToken.token_hash == record.token_hash, RefreshToken.rotated_at.is_(None))
-            .values(rotated_at=now)
+            .values(rotated_at=now, successor_hash=digest(token))
             .execution_options(synchronize_session=False)
         )
         if claimed.rowcount != 1:  # another request rotated it first: that is reuse too
@@ -107,7 +148,8 @@ class RefreshTokens:
             raise InvalidGrant(
                 "The refresh token was already used; every token of this login is now revoked."
             )
-        return self._add_token(record.family, now)
+        self._add_token(record.family, now, token)
+        return token
 
     def revoke(self, token: str, client: Client, ip: str | None) -> bool:
         """Revoke the token's family if it belongs to client (RFC 7009 §2.1); False if not found."""
@@ -147,13 +189,11 @@ class RefreshTokens:
         revoked; the caller audits why and commits."""
         return self._revoke(RefreshTokenFamily.user_id == user_id)
 
-    def _add_token(self, family: RefreshTokenFamily, now: datetime) -> str:
-        token = secrets.token_urlsafe(32)  # 256 bits
+    def _add_token(self, family: RefreshTokenFamily, now: datetime, token: str) -> None:
         self._session.add(RefreshToken(
             token_hash=digest(token), family_id=family.id, created_at=now,
             expires_at=min(now + self._idle, family.expires_at),
         ))
-        return token
 
     def _revoke_family(self, family: RefreshTokenFamily, reason: str, ip: str | None) -> None:
         self._revoke(RefreshTokenFamily.id == family.id)

@@ -61,7 +61,8 @@ def test_the_rotated_token_goes_on_working(client: FlaskClient, web_app: Registe
 def test_reuse_of_a_rotated_token_revokes_the_whole_family(
     app: Flask, client: FlaskClient, web_app: RegisteredClient, login: dict[str, Any],
 ) -> None:
-    successor = refresh(client, web_app, login["refresh_token"]).get_json()["refresh_token"]
+    first = refresh(client, web_app, login["refresh_token"]).get_json()["refresh_token"]
+    successor = refresh(client, web_app, first).get_json()["refresh_token"]
     reused = refresh(client, web_app, login["refresh_token"])
     body = assert_error(reused, "invalid_grant", 400)
     assert "revoked" in body["error_description"]
@@ -84,6 +85,7 @@ def test_reuse_detection_revokes_the_logins_access_tokens_too(
     login, other = (password_login(client, web_app, scope="openid read:authenticators")
                     .get_json() for _ in range(2))
     later = refresh(client, web_app, login["refresh_token"]).get_json()
+    later = refresh(client, web_app, later["refresh_token"]).get_json()
     for working in (login["access_token"], later["access_token"]):
         assert userinfo(client, working).status_code == 200
         assert client.get("/mfa/authenticators", headers=bearer(working)).status_code == 200
@@ -106,6 +108,78 @@ def test_revoking_a_refresh_token_revokes_its_logins_access_tokens(
                           auth=web_app.basic)
     assert revoked.status_code == 200
     assert_error(userinfo(client, login["access_token"]), "invalid_token", 401)
+
+
+def rotated_ago(app: Flask, seconds: int) -> None:
+    """Every rotated token was rotated that long ago (the clock moved on)."""
+    with app.app_context():
+        db.session.execute(update(RefreshToken).where(RefreshToken.rotated_at.is_not(None))
+                           .values(rotated_at=utcnow() - timedelta(seconds=seconds)))
+        db.session.commit()
+
+
+def test_a_lost_answer_retried_within_the_grace_gets_new_tokens(
+    app: Flask, client: FlaskClient, web_app: RegisteredClient, login: dict[str, Any],
+) -> None:
+    """The rotation committed, its answer was lost: the client presents the same token again."""
+    lost = refresh(client, web_app, login["refresh_token"]).get_json()
+    rotated_ago(app, 29)
+    retried = refresh(client, web_app, login["refresh_token"])
+    assert retried.status_code == 200, retried.get_data(as_text=True)
+    fresh = retried.get_json()
+    assert fresh["refresh_token"] not in (lost["refresh_token"], login["refresh_token"])
+    assert client.get("/userinfo", headers=bearer(fresh["access_token"])).status_code == 200
+    following = refresh(client, web_app, fresh["refresh_token"])
+    assert following.status_code == 200
+    with app.app_context():
+        event = db.session.scalar(select(AuditEvent).where(
+            AuditEvent.type == "refresh_token.retried"))
+        assert event is not None and event.client_id == web_app.client_id
+    # The lost successor was retired by the retry: presented now that its own successor is used,
+    # it is reuse, and the login ends.
+    assert_error(refresh(client, web_app, lost["refresh_token"]), "invalid_grant", 400)
+    assert_error(refresh(client, web_app, following.get_json()["refresh_token"]),
+                 "invalid_grant", 400)
+
+
+def test_a_retry_after_the_grace_is_reuse(
+    app: Flask, client: FlaskClient, web_app: RegisteredClient, login: dict[str, Any],
+) -> None:
+    lost = refresh(client, web_app, login["refresh_token"]).get_json()
+    rotated_ago(app, 31)
+    assert_error(refresh(client, web_app, login["refresh_token"]), "invalid_grant", 400)
+    assert_error(refresh(client, web_app, lost["refresh_token"]), "invalid_grant", 400)
+
+
+def test_a_second_retry_after_the_successor_was_used_is_reuse(
+    client: FlaskClient, web_app: RegisteredClient, login: dict[str, Any],
+) -> None:
+    successor = refresh(client, web_app, login["refresh_token"]).get_json()["refresh_token"]
+    newest = refresh(client, web_app, successor).get_json()["refresh_token"]
+    assert_error(refresh(client, web_app, login["refresh_token"]), "invalid_grant", 400)
+    assert_error(refresh(client, web_app, newest), "invalid_grant", 400)
+
+
+def test_a_retry_by_another_client_is_refused_and_revokes_nothing(
+    client: FlaskClient, web_app: RegisteredClient, make_client: Any,
+    login: dict[str, Any],
+) -> None:
+    successor = refresh(client, web_app, login["refresh_token"]).get_json()["refresh_token"]
+    other = make_client(name="Other")
+    assert_error(refresh(client, other, login["refresh_token"]), "invalid_grant", 400)
+    assert refresh(client, web_app, successor).status_code == 200
+
+
+def test_without_a_grace_every_second_use_is_reuse(make_app: Any, user: Any) -> None:
+    app = make_app(PROTEKT_REFRESH_TOKEN_RETRY_GRACE="0")
+    client = app.test_client()
+    with app.app_context():
+        made, secret = services.flows.client_administration.create("Strict")
+    strict = RegisteredClient(made.client_id, secret)
+    first = password_login(client, strict).get_json()
+    successor = refresh(client, strict, first["refresh_token"]).get_json()["refresh_token"]
+    assert_error(refresh(client, strict, first["refresh_token"]), "invalid_grant", 400)
+    assert_error(refresh(client, strict, successor), "invalid_grant", 400)
 
 
 def test_a_revocation_between_the_check_and_the_rotation_wins(

@@ -63,12 +63,15 @@ def test_parallel_use_of_one_refresh_token_yields_one_token_response(
     responses = run_parallel(20, lambda: deployment.token(grant_type="refresh_token",
                                                        refresh_token=refresh_token))
     winners = [r for r in responses if r.status_code == 200]
-    assert len(winners) == 1
+    # One wins the rotation; one more may arrive after it committed and pass as the retry of a
+    # lost answer (README, "A lost answer may be retried"); no third.
+    assert 1 <= len(winners) <= 2
     assert {r.json()["error"] for r in responses if r.status_code != 200} == {"invalid_grant"}
-    # the losers were reuse: the family is revoked, the winner's new token with it
-    successor = winners[0].json()["refresh_token"]
-    again = deployment.token(grant_type="refresh_token", refresh_token=successor)
-    assert again.json()["error"] == "invalid_grant"
+    # the losers were reuse: the family is revoked, every winner's new token with it
+    for winner in winners:
+        again = deployment.token(grant_type="refresh_token",
+                                 refresh_token=winner.json()["refresh_token"])
+        assert again.json()["error"] == "invalid_grant"
 
 
 def test_parallel_wrong_passwords_never_exceed_the_account_limit(
