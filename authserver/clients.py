@@ -154,7 +154,7 @@ class ClientRegistry:
         whether it is first-party. Everything is checked before anything is written
         (InvalidRequest otherwise); audited ``client.updated`` with the names of the fields
         that changed, never their values."""
-        client = self.get(client_id)
+        client = self._for_change(client_id)
         wanted: dict[str, object] = {}
         if grant_types is not None:
             grant_types = list(grant_types)
@@ -176,7 +176,7 @@ class ClientRegistry:
 
     def replace_secret(self, client_id: str) -> str:
         """A new secret, shown once; the old one stops working at once."""
-        client = self.get(client_id)
+        client = self._for_change(client_id)
         if client.is_public:
             raise InvalidRequest("A public client has no secret to rotate.")
         secret = secrets.token_urlsafe(32)
@@ -186,8 +186,21 @@ class ClientRegistry:
 
     def delete(self, client_id: str) -> None:
         """Delete the client; its refresh tokens go with it (ON DELETE CASCADE)."""
-        self._session.delete(self.get(client_id))
+        self._session.delete(self._for_change(client_id))
         self._audit.record("client.deleted", client_id=client_id)
+
+    def _for_change(self, client_id: str) -> Client:
+        """The client's row, locked until the caller's commit (``SELECT … FOR UPDATE`` on
+        PostgreSQL; SQLite lets one writer in at a time), so that parallel changes and a delete
+        of one client take turns: a change that comes after the delete finds nothing
+        (NotFound), and none is written to a client already gone."""
+        client = self._session.scalar(
+            select(Client).where(Client.client_id == client_id).with_for_update()
+            .execution_options(populate_existing=True)
+        ) if client_id else None
+        if client is None:
+            raise NotFound("No client has this id.")
+        return client
 
 
 

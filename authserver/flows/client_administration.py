@@ -11,9 +11,11 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.exc import ObjectDeletedError, StaleDataError
 
 from authserver.cache import SharedCache
 from authserver.clients import ClientRegistry
+from authserver.errors import NotFound
 from authserver.models import Client
 
 
@@ -47,5 +49,12 @@ class ClientAdministration:
         self._committed()
 
     def _committed(self) -> None:
-        self._session.commit()
+        """Commit, then drop every process's cached clients. A row that vanished under the
+        change (SQLite, where the read takes no lock: another request deleted the client
+        between this one's read and its write) is NotFound, with nothing written."""
+        try:
+            self._session.commit()
+        except (StaleDataError, ObjectDeletedError):
+            self._session.rollback()
+            raise NotFound("No client has this id.") from None
         self._cache.changed()
