@@ -127,11 +127,25 @@ class UnauthorizedClient(ProtektError):
 
 
 class TooManyAttempts(ProtektError):
-    """An attempt limit was reached (NIST SP 800-63B §5.2.2); ``Retry-After`` says when to retry."""
+    """An attempt limit was reached (NIST SP 800-63B §5.2.2); ``Retry-After`` says when to retry.
+
+    ``login_again`` marks a limit that waiting cannot lift (a void mfa_token): the body then
+    carries ``"login_again": true`` and ``Retry-After`` is the time until the mfa_token expires,
+    so a client that obeys it never loops; the SDKs expose the flag.
+    """
 
     error = "too_many_attempts"
     status_code = 429
     description = "Too many attempts. Wait before trying again."
+
+    def __init__(self, description: str | None = None, *, retry_after: int | None = None,
+                 login_again: bool = False) -> None:
+        super().__init__(description, retry_after=retry_after)
+        self.login_again = login_again
+
+    def get_body(self) -> list[tuple[str, Any]]:
+        body = super().get_body()
+        return [*body, ("login_again", True)] if self.login_again else body
 
 
 class TemporarilyUnavailable(ProtektError):

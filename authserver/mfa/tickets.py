@@ -12,6 +12,7 @@ everywhere (``429``) until it expires.
 from __future__ import annotations
 
 import json
+import math
 import secrets
 import time
 from collections.abc import Iterator
@@ -166,8 +167,9 @@ def _usable(ticket: MfaTicket) -> MfaTicket:
     """The ticket, or ExpiredToken, or TooManyAttempts once it is void."""
     if ticket.seconds_left <= 0:
         raise ExpiredToken()
-    if ticket.void:
+    if ticket.void:  # no wait helps: Retry-After is the rest of its life, after which it expired
         raise TooManyAttempts(
-            "Too many wrong codes for this mfa_token; it is void. Log in again.", retry_after=1,
+            "Too many wrong codes for this mfa_token; it is void. Log in again.",
+            retry_after=math.ceil(ticket.seconds_left), login_again=True,
         )
     return ticket

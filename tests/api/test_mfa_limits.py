@@ -9,6 +9,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from authserver.extensions import db, services
+from authserver.mfa.settings import MfaSettings
 from authserver.models import AuditEvent
 from tests.conftest import (
     EnrolledUser,
@@ -48,7 +49,9 @@ def test_five_wrong_codes_void_the_mfa_token(
                         otp=mfa_user.device.next_code())
     body = assert_error(refused, "too_many_attempts", 429)
     assert "Log in again" in body["error_description"]
-    assert int(refused.headers["Retry-After"]) >= 1
+    # No wait helps: Retry-After is the rest of the mfa_token's life, and the body says so.
+    assert body["login_again"] is True
+    assert 60 < int(refused.headers["Retry-After"]) <= MfaSettings().mfa_token_ttl
     # void everywhere: the MFA endpoints refuse it too
     listed = client.get("/mfa/authenticators", headers=bearer(ticket))
     assert_error(listed, "too_many_attempts", 429)
@@ -73,6 +76,7 @@ def test_the_user_limit_spans_mfa_tokens_and_refuses_the_right_code(
                        otp=mfa_user.device.next_code())
     body = assert_error(locked, "too_many_attempts", 429)
     assert "account" in body["error_description"]
+    assert "login_again" not in body  # this one ends: Retry-After says when
     assert 300 < int(locked.headers["Retry-After"]) <= 361  # one failure drains in 6 minutes
     wrong = mfa_grant(client, web_app, "mfa-otp", mfa_token=mfa_token(client, web_app),
                       otp=wrong_code(mfa_user.device))

@@ -129,6 +129,18 @@ def test_retry_after_is_whole_seconds_or_nothing(server: Scripted, header: str,
     assert refused(server).retry_after == seconds
 
 
+@pytest.mark.parametrize(("body", "login_again"), [
+    ({"error": "too_many_attempts", "login_again": True}, True),
+    ({"error": "too_many_attempts"}, False),
+    ({"error": "too_many_attempts", "login_again": "true"}, False),
+])
+def test_login_again_tells_a_void_mfa_token_from_a_lockout(
+        server: Scripted, body: dict[str, object], login_again: bool) -> None:
+    server.metadata()
+    server.json("/oauth/token", body, status=429, **{"Retry-After": "240"})
+    assert refused(server).login_again is login_again
+
+
 def test_a_domain_in_the_clear_off_this_machine_is_refused() -> None:
     with pytest.raises(ValueError, match="must use https"):
         Protekt("http://auth.example.com", "client")

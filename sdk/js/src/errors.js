@@ -31,6 +31,12 @@ export class ProtektError extends Error {
     this.status = status;
     this.retryAfter = retryAfter;
     this.body = body;
+    /**
+     * True when no wait helps and the user must start a new login: `too_many_attempts` for an
+     * mfa_token voided by wrong codes (its `retryAfter` is only the time until it expires).
+     * Don't retry such an error; log in again.
+     */
+    this.loginAgain = body?.login_again === true;
   }
 }
 

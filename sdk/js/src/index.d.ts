@@ -285,6 +285,11 @@ export declare class ProtektError extends Error {
   readonly retryAfter?: number;
   /** The whole error body, when the server sent one. */
   readonly body?: Record<string, unknown>;
+  /**
+   * True when no wait helps and the user must log in again (`too_many_attempts` for an
+   * mfa_token voided by wrong codes): don't retry, start a new login.
+   */
+  readonly loginAgain: boolean;
 }
 
 /** A Web Storage area, as `window.localStorage` and `window.sessionStorage` are. */

@@ -101,7 +101,8 @@ def answer(response: requests.Response) -> Any:
         return body
     if isinstance(body, dict) and isinstance(body.get("error"), str):
         raise ProtektError(body["error"], str(body.get("error_description", "")),
-                           response.status_code, _retry_after(response))
+                           response.status_code, _retry_after(response),
+                           login_again=body.get("login_again") is True)
     raise ProtektError(SERVER_ERROR, f"Protekt answered HTTP {response.status_code} with no "
                                      "usable JSON; is the domain right?",
                        response.status_code, _retry_after(response))

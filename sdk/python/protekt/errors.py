@@ -16,12 +16,16 @@ class ProtektError(Exception):
     ``error`` is the OAuth error code (``invalid_grant``, ``expired_token``, ...), or
     ``network_error`` when the server could not be reached; ``status`` is the HTTP status, None
     without an answer; ``retry_after`` is in seconds when the server said when to retry.
+    ``login_again`` is True when no wait helps and the user must start a new login: a
+    ``too_many_attempts`` for an mfa_token voided by wrong codes (its ``retry_after`` is only
+    the time until it expires). Don't retry such an error; log in again.
     """
 
     def __init__(self, error: str, error_description: str = "", status: int | None = None,
-                 retry_after: int | None = None) -> None:
+                 retry_after: int | None = None, *, login_again: bool = False) -> None:
         super().__init__(f"{error}: {error_description}" if error_description else error)
         self.error = error
         self.error_description = error_description
         self.status = status
         self.retry_after = retry_after
+        self.login_again = login_again
