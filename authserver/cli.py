@@ -329,7 +329,7 @@ def demo(port: int) -> None:
     workdir = Path(tempfile.mkdtemp(prefix="protekt-demo-"))
     redis_url = os.environ.get("PROTEKT_REDIS_URL") or Settings.redis_url
     try:
-        open_store(redis_url, "protekt-demo").ping()
+        open_store(redis_url, "protekt-demo", Settings.redis_timeout).ping()
         store_line = f"Redis at {redis_url}"
     except StoreUnavailable:
         store_line = f"in-process store (memory://): no Redis answered at {redis_url}"

@@ -157,6 +157,11 @@ class Settings:
         "PROTEKT_REDIS_PREFIX", "protekt", str,
         "Prefix of every key Protekt writes, so several deployments can share one Redis.",
     )
+    redis_timeout: float = _setting(
+        "PROTEKT_REDIS_TIMEOUT", 0.25, _positive_float,
+        "Seconds to wait for Redis to connect or to answer a command before the request fails "
+        "closed (503); one retry on a connection error.",
+    )
     encryption_keys: tuple[bytes, ...] = _setting(
         "PROTEKT_ENCRYPTION_KEY", (), _encryption_keys,
         "32-byte keys (base64url, comma-separated) encrypting private keys, TOTP secrets and "

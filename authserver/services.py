@@ -152,7 +152,7 @@ def build_services(
     settings: Settings, session: Session, new_session: Callable[[], Session],
 ) -> Services:
     """Wire the domain modules together. ``session`` is the request-scoped session."""
-    store = open_store(settings.redis_url, settings.redis_prefix)
+    store = open_store(settings.redis_url, settings.redis_prefix, settings.redis_timeout)
     cache = SharedCache(store.namespace("cache"))
     audit = AuditLog(session)
     hasher = PasswordHasher(

@@ -7,6 +7,7 @@ import base64
 import contextlib
 import json
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -20,10 +21,12 @@ from urllib.parse import parse_qs, unquote, urlsplit
 
 import requests
 
+from authserver.config import Settings
 from authserver.mfa import totp
 
 T = TypeVar("T")
 BIN = Path(sys.executable).parent
+REDIS_TIMEOUT: float = Settings.redis_timeout  # the production default, for stores made in tests
 TEST_ENCRYPTION_KEY = base64.urlsafe_b64encode(b"protekt-test-encryption-key-0032").decode()
 
 
@@ -90,6 +93,16 @@ class RedisServer:
             self._process.wait(timeout=10)
             self._process = None
         wait_until(lambda: not _port_open(self.port), timeout=10)
+
+    def pause(self) -> None:
+        """Freeze the server (SIGSTOP): it keeps its port and connections but answers nothing,
+        as a hung Redis or a network partition does."""
+        assert self._process is not None
+        self._process.send_signal(signal.SIGSTOP)
+
+    def resume(self) -> None:
+        assert self._process is not None
+        self._process.send_signal(signal.SIGCONT)
 
 
 class LocalProcess:

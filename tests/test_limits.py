@@ -8,7 +8,7 @@ import pytest
 
 from authserver.limits import AttemptLimiter, Limit, LimitReached
 from authserver.store import open_store
-from tests.support import run_parallel
+from tests.support import REDIS_TIMEOUT, run_parallel
 
 WINDOW = Limit("w", attempts=3, window=60, description="slow down")
 CONSECUTIVE = Limit("c", attempts=5, window=None, description="locked")
@@ -18,7 +18,8 @@ BUCKET = Limit("b", attempts=3, window=None, description="wait", drain_every=60)
 @pytest.fixture(params=["redis", "memory"])
 def limiter(request: pytest.FixtureRequest) -> AttemptLimiter:
     url = "memory://" if request.param == "memory" else request.getfixturevalue("redis_url")
-    return AttemptLimiter(open_store(url, f"protekt-test-{secrets.token_hex(6)}").namespace("l"))
+    store = open_store(url, f"protekt-test-{secrets.token_hex(6)}", REDIS_TIMEOUT)
+    return AttemptLimiter(store.namespace("l"))
 
 
 def test_attempts_within_the_limit_pass_and_say_how_many_are_left(

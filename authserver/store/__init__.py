@@ -14,11 +14,11 @@ from authserver.store.memory import MemoryStore
 from authserver.store.redis import RedisStore
 
 
-def open_store(url: str, prefix: str) -> Store:
-    """Build the store named by ``PROTEKT_REDIS_URL``."""
+def open_store(url: str, prefix: str, timeout: float) -> Store:
+    """Build the store named by ``PROTEKT_REDIS_URL``; ``timeout`` bounds each Redis wait."""
     if url.startswith("memory:"):
         return MemoryStore(prefix)
-    return RedisStore(url, prefix)
+    return RedisStore(url, prefix, timeout)
 
 
 __all__ = ["BucketLevel", "Count", "Namespace", "Store", "StoreUnavailable", "open_store"]

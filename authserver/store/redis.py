@@ -109,14 +109,16 @@ def _unavailable_on_redis_error(method: Callable[..., T]) -> Callable[..., T]:
 
 
 class RedisStore(Store):
-    """Store on a Redis server; connections pooled, short timeouts so an outage answers fast."""
+    """Store on a Redis server; connections pooled, short timeouts so an outage answers fast:
+    a Redis that stops answering (hung, paused, a network partition) costs a request
+    ``timeout`` seconds per attempt, two attempts, before its 503."""
 
-    def __init__(self, url: str, prefix: str) -> None:
+    def __init__(self, url: str, prefix: str, timeout: float) -> None:
         super().__init__(prefix)
         self._redis = redis.Redis.from_url(
             url,
-            socket_timeout=2,
-            socket_connect_timeout=1,
+            socket_timeout=timeout,
+            socket_connect_timeout=timeout,
             health_check_interval=30,
             retry=Retry(NoBackoff(), 1),
         )

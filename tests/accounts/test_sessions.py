@@ -11,11 +11,12 @@ import pytest
 
 from authserver.accounts.sessions import BrowserSessions
 from authserver.store import Store, open_store
+from tests.support import REDIS_TIMEOUT
 
 
 @pytest.fixture
 def store(redis_url: str, redis_prefix: str) -> Iterator[Store]:
-    yield open_store(redis_url, redis_prefix)
+    yield open_store(redis_url, redis_prefix, REDIS_TIMEOUT)
 
 
 def test_a_session_is_found_until_it_ends(store: Store) -> None:

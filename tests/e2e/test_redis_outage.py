@@ -9,8 +9,9 @@ import shutil
 from collections.abc import Callable, Iterator
 
 import pytest
+import requests
 
-from tests.e2e.conftest import Deployment
+from tests.e2e.conftest import PASSWORD, Deployment
 from tests.support import RedisServer
 
 pytestmark = pytest.mark.e2e
@@ -44,3 +45,24 @@ def test_redis_outage_fails_closed_and_recovers(
     own_redis.start()
     response = deployment.login()
     assert response.status_code == 200 and "access_token" in response.json()
+
+
+def test_a_hung_redis_fails_each_request_closed_fast(
+    own_redis: RedisServer, make_deployment: Callable[..., Deployment],
+) -> None:
+    """A Redis that stops answering (frozen: port open, no replies) costs a request its
+    PROTEKT_REDIS_TIMEOUT (0.25 s) twice, not seconds: each answer is a 503 well inside the
+    client's 3 s patience (the timeouts before were 2 s per try, about 6 s per request)."""
+    deployment = make_deployment(PROTEKT_REDIS_URL=own_redis.url)
+    assert deployment.login().status_code == 200
+    own_redis.pause()
+    try:
+        for data in ({"grant_type": "password", "username": deployment.email,
+                      "password": PASSWORD}, {"grant_type": "client_credentials"}) * 2:
+            response = requests.post(f"{deployment.url}/oauth/token", data=data, timeout=3,
+                                     auth=(deployment.client_id, deployment.client_secret))
+            assert response.status_code == 503, response.text
+            assert response.json()["error"] == "temporarily_unavailable"
+    finally:
+        own_redis.resume()
+    assert deployment.login().status_code == 200

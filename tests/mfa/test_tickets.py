@@ -12,14 +12,14 @@ import redis
 from authserver.errors import ExpiredToken, InvalidGrant, TooManyAttempts
 from authserver.mfa.tickets import MfaTickets
 from authserver.store import open_store
-from tests.support import run_parallel
+from tests.support import REDIS_TIMEOUT, run_parallel
 
 
 @pytest.fixture(params=["redis", "memory"])
 def tickets(request: pytest.FixtureRequest) -> Iterator[MfaTickets]:
     prefix = f"protekt-test-{secrets.token_hex(6)}"
     url = "memory://" if request.param == "memory" else request.getfixturevalue("redis_url")
-    yield MfaTickets(open_store(url, prefix).namespace("mfa-token"))
+    yield MfaTickets(open_store(url, prefix, REDIS_TIMEOUT).namespace("mfa-token"))
     if request.param == "redis":
         raw = redis.Redis.from_url(url)
         for key in raw.scan_iter(match=f"{prefix}:*"):

@@ -10,25 +10,25 @@ import pytest
 import redis
 
 from authserver.store import MemoryStore, RedisStore, Store, StoreUnavailable, open_store
-from tests.support import free_port, run_parallel
+from tests.support import REDIS_TIMEOUT, free_port, run_parallel
 
 
 @pytest.fixture(params=["redis", "memory"])
 def store(request: pytest.FixtureRequest) -> Iterator[Store]:
     prefix = f"protekt-test-{secrets.token_hex(6)}"
     if request.param == "memory":
-        yield open_store("memory://", prefix)
+        yield open_store("memory://", prefix, REDIS_TIMEOUT)
         return
     url = request.getfixturevalue("redis_url")
-    yield open_store(url, prefix)
+    yield open_store(url, prefix, REDIS_TIMEOUT)
     raw = redis.Redis.from_url(url)
     for key in raw.scan_iter(match=f"{prefix}:*"):
         raw.delete(key)
 
 
 def test_open_store_picks_the_implementation_from_the_url() -> None:
-    assert isinstance(open_store("memory://", "p"), MemoryStore)
-    assert isinstance(open_store("redis://127.0.0.1:6379/0", "p"), RedisStore)
+    assert isinstance(open_store("memory://", "p", REDIS_TIMEOUT), MemoryStore)
+    assert isinstance(open_store("redis://127.0.0.1:6379/0", "p", REDIS_TIMEOUT), RedisStore)
 
 
 def test_put_then_get_returns_the_value(store: Store) -> None:
@@ -208,7 +208,7 @@ def test_ping_answers(store: Store) -> None:
 
 
 def test_every_operation_fails_closed_when_redis_is_unreachable() -> None:
-    ns = open_store(f"redis://127.0.0.1:{free_port()}/0", "p").namespace("t")
+    ns = open_store(f"redis://127.0.0.1:{free_port()}/0", "p", REDIS_TIMEOUT).namespace("t")
     operations: list[Callable[[], object]] = [
         lambda: ns.put("k", b"v", ttl=1), lambda: ns.get("k"), lambda: ns.consume("k"),
         lambda: ns.increment([("k", 1)]), lambda: ns.delete("k"),
