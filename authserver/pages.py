@@ -23,9 +23,9 @@ from authlib.oauth2 import OAuth2Error
 from flask import Blueprint, Response, render_template, request
 from werkzeug import exceptions as http
 
-from authserver.api.errors import DATABASE_UNAVAILABLE
 from authserver.errors import ServerError, TemporarilyUnavailable, render
 from authserver.extensions import db
+from authserver.models.base import DATABASE_UNAVAILABLE
 
 log = logging.getLogger("authserver.pages")
 

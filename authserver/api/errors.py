@@ -13,7 +13,6 @@ import logging
 
 from authlib.oauth2 import OAuth2Error
 from flask import Flask, Response
-from sqlalchemy import exc as sa_exc
 from werkzeug import exceptions as http
 
 from authserver.errors import (
@@ -27,11 +26,9 @@ from authserver.errors import (
     render,
 )
 from authserver.extensions import db
+from authserver.models.base import DATABASE_UNAVAILABLE
 
 log = logging.getLogger("authserver.errors")
-
-# What SQLAlchemy raises when the database cannot be reached or is busy past its timeout.
-DATABASE_UNAVAILABLE = (sa_exc.OperationalError, sa_exc.InterfaceError, sa_exc.TimeoutError)
 
 _HTTP_ERRORS: dict[int, type[ProtektError]] = {
     400: InvalidRequest, 404: NotFound, 405: MethodNotAllowed, 413: PayloadTooLarge,

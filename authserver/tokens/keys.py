@@ -12,6 +12,7 @@ resource servers keep verifying them (RFC 7517 §5; OIDC Core §10.1.1).
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 import warnings
@@ -27,13 +28,16 @@ from sqlalchemy.orm import Session
 
 from authserver.encryption import DecryptionError, Encryptor
 from authserver.models import SigningKey
-from authserver.models.base import utcnow
+from authserver.models.base import DATABASE_UNAVAILABLE, utcnow
 
 # README, API offers "EdDSA"; RFC 9864 prefers fully specified names, which clients don't know yet.
 warnings.filterwarnings("ignore", message="EdDSA is deprecated", category=SecurityWarning)
 
 CLOCK_SKEW = timedelta(seconds=60)
 UNKNOWN_KID_RECHECK = 1.0  # seconds: how often a kid we do not know may trigger a reload
+OUTAGE_RETRY = 5.0  # seconds: while the database is down, how often the JWKS tries a reload
+
+log = logging.getLogger("authserver.keys")
 
 
 def _generate(alg: str) -> jwk.Key:
@@ -73,8 +77,11 @@ class KeyRing:
         alg: str,
         retention: timedelta,
         refresh_interval: float,
+        *,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._new_session = new_session
+        self._clock = clock  # seconds, monotonic: when reloads are due
         self._encryptor = encryptor
         self._alg = alg
         self._retention = retention + CLOCK_SKEW + timedelta(seconds=refresh_interval)
@@ -82,6 +89,7 @@ class KeyRing:
         self._keys: dict[str, LoadedKey] = {}
         self._checked_at = float("-inf")
         self._unknown_kid_checked_at = float("-inf")
+        self._outage_seen_at = float("-inf")  # the last reload that found the database down
         self._lock = threading.Lock()
 
     def sign(self, claims: dict[str, Any], typ: str) -> str:
@@ -100,15 +108,17 @@ class KeyRing:
         return active
 
     def published(self) -> list[LoadedKey]:
-        """Keys a resource server may meet: active ones, and retired ones still in retention."""
-        self._refresh_if_due()
+        """Keys a resource server may meet: active ones, and retired ones still in retention.
+        While the database is down, the keys this process holds (the JWKS stays up; signing
+        does not, see _refresh_if_due)."""
+        self._refresh_if_due(held_on_outage=True)
         horizon = utcnow() - self._retention
         return [k for k in self._keys.values() if k.retired_at is None or k.retired_at > horizon]
 
     def verification_keys(self, kid: str) -> list[LoadedKey]:
         """The published keys, reloaded first (at most once a second) when kid is not among
         them: another process may have rotated and signed with a key this one has not seen."""
-        now = time.monotonic()
+        now = self._clock()
         if kid not in self._keys and now - self._unknown_kid_checked_at >= UNKNOWN_KID_RECHECK:
             self._unknown_kid_checked_at = now
             with self._lock:
@@ -139,17 +149,30 @@ class KeyRing:
         active = [k for k in self._keys.values() if k.retired_at is None and k.alg == self._alg]
         return max(active, key=lambda k: k.created_at, default=None)
 
-    def _refresh_if_due(self) -> None:
+    def _refresh_if_due(self, *, held_on_outage: bool = False) -> None:
         """Reload on the interval. While one thread reloads, the others go on with the keys
         already loaded (they wait only when there are none yet), so a request that holds a
-        database connection never queues behind another's reload for the pool."""
-        if time.monotonic() - self._checked_at < self._refresh_interval:
+        database connection never queues behind another's reload for the pool.
+
+        A reload that finds the database down raises (the request fails closed, 503), unless
+        ``held_on_outage`` and keys are loaded: publishing them then goes on, trying a reload
+        every OUTAGE_RETRY seconds rather than on every request. Signing keeps trying (and
+        failing closed) whenever a reload is due."""
+        now = self._clock()
+        if now - self._checked_at < self._refresh_interval or (
+                held_on_outage and self._keys and now - self._outage_seen_at < OUTAGE_RETRY):
             return
         if not self._lock.acquire(blocking=not self._keys):
             return
         try:
-            if time.monotonic() - self._checked_at >= self._refresh_interval:
+            if self._clock() - self._checked_at >= self._refresh_interval:
                 self._load_all()
+        except DATABASE_UNAVAILABLE:
+            if not (held_on_outage and self._keys):
+                raise
+            log.warning("signing keys not reloaded: the database is unavailable; publishing "
+                        "the %d keys held", len(self._keys))
+            self._outage_seen_at = self._clock()
         finally:
             self._lock.release()
 
@@ -165,7 +188,7 @@ class KeyRing:
             if keys[kid].retired_at != retired_at:
                 keys[kid] = _with_retired(keys[kid], retired_at)
         self._keys = keys
-        self._checked_at = time.monotonic()
+        self._checked_at = self._clock()
 
     def _parse(self, row: SigningKey) -> LoadedKey:
         try:
@@ -194,7 +217,7 @@ class KeyRing:
         created = LoadedKey(kid, self._alg, private, public, now, None)
         retired = {k.kid: _with_retired(k, k.retired_at or now) for k in self._keys.values()}
         self._keys = {**retired, kid: created}  # readers never see a half-built dict
-        self._checked_at = time.monotonic()
+        self._checked_at = self._clock()
         return created
 
 

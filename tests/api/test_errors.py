@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
+import base64
 import logging
 from collections.abc import Callable, Iterator
+from datetime import timedelta
 from typing import Any
 
 import pytest
+import sqlalchemy as sa
 from flask import Flask
+from sqlalchemy.orm import sessionmaker
+from sqlalchemy.pool import NullPool
 
+from authserver.encryption import Encryptor
+from authserver.tokens.keys import OUTAGE_RETRY, KeyRing
 from tests.conftest import (
     POSTGRES_URL,
     EnrolledUser,
@@ -20,7 +27,7 @@ from tests.conftest import (
     password_login,
     token,
 )
-from tests.support import TcpProxy, free_port
+from tests.support import TEST_ENCRYPTION_KEY, TcpProxy, free_port
 
 
 def test_unknown_path_is_json_404(client: Any) -> None:
@@ -119,3 +126,31 @@ def test_database_down_fails_closed_and_recovers(
     _assert_unavailable_and_no_token(client.get("/health/ready"))
     proxy.start()
     assert password_login(client, web_app).status_code == 200
+
+
+def test_the_jwks_outlives_a_database_outage_and_signing_fails_closed(
+    postgres_url: str, proxied_postgres: tuple[TcpProxy, str],
+) -> None:
+    """The process holds its keys: while the database is down, the JWKS goes on publishing them
+    (resource servers keep verifying), reloads are tried OUTAGE_RETRY apart, and signing, which
+    must see every rotation, fails closed; on recovery both work again."""
+    proxy, url = proxied_postgres
+    engine = sa.create_engine(url.replace("postgresql://", "postgresql+psycopg://"),
+                              poolclass=NullPool, connect_args={"connect_timeout": 2})
+    now = [0.0]
+    ring = KeyRing(sessionmaker(engine), Encryptor((base64.urlsafe_b64decode(
+        TEST_ENCRYPTION_KEY),)), "RS256", timedelta(minutes=15), 30, clock=lambda: now[0])
+    kid = ring.active_key().kid  # made on first use
+    published = ring.jwks()
+    assert kid in {key["kid"] for key in published["keys"]}
+    proxy.cut()
+    now[0] += 31  # a reload is due
+    assert ring.jwks() == published
+    now[0] += OUTAGE_RETRY / 2  # not tried again yet: no wait on the dead database
+    assert ring.jwks() == published
+    with pytest.raises(sa.exc.OperationalError):
+        ring.active_key()
+    proxy.start()
+    now[0] += 31
+    assert ring.active_key().kid == kid
+    engine.dispose()
