@@ -13,14 +13,13 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from authserver.accounts.addresses import checked_email
 from authserver.accounts.passwords import MAX_LENGTH, MIN_LENGTH, PasswordHasher
 from authserver.audit import AuditLog
 from authserver.errors import InvalidGrant, InvalidRequest
 from authserver.models import User
 from authserver.models.base import utcnow
 
-_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s.]+$")
-MAX_EMAIL_LENGTH = 254  # RFC 5321 §4.5.3.1.3: a path of 256 octets, less the angle brackets
 BLOCKED = "This account is blocked."
 # OIDC Core §5.1: the profile claims an administrator sets, and the most characters of each.
 PROFILE_CLAIMS: dict[str, int] = {"name": 200, "given_name": 100, "family_name": 100,
@@ -29,16 +28,9 @@ _LOCALE = re.compile(r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*$")  # BCP 47 (RFC 5646
 
 
 def normalize_email(email: str) -> str:
-    """The login name: trimmed and case-folded, so that Ann@X.org and ann@x.org are one user."""
-    return email.strip().casefold()
-
-
-def checked_email(email: str) -> str:
-    """The email as it will be shown (trimmed); InvalidRequest when it is not an address."""
-    email = email.strip()
-    if len(email) > MAX_EMAIL_LENGTH or not _EMAIL.match(email):
-        raise InvalidRequest("The email address is not valid.")
-    return email
+    """The login name: trimmed, in Unicode NFC and case-folded, so that Ann@X.org and ann@x.org
+    (and a composed and a decomposed é) are one user."""
+    return unicodedata.normalize("NFC", email.strip()).casefold()
 
 
 def check_password(password: str) -> None:
