@@ -110,8 +110,10 @@ def test_refresh_rotates_and_revoke_ends_the_login(account: Account) -> None:
     with pytest.raises(ProtektError) as refused:
         account.sdk.authentication.refresh(refreshed["refresh_token"])
     assert refused.value.error == "invalid_grant"
-    assert account.sdk.authentication.userinfo(tokens["access_token"])["email"] == \
-        account.deployment.email
+    # the login's access tokens went with it (RFC 7009 §2.1), at Protekt's own endpoints
+    with pytest.raises(ProtektError) as gone:
+        account.sdk.authentication.userinfo(tokens["access_token"])
+    assert (gone.value.error, gone.value.status) == ("invalid_token", 401)
 
 
 def test_factors_are_listed_removed_and_recovery_codes_replaced(account: Account) -> None:

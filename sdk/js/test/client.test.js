@@ -76,7 +76,9 @@ test('within the margin, getTokenSilently renews the token and stores the rotate
   assert.equal(session.access_token, renewed);
   assert.match(session.refresh_token, /^[\w-]{20,}$/);
   assert.notEqual(session.refresh_token, first.refresh_token);
-  // The spent refresh token again: the server revokes the whole login (README, API) ...
+  // Once its successor has been used, the spent refresh token again is reuse (not the retry of
+  // a lost answer): the server revokes the whole login (README, API) ...
+  assert.notEqual(await protekt.getTokenSilently(), renewed);
   await assert.rejects(protekt.refresh(first.refresh_token), { name: 'ProtektError', error: 'invalid_grant', status: 400 });
   // ... so the next renewal is refused, and the session is over.
   await assert.rejects(protekt.getTokenSilently(), { error: 'login_required' });
