@@ -55,10 +55,17 @@ def _strings(value: Any) -> list[str]:
     return []
 
 
+def _number(text: str) -> int | float:
+    """A JSON number with a fraction or exponent: an int when it is a whole number (42880.0),
+    as JSON Schema counts it an integer (2020-12 Validation §6.1.1), else a float."""
+    value = float(text)
+    return int(value) if value.is_integer() else value
+
+
 def json_object(raw: bytes) -> dict[str, Any]:
     """A JSON body that must be an object without repeated members; InvalidRequest otherwise."""
     try:
-        data = json.loads(raw, object_pairs_hook=_checked_members)
+        data = json.loads(raw, object_pairs_hook=_checked_members, parse_float=_number)
     except (ValueError, RecursionError):  # malformed, not UTF-8, or nested past all reason
         data = None
     if not isinstance(data, dict):

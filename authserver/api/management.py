@@ -102,6 +102,8 @@ def update_settings() -> Response:
     apply from the next request on every server process (the row is read per request)."""
     authorize(UPDATE_SETTINGS)
     changes = _json_body()
+    if not changes:  # minProperties: 1 in the OpenAPI document
+        raise InvalidRequest("Send at least one MFA setting to change.")
     return no_store(services.flows.security_settings.update(**changes).as_dict())
 
 
@@ -281,7 +283,7 @@ def audit_events() -> Response:
     """Newest first: ``?user_id=``, ``type=``, ``before=`` (an event id), ``limit=`` (1-100)."""
     authorize(READ_AUDIT)
     args = request.args
-    before = _whole("before", 0) or None
+    before = _whole("before", 0) if "before" in args else None
     events = services.audit.latest(user_id=args.get("user_id"), event_type=args.get("type"),
                                    before=before, limit=_whole("limit", 50))
     return no_store({"events": [_event(event) for event in events]})
@@ -369,10 +371,16 @@ def _moment(moment: datetime | None) -> str | None:
 
 
 def _whole(name: str, default: int) -> int:
+    """The query parameter ``name``, a whole number within the bounds its schema in the
+    OpenAPI document gives (one source for both); ``default`` when it is absent."""
     raw = request.args.get(name)
     if raw is None:
         return default
+    schema = openapi.query_schema(name)
+    low, high = schema.get("minimum", 0), schema["maximum"]
     number = whole_number(raw)
-    if number is None:
+    if number is None and not (raw.isascii() and raw.strip().isdigit()):
         raise InvalidRequest(f"{name} must be a whole number.")
+    if number is None or not low <= number <= high:  # None: more digits than any bound
+        raise InvalidRequest(f"{name} must be a whole number from {low} to {high}.")
     return number

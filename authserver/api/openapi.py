@@ -11,8 +11,16 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
+from authserver.accounts.addresses import MAX_EMAIL_LENGTH
 from authserver.accounts.users import PROFILE_CLAIMS
-from authserver.clients import GRANT_TYPES, MAX_URI_LENGTH, MAX_URIS
+from authserver.api.params import MAX_DIGITS
+from authserver.clients import (
+    AUTH0_ALIASES,
+    GRANT_TYPES,
+    MAX_URI_LENGTH,
+    MAX_URIS,
+    SHORT_NAMES,
+)
 from authserver.mfa.settings import FACTORS, POLICIES, MfaSettings
 from authserver.scopes import (
     CREATE_CLIENTS,
@@ -35,6 +43,7 @@ from authserver.scopes import (
 from authserver.sms.credits import MAX_TOP_UP
 
 SCHEME = "management"  # the name of the security scheme below
+MAX_QUERY_NUMBER = 10 ** MAX_DIGITS - 1  # the largest page or event id a query may name
 JSON = "application/json"
 
 SCOPE_TEXT = {
@@ -294,20 +303,33 @@ _PARAMETERS = {
     "client_id": _in_path("client_id", "The client's id"),
     "q": _in_query("q", "Part of the email, any case; % and _ are taken literally",
                    {"type": "string"}),
-    "page": _in_query("page", "Page number from 0", {"type": "integer", "minimum": 0}),
+    "page": _in_query("page", "Page number from 0",
+                      {"type": "integer", "minimum": 0, "maximum": MAX_QUERY_NUMBER}),
     "per_page": _in_query("per_page", "Users per page",
                           {"type": "integer", "minimum": 1, "maximum": 100, "default": 50}),
     "user_id_filter": _in_query("user_id", "Only this user's events", {"type": "string"}),
     "type": _in_query("type", "Only events of this type, e.g. login.success",
                       {"type": "string"}),
     "before": _in_query("before", "Only events older than this event id (paging back)",
-                        {"type": "integer", "minimum": 1}),
+                        {"type": "integer", "minimum": 1, "maximum": MAX_QUERY_NUMBER}),
     "limit": _in_query("limit", "Events per page",
                        {"type": "integer", "minimum": 1, "maximum": 100, "default": 50}),
 }
 
+
+
+def query_schema(name: str) -> dict[str, Any]:
+    """The schema of the query parameter ``name``: the management views read their bounds
+    here, so the document and the code cannot disagree."""
+    return dict(next(p["schema"] for p in _PARAMETERS.values()
+                     if p["in"] == "query" and p["name"] == name))
+
+
 _STRING = {"type": "string"}
 _STRINGS = {"type": "array", "items": _STRING}
+_EMAIL = {"type": "string", "format": "email", "minLength": 3, "maxLength": MAX_EMAIL_LENGTH,
+          "description": "An address in one script (look-alike addresses are refused)"}
+_GRANT_TYPE = {"enum": [*GRANT_TYPES, *SHORT_NAMES, *AUTH0_ALIASES]}
 _MOMENT = {"type": "string", "format": "date-time"}
 _MAYBE_MOMENT = {"type": ["string", "null"], "format": "date-time"}
 _URIS = {"type": "array", "maxItems": MAX_URIS, "uniqueItems": True,
@@ -386,12 +408,12 @@ def _schemas() -> dict[str, Any]:
         "UserPage": _object({"users": {"type": "array", "items": _ref("User")},
                              "total": {"type": "integer"}, "page": {"type": "integer"},
                              "per_page": {"type": "integer"}}),
-        "NewUser": _object({"email": _STRING, "password": {"type": "string", "minLength": 8,
+        "NewUser": _object({"email": _EMAIL, "password": {"type": "string", "minLength": 8,
                                                             "maxLength": 1024},
                             **_profile_schema(nullable=False)},
                            required=("email", "password"), closed=True),
         "UserChanges": {**_object(
-            {"email": {"type": "string", "description": "Unique regardless of case; a new "
+            {"email": {**_EMAIL, "description": "Unique regardless of case; a new "
                        "address is unverified unless email_verified is also sent"},
              "email_verified": {"type": "boolean"},
              "password": {"type": "string", "minLength": 8, "maxLength": 1024,
@@ -410,7 +432,7 @@ def _schemas() -> dict[str, Any]:
         "NewClient": _object(
             {"name": {"type": "string", "minLength": 1, "maxLength": 100},
              "public": {"type": "boolean", "default": False},
-             "grant_types": {"type": "array", "items": _STRING, "description": "Of "
+             "grant_types": {"type": "array", "items": _GRANT_TYPE, "description": "Of "
                              f"{', '.join(GRANT_TYPES)}; mfa-otp, mfa-oob and "
                              "mfa-recovery-code as short names"},
              "scopes": _STRINGS, "audiences": _STRINGS, **_CLIENT_SIGN_IN},
@@ -418,7 +440,8 @@ def _schemas() -> dict[str, Any]:
         "ClientWithSecret": {"allOf": [_ref("Client"), _object(
             {"client_secret": {"type": ["string", "null"],
                                "description": "Shown once; null for a public client"}})]},
-        "ClientChanges": {**_object({"grant_types": {**_STRINGS, "minItems": 1},
+        "ClientChanges": {**_object({"grant_types": {"type": "array", "items": _GRANT_TYPE,
+                                                     "minItems": 1},
                                      **_CLIENT_SIGN_IN}, required=(), closed=True),
                           "minProperties": 1},
         "Consent": _object({"client_id": _STRING, "client_name": _STRING,
