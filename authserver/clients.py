@@ -4,6 +4,7 @@ browser sign-in may send their users back (redirect URIs, RFC 6749 §3.1.2)."""
 from __future__ import annotations
 
 import secrets
+import unicodedata
 from collections.abc import Iterable
 from urllib.parse import SplitResult, urlsplit
 
@@ -48,6 +49,10 @@ GRANT_TYPES: tuple[str, ...] = (AUTHORIZATION_CODE, PASSWORD, REFRESH_TOKEN, CLI
 DEFAULT_GRANT_TYPES: tuple[str, ...] = (AUTHORIZATION_CODE, PASSWORD, REFRESH_TOKEN,
                                         *MFA_GRANT_TYPES)
 THIRD_PARTY_GRANT_TYPES: tuple[str, ...] = (AUTHORIZATION_CODE, REFRESH_TOKEN)
+
+
+MAX_AUDIENCE_LENGTH = 255
+MAX_NAME_LENGTH = 100  # of a client's name
 
 
 def canonical_grant_type(name: str) -> str:
@@ -99,9 +104,9 @@ class ClientRegistry:
         sign-in and refresh grants: a password given to another company's app is what RFC 9700
         §2.4 warns of.
         """
-        name = name.strip()
-        if not 1 <= len(name) <= 100:
+        if len(name) > MAX_NAME_LENGTH or not name.strip():  # as sent; then trimmed
             raise InvalidRequest("The client name must be 1 to 100 characters long.")
+        name = name.strip()
         if grant_types is None and not first_party:
             grant_types = THIRD_PARTY_GRANT_TYPES
         grants = _checked_grant_types(grant_types, public)
@@ -235,9 +240,13 @@ def _checked_scopes(scopes: Iterable[str]) -> list[str]:
 
 
 def _checked_audiences(audiences: Iterable[str]) -> list[str]:
-    result = list(dict.fromkeys(a.strip() for a in audiences if a.strip()))
-    if any(len(a) > 255 or " " in a for a in result):
-        raise InvalidRequest("An audience is an identifier of at most 255 characters, no spaces.")
+    """Each an identifier (RFC 8707 §2: an API's URI, or a name) of 1 to 255 characters without
+    whitespace, as the OpenAPI document says; repeats kept once."""
+    result = list(dict.fromkeys(audiences))
+    if any(not 1 <= len(a) <= MAX_AUDIENCE_LENGTH
+           or any(c.isspace() or unicodedata.category(c) == "Cc" for c in a) for a in result):
+        raise InvalidRequest("An audience is an identifier of 1 to 255 characters, without "
+                             "spaces.")
     return result
 
 

@@ -68,6 +68,16 @@ class InvalidRequest(ProtektError):
     description = "The request is missing a parameter or has a malformed one."
 
 
+class Conflict(InvalidRequest):
+    """The request is well formed but clashes with what exists: an email address another user
+    has (RFC 9110 §15.5.10, 409). A kind of invalid request, so every caller that refuses one
+    refuses this one too."""
+
+    error = "conflict"
+    status_code = 409
+    description = "This clashes with an existing resource."
+
+
 class InvalidGrant(ProtektError):
     """The credential presented is wrong, unknown, used up, revoked or foreign (RFC 6749 §5.2)."""
 

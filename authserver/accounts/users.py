@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 from authserver.accounts.addresses import checked_email
 from authserver.accounts.passwords import MAX_LENGTH, MIN_LENGTH, PasswordHasher
 from authserver.audit import AuditLog
-from authserver.errors import InvalidGrant, InvalidRequest
+from authserver.errors import Conflict, InvalidGrant, InvalidRequest
 from authserver.models import User
 from authserver.models.base import utcnow
 
@@ -70,10 +70,10 @@ def _checked_claim(name: str, value: object) -> str | None:
         raise InvalidRequest(f"{name} must be a string (empty or null to clear it).")
     if any(unicodedata.category(char) == "Cc" for char in value):
         raise InvalidRequest(f"{name} must not contain control characters.")
-    value = value.strip()
     limit = PROFILE_CLAIMS[name]
-    if len(value) > limit:
+    if len(value) > limit:  # as sent, spaces included: the bound the API document gives
         raise InvalidRequest(f"{name} must be at most {limit} characters long.")
+    value = value.strip()
     if value and name == "picture" and not _is_https_url(value):
         raise InvalidRequest("picture must be an https URL, such as "
                              "https://example.com/ann.png.")
@@ -133,7 +133,7 @@ class UserDirectory:
         return user
 
     def set_email(self, user: User, email: str) -> None:
-        """Give the user this (checked) email as login name; InvalidRequest, and every pending
+        """Give the user this (checked) email as login name; Conflict (409), and every pending
         change rolled back, when another user has it in any case. The caller commits."""
         user.email = email
         user.email_normalized = normalize_email(email)
@@ -141,7 +141,7 @@ class UserDirectory:
             self._session.flush()
         except IntegrityError:
             self._session.rollback()
-            raise InvalidRequest("A user with this email address already exists.") from None
+            raise Conflict("A user with this email address already exists.") from None
 
     def set_password(self, user: User, password: str) -> None:
         """Store a hash of the (checked) password, argon2id (RFC 9106). The caller commits."""

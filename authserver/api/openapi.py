@@ -11,17 +11,22 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
+import phonenumbers
+from email_validator import SPECIAL_USE_DOMAIN_NAMES
+
 from authserver.accounts.addresses import MAX_EMAIL_LENGTH
 from authserver.accounts.users import PROFILE_CLAIMS
 from authserver.api.params import MAX_DIGITS
 from authserver.clients import (
     AUTH0_ALIASES,
+    CLIENT_CREDENTIALS,
     GRANT_TYPES,
+    MAX_AUDIENCE_LENGTH,
     MAX_URI_LENGTH,
     MAX_URIS,
     SHORT_NAMES,
 )
-from authserver.mfa.settings import FACTORS, POLICIES, MfaSettings
+from authserver.mfa.settings import BOUNDS, FACTORS, OTP, POLICIES, SMS, MfaSettings
 from authserver.scopes import (
     CREATE_CLIENTS,
     CREATE_USERS,
@@ -40,11 +45,16 @@ from authserver.scopes import (
     UPDATE_SMS_CREDITS,
     UPDATE_USERS,
 )
+from authserver.sms import template
 from authserver.sms.credits import MAX_TOP_UP
 
 SCHEME = "management"  # the name of the security scheme below
 MAX_QUERY_NUMBER = 10 ** MAX_DIGITS - 1  # the largest page or event id a query may name
 JSON = "application/json"
+# What strings may hold (authserver.text): no control character in a name, an id, a query or an
+# address; free text may hold tabs and line breaks.
+_TEXT = "^[^\\u0000-\\u0008\\u000b\\u000c\\u000e-\\u001f\\u007f]*$"
+_NAME = {"type": "string", "pattern": "^[^\\u0000-\\u001f\\u007f]*$"}
 
 SCOPE_TEXT = {
     READ_SETTINGS: "Read the MFA settings",
@@ -76,10 +86,11 @@ ERRORS = {
           "The access token lacks the scope this call needs (RFC 6750 §3.1); or, as "
           "access_denied, the user to change is a dashboard administrator."),
     404: ("NotFound", "not_found", "No such user, authenticator, client or consent."),
+    409: ("Conflict", "conflict", "Another user has this email address (in any case)."),
     503: ("Unavailable", "temporarily_unavailable",
           "The database or Redis cannot be reached; retry after Retry-After seconds."),
 }
-_ALWAYS = (401, 403, 503)  # what any authorised call may answer
+_ALWAYS = (400, 401, 403, 503)  # what any call may answer (400: a control character in the URL)
 _HEADERS = {
     401: {"WWW-Authenticate": "Bearer"},
     403: {"WWW-Authenticate": 'Bearer error="insufficient_scope"'},
@@ -149,7 +160,7 @@ def _paths() -> dict[str, Any]:
                 ok=_answer(200, "One page of users", "UserPage"), errors=(400,)),
             "post": _operation("createUser", "Create a user (the rules of protekt create-user)",
                                CREATE_USERS, body="NewUser",
-                               ok=_answer(201, "The user", "User"), errors=(400,)),
+                               ok=_answer(201, "The user", "User"), errors=(400, 409)),
         },
         "/users/{user_id}": {
             "get": _operation("readUser", "One user", READ_USERS, parameters=("user_id",),
@@ -159,7 +170,7 @@ def _paths() -> dict[str, Any]:
                 "claims, or block or unblock the user; a new password or a block revokes every "
                 "refresh token",
                 UPDATE_USERS, parameters=("user_id",), body="UserChanges",
-                ok=_answer(200, "The user now", "User"), errors=(400, 404)),
+                ok=_answer(200, "The user now", "User"), errors=(400, 404, 409)),
             "delete": _operation(
                 "deleteUser", "Delete a user with the user's factors, codes and refresh tokens",
                 DELETE_USERS, parameters=("user_id",), ok=_nothing("Deleted"), errors=(404,)),
@@ -289,7 +300,7 @@ def _error_response(status: int) -> dict[str, Any]:
 
 def _in_path(name: str, description: str) -> dict[str, Any]:
     return {"name": name, "in": "path", "required": True, "description": description,
-            "schema": {"type": "string"}}
+            "schema": _NAME}
 
 
 def _in_query(name: str, description: str, schema: dict[str, Any]) -> dict[str, Any]:
@@ -301,15 +312,13 @@ _PARAMETERS = {
     "user_id": _in_path("user_id", "The user's id"),
     "authenticator_id": _in_path("authenticator_id", "The authenticator's id"),
     "client_id": _in_path("client_id", "The client's id"),
-    "q": _in_query("q", "Part of the email, any case; % and _ are taken literally",
-                   {"type": "string"}),
+    "q": _in_query("q", "Part of the email, any case; % and _ are taken literally", _NAME),
     "page": _in_query("page", "Page number from 0",
                       {"type": "integer", "minimum": 0, "maximum": MAX_QUERY_NUMBER}),
     "per_page": _in_query("per_page", "Users per page",
                           {"type": "integer", "minimum": 1, "maximum": 100, "default": 50}),
-    "user_id_filter": _in_query("user_id", "Only this user's events", {"type": "string"}),
-    "type": _in_query("type", "Only events of this type, e.g. login.success",
-                      {"type": "string"}),
+    "user_id_filter": _in_query("user_id", "Only this user's events", _NAME),
+    "type": _in_query("type", "Only events of this type, e.g. login.success", _NAME),
     "before": _in_query("before", "Only events older than this event id (paging back)",
                         {"type": "integer", "minimum": 1, "maximum": MAX_QUERY_NUMBER}),
     "limit": _in_query("limit", "Events per page",
@@ -325,16 +334,34 @@ def query_schema(name: str) -> dict[str, Any]:
                      if p["in"] == "query" and p["name"] == name))
 
 
-_STRING = {"type": "string"}
+_STRING = {"type": "string", "pattern": _TEXT}
 _STRINGS = {"type": "array", "items": _STRING}
+
+
+def _any_case(word: str) -> str:
+    """A pattern matching word in any case (JSON Schema patterns have no case flag)."""
+    return "".join(f"[{c.lower()}{c.upper()}]" if c.isalpha() else c for c in word)
+
+
+# Domains reserved for special use (RFC 6761) cannot receive mail: email-validator's list.
+_SPECIAL_USE = "|".join(_any_case(name) for name in SPECIAL_USE_DOMAIN_NAMES)
 _EMAIL = {"type": "string", "format": "email", "minLength": 3, "maxLength": MAX_EMAIL_LENGTH,
+          # a local part, and a domain of dot-separated labels of 1 to 63 characters (RFC 1035)
+          "pattern": f"^(?!.*[@.]({_SPECIAL_USE})$)"
+                     "[^@\\s\\u0000-\\u001f\\u007f-\\u009f]{1,64}@"
+                     "([^@.\\s\\u0000-\\u001f\\u007f-\\u009f]{1,63}\\.)+"
+                     "[^@.\\s\\u0000-\\u001f\\u007f-\\u009f0-9]{2,63}$",
           "description": "An address in one script (look-alike addresses are refused)"}
 _GRANT_TYPE = {"enum": [*GRANT_TYPES, *SHORT_NAMES, *AUTH0_ALIASES]}
+_SCOPE = {"type": "string", "pattern": "^[\\u0021\\u0023-\\u005b\\u005d-\\u007e]+$",
+          "description": "A scope token (RFC 6749 §3.3): printable ASCII without spaces, quotes "
+                         "or backslashes"}
 _MOMENT = {"type": "string", "format": "date-time"}
 _MAYBE_MOMENT = {"type": ["string", "null"], "format": "date-time"}
-_URIS = {"type": "array", "maxItems": MAX_URIS, "uniqueItems": True,
-         "items": {"type": "string", "format": "uri", "maxLength": MAX_URI_LENGTH},
-         "description": "Exact URIs without fragment or wildcard: https, http on 127.0.0.1, "
+_URIS = {"type": "array", "maxItems": MAX_URIS,
+         "items": {**_NAME, "format": "uri", "maxLength": MAX_URI_LENGTH},
+         "description": "Exact URIs (one given twice is kept once) without fragment or "
+                        "wildcard: https, http on 127.0.0.1, "
                         "[::1] or localhost, or a private-use scheme with a dot such as "
                         "com.example.app:/callback"}
 _CLIENT_SIGN_IN = {  # RFC 6749 §3.1.2; OIDC RP-Initiated Logout 1.0 §3.1
@@ -349,10 +376,19 @@ _CLIENT_SIGN_IN = {  # RFC 6749 §3.1.2; OIDC RP-Initiated Logout 1.0 §3.1
 _PROFILE_NOTES = {"picture": "An https URL", "locale": "A BCP 47 tag, such as en or pt-BR"}
 
 
+_NO_CC = "^[^\\u0000-\\u001f\\u007f-\\u009f]*$"  # no Unicode control (Cc): C0, DEL, C1
+# What the profile checks accept (authserver.accounts.users, which trims); "" clears.
+_PROFILE_PATTERNS = {
+    "picture": "^ *(https://[A-Za-z0-9][A-Za-z0-9.-]*(/[\\u0021-\\u007e]*)?)? *$",
+    "locale": "^ *([A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*)? *$",
+}
+
+
 def _profile_schema(*, nullable: bool) -> dict[str, Any]:
     """The OIDC Core §5.1 claims an administrator sets; ``nullable`` for answers and changes
     (null: unset, or clear it)."""
     return {name: {"type": ["string", "null"] if nullable else "string", "maxLength": limit,
+                   "pattern": _PROFILE_PATTERNS.get(name, _NO_CC),
                    **({"description": _PROFILE_NOTES[name]} if name in _PROFILE_NOTES else {})}
             for name, limit in PROFILE_CLAIMS.items()}
 
@@ -370,19 +406,37 @@ def _object(properties: dict[str, Any], *, required: tuple[str, ...] | None = No
     return schema
 
 
+# The MFA settings whose schema is more than their type (authserver.mfa.settings checks them).
+_SETTING_SCHEMAS: dict[str, dict[str, Any]] = {
+    "factors": {"type": "array", "items": {"enum": list(FACTORS)},
+                "contains": {"enum": [OTP, SMS]}, "description": "At least one factor users "
+                "can enroll (otp or sms); to stop MFA, switch it off"},
+    "policy": {"enum": list(POLICIES)},
+    "sms_template": {**_STRING, "maxLength": template.MAX_LENGTH,
+                     "pattern": "^[^\\u0000-\\u0008\\u000b\\u000c\\u000e-\\u001f\\u007f]*"
+                                "\\{code\\}[^\\u0000-\\u0008\\u000b\\u000c\\u000e-\\u001f\\u007f]*$",
+                     "description": "Holds {code}; may hold {issuer} and {minutes}; at most "
+                                    f"{template.MAX_SEGMENTS} SMS segments once filled in"},
+    "totp_issuer": {  # shown in authenticator apps: no ':' (the label's separator)
+        "type": "string", "minLength": 1, "maxLength": 64,
+        "pattern": "^[^:\\s\\u0000-\\u001f\\u007f]([^:\\u0000-\\u001f\\u007f]*"
+                   "[^:\\s\\u0000-\\u001f\\u007f])?$"},
+    "sms_allowed_countries": {"type": "array",
+                              "items": {"enum": sorted(phonenumbers.SUPPORTED_REGIONS)}},
+}
+
+
 def _setting_schema(name: str, default: Any) -> dict[str, Any]:
-    """The JSON type of one MFA setting, from its default."""
-    if name == "factors":
-        return {"type": "array", "items": {"enum": list(FACTORS)}}
-    if name == "policy":
-        return {"enum": list(POLICIES)}
+    """The JSON schema of one MFA setting: its own, or its type's (from its default), with
+    the bounds of a number."""
+    if name in _SETTING_SCHEMAS:
+        return _SETTING_SCHEMAS[name]
     if isinstance(default, bool):
         return {"type": "boolean"}
     if isinstance(default, int):
-        return {"type": "integer"}
-    if isinstance(default, tuple):
-        return _STRINGS
-    return _STRING
+        low, high = BOUNDS[name]
+        return {"type": "integer", "minimum": low, "maximum": high}
+    return _STRINGS if isinstance(default, tuple) else _STRING
 
 
 def _schemas() -> dict[str, Any]:
@@ -408,15 +462,15 @@ def _schemas() -> dict[str, Any]:
         "UserPage": _object({"users": {"type": "array", "items": _ref("User")},
                              "total": {"type": "integer"}, "page": {"type": "integer"},
                              "per_page": {"type": "integer"}}),
-        "NewUser": _object({"email": _EMAIL, "password": {"type": "string", "minLength": 8,
+        "NewUser": _object({"email": _EMAIL, "password": {**_STRING, "minLength": 8,
                                                             "maxLength": 1024},
-                            **_profile_schema(nullable=False)},
+                            **_profile_schema(nullable=True)},
                            required=("email", "password"), closed=True),
         "UserChanges": {**_object(
             {"email": {**_EMAIL, "description": "Unique regardless of case; a new "
                        "address is unverified unless email_verified is also sent"},
              "email_verified": {"type": "boolean"},
-             "password": {"type": "string", "minLength": 8, "maxLength": 1024,
+             "password": {**_STRING, "minLength": 8, "maxLength": 1024,
                           "description": "Revokes every refresh token of the user"},
              "blocked": {"type": "boolean", "description": "true: no token for the user from "
                          "any grant, every refresh token revoked; false: unblocked"},
@@ -429,14 +483,24 @@ def _schemas() -> dict[str, Any]:
         "Reset": _object({"removed": {"type": "integer", "minimum": 0}}),
         "Client": client,
         "ClientList": _object({"clients": {"type": "array", "items": _ref("Client")}}),
-        "NewClient": _object(
-            {"name": {"type": "string", "minLength": 1, "maxLength": 100},
+        "NewClient": {**_object(
+            {"name": {"type": "string", "maxLength": 100,
+                      "allOf": [{"pattern": _TEXT}, {"pattern": "\\S"}],
+                      "description": "Shown to users; spaces at either end are dropped"},
              "public": {"type": "boolean", "default": False},
              "grant_types": {"type": "array", "items": _GRANT_TYPE, "description": "Of "
                              f"{', '.join(GRANT_TYPES)}; mfa-otp, mfa-oob and "
                              "mfa-recovery-code as short names"},
-             "scopes": _STRINGS, "audiences": _STRINGS, **_CLIENT_SIGN_IN},
+             "scopes": {"type": "array", "items": _SCOPE},
+             "audiences": {"type": "array", "items": {
+                 "type": "string", "minLength": 1, "maxLength": MAX_AUDIENCE_LENGTH,
+                 "pattern": "^[^\\s\\u0000-\\u001f\\u007f-\\u009f]+$"}},
+             **_CLIENT_SIGN_IN},
             required=("name",), closed=True),
+            # RFC 6749 §4.4: a public client has no secret, so no client_credentials
+            "if": {"properties": {"public": {"const": True}}, "required": ["public"]},
+            "then": {"properties": {"grant_types": {"not": {"contains": {
+                "const": CLIENT_CREDENTIALS}}}}}},
         "ClientWithSecret": {"allOf": [_ref("Client"), _object(
             {"client_secret": {"type": ["string", "null"],
                                "description": "Shown once; null for a public client"}})]},
