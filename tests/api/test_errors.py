@@ -154,3 +154,47 @@ def test_the_jwks_outlives_a_database_outage_and_signing_fails_closed(
     now[0] += 31
     assert ring.active_key().kid == kid
     engine.dispose()
+
+
+@pytest.mark.parametrize("database_url", ["postgres"], indirect=True)
+def test_database_down_fails_closed_for_every_grant_and_spends_nothing(
+    make_app: Callable[..., Flask], make_user: Callable[..., Any], make_client: Any,
+    mfa_user: EnrolledUser, web_app: RegisteredClient, *,
+    proxied_postgres: tuple[TcpProxy, str],
+) -> None:
+    """The drill of the database cut on each grant, the challenge, revocation and userinfo:
+    each answer is a 503 with Retry-After and no token; once the database is back, the very same
+    credentials work, so nothing was spent or half-written meanwhile."""
+    proxy, url = proxied_postgres
+    client = make_app(PROTEKT_DATABASE_URL=url).test_client()
+    make_user("bob@example.org")  # no second factor: his login gives a refresh token
+    machine = make_client(grant_types=["client_credentials"])
+    assert token(client, {"grant_type": "client_credentials"},
+                 auth=machine.basic).status_code == 200  # cached from here on
+    login = password_login(client, web_app, username="bob@example.org").get_json()
+    ticket = mfa_token(client, web_app)
+    code = mfa_user.device.next_code()
+    calls = {
+        "refresh_token": lambda: token(client, {"grant_type": "refresh_token",
+                                                "refresh_token": login["refresh_token"]},
+                                       auth=web_app.basic),
+        "mfa-otp": lambda: mfa_grant(client, web_app, "mfa-otp", mfa_token=ticket, otp=code),
+        "challenge": lambda: client.post("/mfa/challenge", auth=web_app.basic,
+                                         data={"mfa_token": ticket, "challenge_type": "otp"}),
+        "userinfo": lambda: client.get("/userinfo", headers=bearer(login["access_token"])),
+        # its client is cached, its keys too: the read of the client row still fails closed
+        "client_credentials": lambda: token(client, {"grant_type": "client_credentials"},
+                                            auth=machine.basic),
+        "revoke": lambda: client.post("/oauth/revoke", auth=web_app.basic,
+                                      data={"token": login["refresh_token"]}),
+    }
+    proxy.cut()
+    for name, call in calls.items():
+        answer = call()
+        assert answer.status_code == 503, (name, answer.get_data(as_text=True))
+        _assert_unavailable_and_no_token(answer)
+    proxy.start()
+    for name in ("challenge", "userinfo", "client_credentials", "refresh_token",
+                 "mfa-otp"):  # the same credentials
+        answer = calls[name]()
+        assert answer.status_code == 200, (name, answer.get_data(as_text=True))
