@@ -111,7 +111,7 @@ def build_flows(session: Session, login: PasswordLogin, mfa: MfaServices, *,
         mfa_exchange=MfaExchange(session, mfa.settings, mfa.verifier, issuer),
         mfa_challenge=MfaChallenge(session, mfa.settings, mfa.logins, factors, audit),
         refresh=Refresh(session, refresh_tokens, mfa.policy, issuer),
-        client_credentials=ClientCredentials(session, issuer),
+        client_credentials=ClientCredentials(issuer),
         unlock=Unlock(session, login, mfa.verifier, mfa.settings),
         factor_management=MfaAccount(
             session, mfa.settings, mfa.authenticators, recovery=mfa.recovery_codes,
