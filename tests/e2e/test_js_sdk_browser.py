@@ -377,8 +377,11 @@ def test_two_tabs_sharing_local_storage_renew_the_session_once(browser: Browser,
         renewed = [tab.evaluate("() => window.renewal") for tab in tabs]
         assert renewed[0]["ok"] and renewed[1] == renewed[0], renewed
         assert renewed[0]["value"] != tokens["access_token"]
-        assert [tab.evaluate("() => window.grants") for tab in tabs] == [
-            ["password", "refresh_token"], []]
+        # Exactly one renewal between the two tabs. Which tab sends it depends on which one
+        # takes the lock first, which a loaded machine may change: that is not the point.
+        grants = [tab.evaluate("() => window.grants") for tab in tabs]
+        assert grants[0][0] == "password", grants
+        assert sorted(grants[0][1:] + grants[1]) == ["refresh_token"], grants
         # The login is still alive: its rotated refresh token renews again.
         assert ok(tabs[1], "protekt.refresh()")["access_token"]
     finally:
