@@ -150,20 +150,31 @@ class Run:
 # --- load generation ---------------------------------------------------------------------------
 
 
-def wrk(run: Run, server: Server, path: str, script: str, *, args: list[str] | None = None,
-        seconds: float | None = None) -> dict[str, float]:
-    """One wrk run of script against path; the JSON line its done() prints."""
-    seconds = run.seconds if seconds is None else seconds
-    command = ["wrk", f"-t{WRK_THREADS}", f"-c{run.connections}", f"-d{max(1, round(seconds))}s",
-               "--timeout", "10s", "-s", str(WRK_DIR / script), server.url(path), "--",
-               *(args or [])]
-    done = subprocess.run(command, capture_output=True, text=True, timeout=seconds + 120,
-                          check=False)
+def wrk_command(url: str, script: str, args: list[str], *, seconds: float, threads: int,
+                connections: int) -> list[str]:
+    """The wrk command line: one of scripts/wrk/'s scripts against url, with its arguments."""
+    return ["wrk", f"-t{threads}", f"-c{connections}", f"-d{max(1, round(seconds))}s",
+            "--timeout", "10s", "-s", str(WRK_DIR / script), url, "--", *args]
+
+
+def wrk_answer(command: list[str], done: subprocess.CompletedProcess[str]) -> dict[str, float]:
+    """The JSON line that the script's done() printed (common.lua); exits when wrk failed."""
     found = [line for line in done.stdout.splitlines() if line.startswith("BENCH ")]
     if done.returncode or not found or done.stderr.strip():
         raise SystemExit(f"wrk failed ({done.returncode}): {' '.join(command)}\n"
                          f"{done.stdout}{done.stderr}")
     return json.loads(found[-1].removeprefix("BENCH "))
+
+
+def wrk(run: Run, server: Server, path: str, script: str, *, args: list[str] | None = None,
+        seconds: float | None = None) -> dict[str, float]:
+    """One wrk run of script against path; the JSON line its done() prints."""
+    seconds = run.seconds if seconds is None else seconds
+    command = wrk_command(server.url(path), script, args or [], seconds=seconds,
+                          threads=WRK_THREADS, connections=run.connections)
+    done = subprocess.run(command, capture_output=True, text=True, timeout=seconds + 120,
+                          check=False)
+    return wrk_answer(command, done)
 
 
 def measure(run: Run, server: Server, key: str, label: str, *, path: str, script: str,

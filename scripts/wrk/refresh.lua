@@ -1,7 +1,10 @@
 -- The refresh_token grant on rotating tokens, as a client uses them: each answer's new refresh
 -- token is queued for a later request, so every request spends a fresh one. Arguments: a file of
--- first tokens (one a line, at least one per connection), the Authorization header.
-dofile((debug.getinfo(1, "S").source:match("^@(.*/)") or "./") .. "common.lua")
+-- first tokens (one a line, at least one per connection), the Authorization header, and
+-- optionally requests/s for this thread (paced as pace.lua does; flat out without it).
+local here = debug.getinfo(1, "S").source:match("^@(.*/)") or "./"
+dofile(here .. "common.lua")
+dofile(here .. "pace.lua")
 local queue, head, tail, checking = {}, 1, 0, false
 
 local function push(token)
@@ -14,6 +17,7 @@ function init(args)
   wrk.method, wrk.headers["Authorization"] = "POST", args[2]
   wrk.headers["Content-Type"] = "application/x-www-form-urlencoded"
   checking = thread_number == 1 -- wrk calls request() once on the first thread to check it
+  if args[3] then delay = paced(tonumber(args[3])) end
   started = clock()
 end
 
