@@ -21,7 +21,7 @@ from authserver.accounts.users import PROFILE_CLAIMS, Profile
 from authserver.api import openapi
 from authserver.api.bearer import bearer_token
 from authserver.api.params import whole_number
-from authserver.api.responses import cacheable, no_store
+from authserver.api.responses import OPENAPI_MAX_AGE, cacheable, no_store
 from authserver.authorization import json_object
 from authserver.errors import InsufficientScope, InvalidRequest, InvalidToken
 from authserver.extensions import services
@@ -46,7 +46,6 @@ from authserver.scopes import (
 )
 
 bp = Blueprint("management", __name__, url_prefix=MANAGEMENT_PATH.rstrip("/"))
-OPENAPI_MAX_AGE = 3600
 # PATCH /users/{id}: the fields that may change, and the JSON type each must have; and the
 # profile claims (strings, or null to clear), checked by Profile.
 USER_CHANGES: dict[str, type] = {"email": str, "email_verified": bool, "password": str,

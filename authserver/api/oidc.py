@@ -1,4 +1,5 @@
-"""Discovery (OIDC Discovery 1.0, RFC 8414), the JWKS (RFC 7517) and UserInfo (OIDC Core §5.3)."""
+"""Discovery (OIDC Discovery 1.0, RFC 8414), the JWKS (RFC 7517), UserInfo (OIDC Core §5.3) and
+the public API's OpenAPI document."""
 
 from __future__ import annotations
 
@@ -8,9 +9,10 @@ from typing import Any, cast
 from flask import Blueprint, Response, current_app, request
 
 from authserver.accounts.users import PROFILE_CLAIMS
+from authserver.api import public_openapi
 from authserver.api.bearer import bearer_token, token_user
 from authserver.api.documents import PublicDocument, PublicDocuments
-from authserver.api.responses import no_store
+from authserver.api.responses import OPENAPI_MAX_AGE, cacheable, no_store
 from authserver.clients import AUTH0_ALIASES
 from authserver.config import Settings
 from authserver.errors import InsufficientScope
@@ -108,3 +110,9 @@ def userinfo() -> Response:
     user = token_user(claims)
     scope = tuple(claims["scope"].split())
     return no_store({"sub": user.id, **services.claims.of(user, claims["client_id"], scope)})
+
+
+@bp.get("/openapi.json")
+def openapi_document() -> Response:
+    """The OpenAPI 3.1 document of the public API (authserver.api.public_openapi)."""
+    return cacheable(public_openapi.document(services.settings.issuer), OPENAPI_MAX_AGE)

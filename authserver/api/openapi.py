@@ -53,8 +53,8 @@ MAX_QUERY_NUMBER = 10 ** MAX_DIGITS - 1  # the largest page or event id a query 
 JSON = "application/json"
 # What strings may hold (authserver.text): no control character in a name, an id, a query or an
 # address; free text may hold tabs and line breaks.
-_TEXT = "^[^\\u0000-\\u0008\\u000b\\u000c\\u000e-\\u001f\\u007f]*$"
-_NAME = {"type": "string", "pattern": "^[^\\u0000-\\u001f\\u007f]*$"}
+TEXT = "^[^\\u0000-\\u0008\\u000b\\u000c\\u000e-\\u001f\\u007f]*$"
+NAME = {"type": "string", "pattern": "^[^\\u0000-\\u001f\\u007f]*$"}
 
 SCOPE_TEXT = {
     READ_SETTINGS: "Read the MFA settings",
@@ -269,19 +269,21 @@ def _operation(operation_id: str, summary: str, scope: str, *, ok: dict[str, Any
     if parameters:
         operation["parameters"] = [{"$ref": f"#/components/parameters/{p}"} for p in parameters]
     if body is not None:
-        operation["requestBody"] = {"required": True, "content": {JSON: {"schema": _ref(body)}}}
+        operation["requestBody"] = {"required": True,
+                                    "content": {JSON: {"schema": schema_ref(body)}}}
     return operation
 
 
 def _answer(status: int, description: str, schema: str) -> dict[str, Any]:
-    return {str(status): {"description": description, "content": {JSON: {"schema": _ref(schema)}}}}
+    return {str(status): {"description": description,
+                          "content": {JSON: {"schema": schema_ref(schema)}}}}
 
 
 def _nothing(description: str) -> dict[str, Any]:
     return {"204": {"description": description}}
 
 
-def _ref(schema: str) -> dict[str, str]:
+def schema_ref(schema: str) -> dict[str, str]:
     return {"$ref": f"#/components/schemas/{schema}"}
 
 
@@ -289,7 +291,7 @@ def _error_response(status: int) -> dict[str, Any]:
     _, code, meaning = ERRORS[status]
     response: dict[str, Any] = {
         "description": meaning,
-        "content": {JSON: {"schema": _ref("Error"),
+        "content": {JSON: {"schema": schema_ref("Error"),
                            "example": {"error": code, "error_description": meaning}}},
     }
     if status in _HEADERS:
@@ -300,7 +302,7 @@ def _error_response(status: int) -> dict[str, Any]:
 
 def _in_path(name: str, description: str) -> dict[str, Any]:
     return {"name": name, "in": "path", "required": True, "description": description,
-            "schema": _NAME}
+            "schema": NAME}
 
 
 def _in_query(name: str, description: str, schema: dict[str, Any]) -> dict[str, Any]:
@@ -312,13 +314,13 @@ _PARAMETERS = {
     "user_id": _in_path("user_id", "The user's id"),
     "authenticator_id": _in_path("authenticator_id", "The authenticator's id"),
     "client_id": _in_path("client_id", "The client's id"),
-    "q": _in_query("q", "Part of the email, any case; % and _ are taken literally", _NAME),
+    "q": _in_query("q", "Part of the email, any case; % and _ are taken literally", NAME),
     "page": _in_query("page", "Page number from 0",
                       {"type": "integer", "minimum": 0, "maximum": MAX_QUERY_NUMBER}),
     "per_page": _in_query("per_page", "Users per page",
                           {"type": "integer", "minimum": 1, "maximum": 100, "default": 50}),
-    "user_id_filter": _in_query("user_id", "Only this user's events", _NAME),
-    "type": _in_query("type", "Only events of this type, e.g. login.success", _NAME),
+    "user_id_filter": _in_query("user_id", "Only this user's events", NAME),
+    "type": _in_query("type", "Only events of this type, e.g. login.success", NAME),
     "before": _in_query("before", "Only events older than this event id (paging back)",
                         {"type": "integer", "minimum": 1, "maximum": MAX_QUERY_NUMBER}),
     "limit": _in_query("limit", "Events per page",
@@ -334,7 +336,7 @@ def query_schema(name: str) -> dict[str, Any]:
                      if p["in"] == "query" and p["name"] == name))
 
 
-_STRING = {"type": "string", "pattern": _TEXT}
+_STRING = {"type": "string", "pattern": TEXT}
 _STRINGS = {"type": "array", "items": _STRING}
 
 
@@ -359,7 +361,7 @@ _SCOPE = {"type": "string", "pattern": "^[\\u0021\\u0023-\\u005b\\u005d-\\u007e]
 _MOMENT = {"type": "string", "format": "date-time"}
 _MAYBE_MOMENT = {"type": ["string", "null"], "format": "date-time"}
 _URIS = {"type": "array", "maxItems": MAX_URIS,
-         "items": {**_NAME, "format": "uri", "maxLength": MAX_URI_LENGTH},
+         "items": {**NAME, "format": "uri", "maxLength": MAX_URI_LENGTH},
          "description": "Exact URIs (one given twice is kept once) without fragment or "
                         "wildcard: https, http on 127.0.0.1, "
                         "[::1] or localhost, or a private-use scheme with a dot such as "
@@ -459,7 +461,7 @@ def _schemas() -> dict[str, Any]:
         "TopUp": _object({"add": {"type": "integer", "minimum": 1, "maximum": MAX_TOP_UP}},
                          closed=True),
         "User": user,
-        "UserPage": _object({"users": {"type": "array", "items": _ref("User")},
+        "UserPage": _object({"users": {"type": "array", "items": schema_ref("User")},
                              "total": {"type": "integer"}, "page": {"type": "integer"},
                              "per_page": {"type": "integer"}}),
         "NewUser": _object({"email": _EMAIL, "password": {**_STRING, "minLength": 8,
@@ -479,13 +481,13 @@ def _schemas() -> dict[str, Any]:
             "description": "A profile claim set to \"\" or null is cleared"},
         "Authenticator": _authenticator_schema(),
         "AuthenticatorList": _object({"authenticators": {"type": "array",
-                                                          "items": _ref("Authenticator")}}),
+                                                          "items": schema_ref("Authenticator")}}),
         "Reset": _object({"removed": {"type": "integer", "minimum": 0}}),
         "Client": client,
-        "ClientList": _object({"clients": {"type": "array", "items": _ref("Client")}}),
+        "ClientList": _object({"clients": {"type": "array", "items": schema_ref("Client")}}),
         "NewClient": {**_object(
             {"name": {"type": "string", "maxLength": 100,
-                      "allOf": [{"pattern": _TEXT}, {"pattern": "\\S"}],
+                      "allOf": [{"pattern": TEXT}, {"pattern": "\\S"}],
                       "description": "Shown to users; spaces at either end are dropped"},
              "public": {"type": "boolean", "default": False},
              "grant_types": {"type": "array", "items": _GRANT_TYPE, "description": "Of "
@@ -501,7 +503,7 @@ def _schemas() -> dict[str, Any]:
             "if": {"properties": {"public": {"const": True}}, "required": ["public"]},
             "then": {"properties": {"grant_types": {"not": {"contains": {
                 "const": CLIENT_CREDENTIALS}}}}}},
-        "ClientWithSecret": {"allOf": [_ref("Client"), _object(
+        "ClientWithSecret": {"allOf": [schema_ref("Client"), _object(
             {"client_secret": {"type": ["string", "null"],
                                "description": "Shown once; null for a public client"}})]},
         "ClientChanges": {**_object({"grant_types": {"type": "array", "items": _GRANT_TYPE,
@@ -510,14 +512,14 @@ def _schemas() -> dict[str, Any]:
                           "minProperties": 1},
         "Consent": _object({"client_id": _STRING, "client_name": _STRING,
                             "scopes": _STRINGS, "granted_at": _MOMENT}),
-        "ConsentList": _object({"consents": {"type": "array", "items": _ref("Consent")}}),
+        "ConsentList": _object({"consents": {"type": "array", "items": schema_ref("Consent")}}),
         "Secret": _object({"client_id": _STRING, "client_secret": _STRING}),
         "AuditEvent": _object({"id": {"type": "integer"}, "type": _STRING,
                                "user_id": {"type": ["string", "null"]},
                                "client_id": {"type": ["string", "null"]},
                                "ip": {"type": ["string", "null"]}, "created_at": _MOMENT,
                                "detail": {"type": "object"}}),
-        "AuditEventList": _object({"events": {"type": "array", "items": _ref("AuditEvent")}}),
+        "AuditEventList": _object({"events": {"type": "array", "items": schema_ref("AuditEvent")}}),
     }
 
 

@@ -6,6 +6,8 @@ from typing import Any
 
 from flask import Response, jsonify
 
+OPENAPI_MAX_AGE = 3600  # the OpenAPI documents change only with a new release
+
 
 def no_store(body: Any) -> Response:
     """JSON that no cache may keep: tokens, secrets, codes, user data (RFC 9111 §5.2.2.5)."""
