@@ -28,7 +28,7 @@ from authserver.config import Settings
 from authserver.extensions import db, services
 from authserver.migrate import upgrade
 from authserver.models import Base
-from tests.support import TEST_ENCRYPTION_KEY, Outbox, TotpDevice
+from tests.support import TEST_ENCRYPTION_KEY, Outbox, TcpProxy, TotpDevice
 
 POSTGRES_URL = os.environ.get(
     "PROTEKT_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
@@ -43,6 +43,13 @@ def _unavailable(what: str, url: str, exc: Exception) -> None:
     if REQUIRE_SERVICES:
         pytest.fail(f"{message} -- but PROTEKT_REQUIRE_SERVICES=1 requires it", pytrace=False)
     pytest.skip(message)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The end-to-end files first, each file's tests in their order: pytest-xdist (``--dist
+    loadfile``) hands files out in this order, so their waits (servers starting, TOTP steps, an
+    mfa_token expiring) overlap the fast files instead of trailing them."""
+    items.sort(key=lambda item: "e2e" not in item.path.parts)
 
 
 @pytest.fixture(scope="session")
@@ -90,6 +97,26 @@ def sqlite_url(tmp_path_factory: pytest.TempPathFactory) -> str:
     upgrade(engine)
     engine.dispose()
     return url
+
+
+@pytest.fixture
+def proxied_postgres(postgres_url: str) -> Iterator[tuple[TcpProxy, str]]:
+    """PostgreSQL reached through a proxy the test can cut: an outage without stopping it."""
+    proxy = TcpProxy("127.0.0.1", int(POSTGRES_URL.split(":")[-1].split("/")[0]))
+    proxy.start()
+    yield proxy, postgres_url.replace("127.0.0.1:5432", f"127.0.0.1:{proxy.port}")
+    proxy.cut()
+
+
+@pytest.fixture
+def proxied_redis(redis_url: str) -> Iterator[tuple[TcpProxy, str]]:
+    """Redis (the suite's, with its data) reached through a proxy the test can cut."""
+    host_port = redis_url.split("//", 1)[1].split("/", 1)[0]
+    host, port = host_port.rsplit(":", 1)
+    proxy = TcpProxy(host, int(port))
+    proxy.start()
+    yield proxy, redis_url.replace(host_port, f"127.0.0.1:{proxy.port}")
+    proxy.cut()
 
 
 @pytest.fixture(params=["sqlite", "postgres"])

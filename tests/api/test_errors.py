@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import base64
 import logging
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
@@ -17,7 +17,6 @@ from sqlalchemy.pool import NullPool
 from authserver.encryption import Encryptor
 from authserver.tokens.keys import OUTAGE_RETRY, KeyRing
 from tests.conftest import (
-    POSTGRES_URL,
     EnrolledUser,
     RegisteredClient,
     assert_error,
@@ -101,15 +100,6 @@ def test_redis_down_fails_closed_for_the_mfa_flow(
     response = mfa_grant(client, web_app, "mfa-recovery-code", mfa_token=ticket,
                          recovery_code=mfa_user.recovery_codes[0])
     assert response.status_code == 200, response.get_json()
-
-
-@pytest.fixture
-def proxied_postgres(postgres_url: str) -> Iterator[tuple[TcpProxy, str]]:
-    """PostgreSQL reached through a proxy the test can cut: an outage without stopping it."""
-    proxy = TcpProxy("127.0.0.1", int(POSTGRES_URL.split(":")[-1].split("/")[0]))
-    proxy.start()
-    yield proxy, postgres_url.replace("127.0.0.1:5432", f"127.0.0.1:{proxy.port}")
-    proxy.cut()
 
 
 @pytest.mark.parametrize("database_url", ["postgres"], indirect=True)
