@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -44,7 +45,7 @@ from authserver.mfa.verification import MfaVerifier
 from authserver.sms.credits import SmsCredits
 from authserver.sms.providers import SmsProvider, open_provider
 from authserver.sms.sender import SmsSender
-from authserver.store import Store, open_store
+from authserver.store import Store, StoreUnavailable, open_store
 from authserver.tokens.access import AccessTokens
 from authserver.tokens.claims import UserClaims
 from authserver.tokens.codes import AuthorizationCodes
@@ -172,6 +173,8 @@ def build_services(
     )
     access_tokens = AccessTokens(keyring, store.namespace("revoked-jti"), settings.issuer,
                                  settings.access_token_ttl)
+    with contextlib.suppress(StoreUnavailable):  # else the first check after Redis is back
+        access_tokens.begin_list()
     refresh_tokens = RefreshTokens(session, audit, access_tokens, RefreshLifetimes(
         settings.refresh_token_idle_ttl, settings.refresh_token_absolute_ttl,
         settings.refresh_token_retry_grace,

@@ -50,8 +50,9 @@ class Store(ABC):
         """The value, or None when missing or expired."""
 
     @abstractmethod
-    def any_present(self, *keys: str) -> bool:
-        """True if at least one of keys holds a live value: one round trip (Redis ``EXISTS``)."""
+    def get_many(self, *keys: str) -> list[bytes | None]:
+        """The value of each key (None when missing or expired), in one round trip (Redis
+        ``MGET``)."""
 
     @abstractmethod
     def put_if_absent(self, key: str, value: bytes, ttl: float) -> bool:
@@ -125,8 +126,8 @@ class Namespace:
     def get(self, key: str) -> bytes | None:
         return self._store.get(self._prefix + key)
 
-    def any_present(self, *keys: str) -> bool:
-        return self._store.any_present(*(self._prefix + k for k in keys))
+    def get_many(self, *keys: str) -> list[bytes | None]:
+        return self._store.get_many(*(self._prefix + k for k in keys))
 
     def put_if_absent(self, key: str, value: bytes, ttl: float) -> bool:
         return self._store.put_if_absent(self._prefix + key, value, ttl)

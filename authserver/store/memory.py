@@ -56,10 +56,8 @@ class MemoryStore(Store):
             entry = self._live(key, time.monotonic())
         return entry[0] if entry is not None and isinstance(entry[0], bytes) else None
 
-    def any_present(self, *keys: str) -> bool:
-        now = time.monotonic()
-        with self._lock:
-            return any(self._live(key, now) is not None for key in keys)
+    def get_many(self, *keys: str) -> list[bytes | None]:
+        return [self.get(key) for key in keys]
 
     def put_if_absent(self, key: str, value: bytes, ttl: float) -> bool:
         now = time.monotonic()

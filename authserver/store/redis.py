@@ -137,8 +137,8 @@ class RedisStore(Store):
         return self._redis.get(key)
 
     @_unavailable_on_redis_error
-    def any_present(self, *keys: str) -> bool:
-        return bool(keys) and int(self._redis.exists(*keys)) > 0
+    def get_many(self, *keys: str) -> list[bytes | None]:
+        return list(self._redis.mget(keys)) if keys else []
 
     @_unavailable_on_redis_error
     def put_if_absent(self, key: str, value: bytes, ttl: float) -> bool:

@@ -12,6 +12,12 @@ withdrawn), its id goes on the same list for one access-token lifetime, and ever
 that login is refused here from then on, at Protekt's own endpoints (``/userinfo``, ``/mfa/*``).
 Other resource servers that check signatures alone cannot see it: they learn of revocations
 through short lifetimes (README).
+
+The list lives in Redis. A Redis that comes back empty (a restart without persistence, a failover
+to a replica that had not caught up) would forget every revocation, so the list carries a note
+of when it began, written when the server starts and kept with no expiry. A list without the note
+has lost its entries: the note is written anew, and every access token issued before it is
+refused here: it fails closed, and the client refreshes or logs in again.
 """
 
 from __future__ import annotations
@@ -32,6 +38,10 @@ ACCESS_TOKEN_TYP = "at+jwt"  # noqa: S105 (RFC 9068 §2.1 header value)
 LOGIN_ID = "login_id"  # the claim naming the login's refresh-token family
 _REQUIRED = ("iss", "sub", "aud", "exp", "iat", "jti", "client_id")
 _FAMILY = "family:"  # the revocation list's keys: a jti, or this prefix and a family id
+_BEGAN = "list:began"  # when the list began (Unix seconds): gone when Redis lost the list
+_KEEP = 10 * 365 * 86400.0  # the note's lifetime: as good as for ever
+LIST_LOST = ("The access token was issued before this server lost its revocation list; use the "
+             "refresh token or log in again.")
 
 
 class AccessTokens:
@@ -54,9 +64,18 @@ class AccessTokens:
             raise InvalidToken("The access token is not meant for this API (aud).")
         login = claims.get(LOGIN_ID)
         listed = [claims["jti"], *([_FAMILY + login] if isinstance(login, str) else [])]
-        if self._revoked.any_present(*listed):
+        began, *entries = self._revoked.get_many(_BEGAN, *listed)
+        if any(entry is not None for entry in entries):
             raise InvalidToken("The access token has been revoked.")
+        if began is None:
+            self.begin_list()
+        if began is None or int(claims["iat"]) < int(began):
+            raise InvalidToken(LIST_LOST)
         return claims
+
+    def begin_list(self) -> None:
+        """Note now as the revocation list's beginning, unless it has one (see above)."""
+        self._revoked.put_if_absent(_BEGAN, str(int(time.time())).encode(), _KEEP)
 
     def decode(self, token: str) -> dict[str, Any] | None:
         """Signature, typ, iss and times checked; None if any fails (audience not checked)."""

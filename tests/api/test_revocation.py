@@ -5,8 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+import redis
 from flask.testing import FlaskClient
 
+from authserver.tokens.access import LIST_LOST
 from tests.conftest import RegisteredClient, assert_error, password_login, token
 
 
@@ -85,3 +87,20 @@ def test_missing_token_is_invalid_request(client: FlaskClient,
 def test_client_authentication_is_required(client: FlaskClient, login: dict[str, Any]) -> None:
     response = client.post("/oauth/revoke", data={"token": login["refresh_token"]})
     assert_error(response, "invalid_client", 401)
+
+
+def test_a_revocation_list_that_lost_its_entries_refuses_the_tokens_issued_before(
+    client: FlaskClient, web_app: RegisteredClient, login: dict[str, Any], redis_url: str,
+    redis_prefix: str,
+) -> None:
+    """Redis came back empty (a restart without persistence): a revoked token must not become
+    valid again, so every token older than the loss is refused; newer ones pass."""
+    assert revoke(client, web_app, login["access_token"]).status_code == 200
+    store = redis.Redis.from_url(redis_url)
+    store.delete(*store.scan_iter(f"{redis_prefix}*"))  # every key of this server, as if empty
+    refused = assert_error(userinfo(client, login["access_token"]), "invalid_token", 401)
+    assert refused["error_description"] == LIST_LOST
+    renewed = token(client, {"grant_type": "refresh_token",
+                             "refresh_token": login["refresh_token"]}, auth=web_app.basic)
+    assert renewed.status_code == 200, renewed.get_json()
+    assert userinfo(client, renewed.get_json()["access_token"]).status_code == 200

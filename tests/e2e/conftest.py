@@ -51,6 +51,11 @@ class Deployment:
     def login(self, password: str = PASSWORD) -> requests.Response:
         return self.token(grant_type="password", username=self.email, password=password)
 
+    def login_with(self, **extra: str) -> requests.Response:
+        """The password login with more parameters (a scope, an audience)."""
+        return self.token(grant_type="password", username=self.email, password=PASSWORD,
+                          **extra)
+
     def cli(self, *args: str) -> Any:
         result = protekt(self.server.env, *args)
         assert result.returncode == 0, result.stderr

@@ -132,16 +132,16 @@ def test_delete_removes_keys_and_ignores_missing_ones(store: Store) -> None:
     assert ns.increment([("b", None)])[0].value == 1
 
 
-def test_any_present_is_true_while_one_of_the_keys_lives(store: Store) -> None:
+def test_get_many_reads_each_live_value_of_the_namespace(store: Store) -> None:
     ns, other = store.namespace("t"), store.namespace("u")
-    assert not ns.any_present()
-    assert not ns.any_present("a", "b")
+    assert ns.get_many() == []
+    assert ns.get_many("a", "b") == [None, None]
     other.put("a", b"1", ttl=30)
-    assert not ns.any_present("a", "b")  # another namespace's key is not ours
-    ns.put("b", b"1", ttl=0.2)
-    assert ns.any_present("a", "b") and ns.any_present("b")
+    assert ns.get_many("a", "b") == [None, None]  # another namespace's key is not ours
+    ns.put("b", b"2", ttl=0.2)
+    assert ns.get_many("a", "b") == [None, b"2"] and ns.get_many("b") == [b"2"]
     time.sleep(0.3)
-    assert not ns.any_present("a", "b")
+    assert ns.get_many("a", "b") == [None, None]
 
 
 def test_put_if_absent_stores_only_once_until_the_value_expires(store: Store) -> None:
