@@ -45,6 +45,7 @@ def _unavailable(what: str, url: str, exc: Exception) -> None:
     pytest.skip(message)
 
 
+@pytest.hookimpl(trylast=True)  # after pytest-randomly has shuffled the files
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """The end-to-end files first, each file's tests in their order: pytest-xdist (``--dist
     loadfile``) hands files out in this order, so their waits (servers starting, TOTP steps, an
