@@ -19,6 +19,7 @@ ensure_postgres
 say "ruff"
 "$VENV/bin/ruff" check .
 say "pytest"
-# Two processes, each running whole files (their servers and fixtures stay together);
-# PROTEKT_TEST_PROCESSES=0 runs everything in one.
-exec "$VENV/bin/pytest" -n "${PROTEKT_TEST_PROCESSES:-2}" --dist loadfile "$@"
+# Two processes, each running whole files (their servers and fixtures stay together), handed out
+# in collection order (end-to-end files first, tests/conftest.py) rather than the largest files
+# first; PROTEKT_TEST_PROCESSES=0 runs everything in one.
+exec "$VENV/bin/pytest" -n "${PROTEKT_TEST_PROCESSES:-2}" --dist loadfile --no-loadscope-reorder "$@"
