@@ -19,7 +19,8 @@ ensure_postgres
 say "ruff"
 "$VENV/bin/ruff" check .
 say "pytest"
-# Two processes, each running whole files (their servers and fixtures stay together), handed out
+# Three processes (most tests wait on servers, clocks and browsers more than they compute), each
+# running whole files (their servers and fixtures stay together), handed out
 # in collection order (end-to-end files first, tests/conftest.py) rather than the largest files
 # first; PROTEKT_TEST_PROCESSES=0 runs everything in one.
-exec "$VENV/bin/pytest" -n "${PROTEKT_TEST_PROCESSES:-2}" --dist loadfile --no-loadscope-reorder "$@"
+exec "$VENV/bin/pytest" -n "${PROTEKT_TEST_PROCESSES:-3}" --dist loadfile --no-loadscope-reorder "$@"
