@@ -30,7 +30,13 @@ MFA_GRANT_TYPES: tuple[str, ...] = (MFA_OTP, MFA_OOB, MFA_RECOVERY_CODE)
 AUTH0_ALIASES = {
     grant.replace("http://protekt.dev/", "http://auth0.com/"): grant for grant in MFA_GRANT_TYPES
 }
-SHORT_NAMES = {grant.rsplit("/", 1)[1]: grant for grant in MFA_GRANT_TYPES}
+# Passkeys (README, Passkeys): one as the second factor, and the passwordless sign-in. Auth0 has
+# no URIs for them, so no aliases.
+MFA_WEBAUTHN = "http://protekt.dev/oauth/grant-type/mfa-webauthn"
+PASSKEY = "http://protekt.dev/oauth/grant-type/passkey"
+PASSKEY_GRANT_TYPES: tuple[str, ...] = (MFA_WEBAUTHN, PASSKEY)
+SHORT_NAMES = {grant.rsplit("/", 1)[1]: grant
+               for grant in (*MFA_GRANT_TYPES, *PASSKEY_GRANT_TYPES)}
 
 # The dashboard's own logins, mfa_tokens and audit events are this client's; registered client
 # ids are random (token_urlsafe), so none can take it.
@@ -45,9 +51,11 @@ LOOPBACK_HOSTS = ("127.0.0.1", "::1", "localhost")  # the hosts plain http may n
 NEVER_SCHEMES = ("javascript", "data", "file", "vbscript", "blob", "about")
 
 GRANT_TYPES: tuple[str, ...] = (AUTHORIZATION_CODE, PASSWORD, REFRESH_TOKEN, CLIENT_CREDENTIALS,
-                                 *MFA_GRANT_TYPES)
+                                 *MFA_GRANT_TYPES, *PASSKEY_GRANT_TYPES)
+# A client that can finish one second factor can finish all of them: a user's passkey must not
+# leave an app without a way to sign them in.
 DEFAULT_GRANT_TYPES: tuple[str, ...] = (AUTHORIZATION_CODE, PASSWORD, REFRESH_TOKEN,
-                                        *MFA_GRANT_TYPES)
+                                        *MFA_GRANT_TYPES, *PASSKEY_GRANT_TYPES)
 THIRD_PARTY_GRANT_TYPES: tuple[str, ...] = (AUTHORIZATION_CODE, REFRESH_TOKEN)
 
 

@@ -113,6 +113,21 @@ def _origin(raw: str) -> str:
     return f"{parts.scheme}://{parts.netloc.removesuffix(default_port)}"
 
 
+def _rp_id(raw: str) -> str:
+    """A WebAuthn RP ID: a domain, lowercase, without scheme or port (WebAuthn L3 §5.1.3)."""
+    host = raw.lower()
+    if "/" in host or ":" in host or not host.strip("."):
+        raise ValueError("must be a domain like example.com, without scheme, port or path")
+    return host
+
+
+def _webauthn_origins(raw: str) -> tuple[str, ...]:
+    """Origins besides the issuer's that may answer a WebAuthn ceremony: web origins, or an
+    Android app's ``android:apk-key-hash:…`` (WebAuthn L3 §13.4.9)."""
+    return tuple(part if part.startswith("android:apk-key-hash:") else _origin(part)
+                 for part in (piece.strip() for piece in raw.split(",")))
+
+
 def _positive_float(raw: str) -> float:
     value = float(raw)
     if not 0 < value <= 60:
@@ -302,6 +317,18 @@ class Settings:
         "revocation endpoints and discovery from the browser; none by default.",
         "Fetch Standard §3.2 (CORS protocol)",
     )
+    webauthn_rp_id: str | None = _setting(
+        "PROTEKT_WEBAUTHN_RP_ID", None, _rp_id,
+        "The WebAuthn relying party id passkeys are bound to: the issuer's host by default; a "
+        "parent domain (example.com for login.example.com) lets the apps' own pages use them. "
+        "Browsers refuse IP addresses.", "WebAuthn L3 §5.1.3, §13.4.9",
+    )
+    webauthn_origins: tuple[str, ...] = _setting(
+        "PROTEKT_WEBAUTHN_ORIGINS", (), _webauthn_origins,
+        "Origins (comma-separated) besides the issuer's that may answer a passkey ceremony: "
+        "web origins under the RP ID, android:apk-key-hash:… for native apps.",
+        "WebAuthn L3 §13.4.9",
+    )
     log_level: str = _setting(
         "PROTEKT_LOG_LEVEL", "INFO", _log_level, "Log level of the server.",
     )
@@ -350,6 +377,11 @@ class Settings:
                           "(a longer window leaves a stolen token more room)")
         if self.sso_session_idle > self.sso_session_ttl:
             errors.append("PROTEKT_SSO_SESSION_IDLE: must not exceed PROTEKT_SSO_SESSION_TTL")
+        host = urlsplit(self.issuer).hostname or ""
+        if self.webauthn_rp_id and not (host == self.webauthn_rp_id
+                                        or host.endswith("." + self.webauthn_rp_id)):
+            errors.append("PROTEKT_WEBAUTHN_RP_ID: must be the issuer's host or a parent domain "
+                          f"of it ({host}); browsers refuse any other (WebAuthn L3 §5.1.3)")
         return errors + self._sms_errors()
 
     def _sms_errors(self) -> list[str]:
@@ -369,6 +401,17 @@ class Settings:
     @property
     def uses_memory_store(self) -> bool:
         return self.redis_url.startswith("memory:")
+
+    @property
+    def rp_id(self) -> str:
+        """The WebAuthn RP ID in force: the configured one, or the issuer's host."""
+        return self.webauthn_rp_id or urlsplit(self.issuer).hostname or ""
+
+    @property
+    def webauthn_origins_accepted(self) -> tuple[str, ...]:
+        """The issuer's origin and the configured extra ones (WebAuthn L3 §7.1 step 9)."""
+        parts = urlsplit(self.issuer)
+        return (_origin(f"{parts.scheme}://{parts.netloc}"), *self.webauthn_origins)
 
     @property
     def max_token_ttl(self) -> int:

@@ -4,12 +4,14 @@ Nothing is counted in a process: every number is a ``GROUP BY`` over ``audit_eve
 the database, so every server process (and the dashboard, and ``GET /metrics``) reports the same
 figures. The events counted, and the code that records them:
 
-* challenges -- ``mfa.challenge`` (``MfaChallenges.challenge``; otp and sms only: a recovery
-  code needs no challenge);
-* successes -- ``mfa.verify.success`` (otp, sms) and ``mfa.recovery_code.used`` (recovery-code),
-  both from ``MfaVerifier._record_success``;
-* failures -- ``mfa.verify.failure`` (``MfaVerifier.guarded``: a wrong code, or an SMS code past
-  its time, ``reason: "expired"``). A wrong first code while enrolling is ``mfa.confirm.failure``
+* challenges -- ``mfa.challenge`` (``MfaChallenges.challenge``; otp, sms and webauthn: a
+  recovery code needs no challenge);
+* successes -- ``mfa.verify.success`` (otp, sms, webauthn) and ``mfa.recovery_code.used``
+  (recovery-code), both from ``MfaVerifier._record_success``; a passwordless sign-in's
+  ``passkey.signin.success`` (factor ``passkey``, ``PasskeySignIn``);
+* failures -- ``mfa.verify.failure`` (``MfaVerifier.guarded``: a wrong code, an SMS code past
+  its time, ``reason: "expired"``, a passkey answer that did not verify, with its reason), and
+  ``passkey.signin.failure``. A wrong first code while enrolling is ``mfa.confirm.failure``
   and is not a login failure, so it is not counted;
 * lockouts -- ``mfa.locked`` (``MfaVerifier._reserve``): an attempt that crossed a limit of
   NIST SP 800-63B §5.2.2 for the first time in its window, whether at login or while enrolling;
@@ -37,11 +39,12 @@ from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
 from authserver.clients import DASHBOARD_CLIENT_ID
-from authserver.mfa.settings import OTP, RECOVERY_CODE, SMS
+from authserver.mfa.settings import OTP, RECOVERY_CODE, SMS, WEBAUTHN
 from authserver.models import AuditEvent
 from authserver.models.base import utcnow
 
-FACTORS: tuple[str, ...] = (OTP, SMS, RECOVERY_CODE)
+PASSKEY_SIGNIN = "passkey"  # the factor of a passwordless sign-in's events
+FACTORS: tuple[str, ...] = (OTP, SMS, WEBAUTHN, RECOVERY_CODE, PASSKEY_SIGNIN)
 #: The longest series :meth:`MfaMonitoring.daily` gives: a quarter, the dashboard's widest view,
 #: which also bounds the rows one call reads.
 MAX_DAYS = 90
@@ -53,6 +56,8 @@ _MFA_EVENTS: Mapping[str, str] = {
     "mfa.recovery_code.used": "successes",
     "mfa.verify.failure": "failures",
     "mfa.locked": "lockouts",
+    "passkey.signin.success": "successes",
+    "passkey.signin.failure": "failures",
 }
 _MFA_FIELDS = ("challenges", "successes", "failures", "lockouts")
 # audit event type -> the SmsDay field it adds one to, or the sign its credit amount adds with

@@ -26,6 +26,7 @@ from authserver.flows.code_exchange import CodeExchange
 from authserver.flows.factor_management import MfaAccount
 from authserver.flows.mfa_challenge import MfaChallenge
 from authserver.flows.mfa_exchange import MfaExchange
+from authserver.flows.passkey_signin import PasskeySignIn
 from authserver.flows.password_login import PasswordLoginFlow
 from authserver.flows.refresh import Refresh
 from authserver.flows.revocation import Revocation
@@ -34,7 +35,7 @@ from authserver.flows.unlock import Unlock
 from authserver.flows.user_administration import UserAdministration
 from authserver.limits import AttemptLimiter
 from authserver.mfa.authenticators import Authenticators
-from authserver.mfa.factors import ChallengeFactor, OtpFactor, RecoveryCodeFactor
+from authserver.mfa.factors import ChallengeFactor, OtpFactor, RecoveryCodeFactor, WebauthnFactor
 from authserver.mfa.policy import MfaPolicy
 from authserver.mfa.recovery import RecoveryCodes
 from authserver.mfa.services import MfaServices
@@ -42,6 +43,7 @@ from authserver.mfa.settings import MfaSettingsStore
 from authserver.mfa.sms import SmsCodes, SmsFactor
 from authserver.mfa.tickets import MfaLogins, MfaTickets
 from authserver.mfa.verification import MfaVerifier
+from authserver.mfa.webauthn import Challenges, Passkeys, RelyingParty
 from authserver.sms.credits import SmsCredits
 from authserver.sms.providers import SmsProvider, open_provider
 from authserver.sms.sender import SmsSender
@@ -56,7 +58,7 @@ from authserver.tokens.refresh import RefreshLifetimes, RefreshTokens
 
 def build_mfa(
     session: Session, store: Store, users: UserDirectory, encryptor: Encryptor, *,
-    audit: AuditLog, sms_provider: SmsProvider, cache: SharedCache,
+    audit: AuditLog, sms_provider: SmsProvider, cache: SharedCache, party: RelyingParty,
 ) -> MfaServices:
     settings = MfaSettingsStore(session, audit, cache)
     authenticators = Authenticators(session, encryptor)
@@ -70,6 +72,7 @@ def build_mfa(
                        number_key=encryptor.derive_key("sms-number-counters"))
     sms = SmsFactor(authenticators, SmsCodes(store.namespace("sms-code")), sender)
     verifier = MfaVerifier(session, logins, tickets, limiter, audit)
+    passkeys = Passkeys(session, Challenges(store.namespace("webauthn-challenge")), party)
     return MfaServices(
         settings=settings,
         authenticators=authenticators,
@@ -82,6 +85,8 @@ def build_mfa(
         otp=otp,
         sms=sms,
         recovery_code=RecoveryCodeFactor(recovery_codes),
+        passkeys=passkeys,
+        webauthn=WebauthnFactor(authenticators, passkeys, settings),
         sms_credits=credits,
     )
 
@@ -91,6 +96,7 @@ class Flows:
     """The use cases the token and MFA endpoints run (authserver.flows)."""
 
     password_login: PasswordLoginFlow
+    passkey_signin: PasskeySignIn
     mfa_exchange: MfaExchange
     mfa_challenge: MfaChallenge
     refresh: Refresh
@@ -102,13 +108,16 @@ class Flows:
     client_administration: ClientAdministration
 
 
-def build_flows(session: Session, login: PasswordLogin, mfa: MfaServices, *,
-                refresh_tokens: RefreshTokens, issuer: TokenIssuer, audit: AuditLog,
-                sso_sessions: BrowserSessions, code_exchange: CodeExchange,
+def build_flows(session: Session, login: PasswordLogin, mfa: MfaServices,
+                users: UserDirectory, *, refresh_tokens: RefreshTokens, issuer: TokenIssuer,
+                audit: AuditLog, sso_sessions: BrowserSessions, code_exchange: CodeExchange,
                 clients: ClientRegistry, cache: SharedCache) -> Flows:
-    factors: dict[str, ChallengeFactor] = {mfa.otp.name: mfa.otp, mfa.sms.name: mfa.sms}
+    factors: dict[str, ChallengeFactor] = {mfa.otp.name: mfa.otp, mfa.sms.name: mfa.sms,
+                                           mfa.webauthn.name: mfa.webauthn}
     return Flows(
         password_login=PasswordLoginFlow(session, login, mfa.settings, mfa.policy, issuer),
+        passkey_signin=PasskeySignIn(session, mfa.settings, mfa.passkeys, users=users,
+                                     policy=mfa.policy, issuer=issuer, audit=audit),
         mfa_exchange=MfaExchange(session, mfa.settings, mfa.verifier, issuer),
         mfa_challenge=MfaChallenge(session, mfa.settings, mfa.logins, factors, audit),
         refresh=Refresh(session, refresh_tokens, mfa.policy, issuer),
@@ -116,7 +125,8 @@ def build_flows(session: Session, login: PasswordLogin, mfa: MfaServices, *,
         unlock=Unlock(session, login, mfa.verifier, mfa.settings),
         factor_management=MfaAccount(
             session, mfa.settings, mfa.authenticators, recovery=mfa.recovery_codes,
-            verifier=mfa.verifier, sms=mfa.sms, audit=audit, sso_sessions=sso_sessions),
+            verifier=mfa.verifier, sms=mfa.sms, passkeys=mfa.passkeys, audit=audit,
+            sso_sessions=sso_sessions),
         code_exchange=code_exchange,
         security_settings=SecuritySettings(session, mfa.settings, mfa.sms_credits, cache),
         client_administration=ClientAdministration(session, clients, cache),
@@ -183,7 +193,8 @@ def build_services(
     sso_sessions = BrowserSessions(store.namespace("sso-session"), idle=settings.sso_session_idle,
                                    absolute=settings.sso_session_ttl)
     mfa = build_mfa(session, store, users, encryptor, audit=audit,
-                    sms_provider=open_provider(settings), cache=cache)
+                    sms_provider=open_provider(settings), cache=cache,
+                    party=RelyingParty(settings.rp_id, settings.webauthn_origins_accepted))
     consents = Consents(session, audit, refresh_tokens)
     claims = UserClaims(mfa.authenticators, consents)
     issuer = TokenIssuer(keyring, refresh_tokens, settings, claims)
@@ -211,9 +222,9 @@ def build_services(
         revocation=revocation,
         codes=codes,
         mfa=mfa,
-        flows=build_flows(session, login, mfa, refresh_tokens=refresh_tokens, issuer=issuer,
-                          audit=audit, sso_sessions=sso_sessions, code_exchange=code_exchange,
-                          clients=clients, cache=cache),
+        flows=build_flows(session, login, mfa, users, refresh_tokens=refresh_tokens,
+                          issuer=issuer, audit=audit, sso_sessions=sso_sessions,
+                          code_exchange=code_exchange, clients=clients, cache=cache),
         administration=UserAdministration(
             session, users, authenticators=mfa.authenticators, recovery=mfa.recovery_codes,
             refresh_tokens=refresh_tokens, sessions=(admin_sessions, sso_sessions),

@@ -104,6 +104,8 @@ def test_create_client_defaults_and_secret_shown_once(run: Any) -> None:
         "http://protekt.dev/oauth/grant-type/mfa-otp",
         "http://protekt.dev/oauth/grant-type/mfa-oob",
         "http://protekt.dev/oauth/grant-type/mfa-recovery-code",
+        "http://protekt.dev/oauth/grant-type/mfa-webauthn",
+        "http://protekt.dev/oauth/grant-type/passkey",
     ]
     assert len(data["client_secret"]) >= 43  # 256 bits, base64url
     text = run("create-client", "--name", "Web 2").output

@@ -50,6 +50,9 @@ def zeros(back: int, factor: str) -> FactorDay:
     return FactorDay(day(back), factor, 0, 0, 0, 0)
 
 
+NONE = dict.fromkeys(FACTORS, 0)
+
+
 def test_daily_counts_each_factor_per_utc_day_with_zeros(
     monitoring: MfaMonitoring, record: Record,
 ) -> None:
@@ -61,13 +64,20 @@ def test_daily_counts_each_factor_per_utc_day_with_zeros(
     record("mfa.recovery_code.used", at(0), factor="recovery-code")
     record("mfa.verify.failure", at(0), times=2, factor="recovery-code")
     record("mfa.locked", at(0), factor="recovery-code", limits=["mfa-user"])
+    record("mfa.challenge", at(1), factor="webauthn")
+    record("mfa.verify.success", at(1), factor="webauthn")
+    record("passkey.signin.success", at(0), times=3, factor="passkey")
+    record("passkey.signin.failure", at(0), factor="passkey", reason="invalid_assertion")
     assert monitoring.daily(3, today=TODAY) == [
         FactorDay(day(2), "otp", challenges=3, successes=2, failures=1, lockouts=0),
         FactorDay(day(2), "sms", challenges=1, successes=0, failures=1, lockouts=0),
-        zeros(2, "recovery-code"),
-        zeros(1, "otp"), zeros(1, "sms"), zeros(1, "recovery-code"),
-        zeros(0, "otp"), zeros(0, "sms"),
+        zeros(2, "webauthn"), zeros(2, "recovery-code"), zeros(2, "passkey"),
+        zeros(1, "otp"), zeros(1, "sms"),
+        FactorDay(day(1), "webauthn", challenges=1, successes=1, failures=0, lockouts=0),
+        zeros(1, "recovery-code"), zeros(1, "passkey"),
+        zeros(0, "otp"), zeros(0, "sms"), zeros(0, "webauthn"),
         FactorDay(day(0), "recovery-code", challenges=0, successes=1, failures=2, lockouts=1),
+        FactorDay(day(0), "passkey", challenges=0, successes=3, failures=1, lockouts=0),
     ]
 
 
@@ -107,7 +117,7 @@ def test_other_events_and_unknown_factors_are_not_counted(
     record("mfa.confirmed", at(0), factor="otp")
     record("mfa.enrolled", at(0), factor="sms")
     record("login.failure", at(0))
-    record("mfa.verify.success", at(0), factor="webauthn")
+    record("mfa.verify.success", at(0), factor="fingerprint")
     record("mfa.verify.failure", at(0))  # no factor at all
     assert monitoring.daily(1, today=TODAY) == [zeros(0, factor) for factor in FACTORS]
     assert set(monitoring.totals().successes) == set(FACTORS)
@@ -177,15 +187,17 @@ def test_totals_count_everything_ever_recorded(monitoring: MfaMonitoring, record
     record("mfa.recovery_code.used", at(30), factor="recovery-code")
     record("mfa.verify.failure", at(200), times=4, factor="otp")
     record("mfa.locked", at(200), factor="otp", limits=["mfa-user"])
+    record("mfa.verify.failure", at(3), factor="webauthn", reason="cloned_authenticator")
+    record("passkey.signin.success", at(2), factor="passkey")
     record("sms.sent", at(0), times=2, segments=1)
     record("sms.failed", at(0), outcome="refused")
     record("sms.credits.debited", at(0), times=3, amount=1, balance=7)
     record("sms.credits.refunded", at(0), amount=1, balance=8)
     assert monitoring.totals() == Totals(
-        challenges={"otp": 1, "sms": 2, "recovery-code": 0},
-        successes={"otp": 1, "sms": 2, "recovery-code": 1},
-        failures={"otp": 4, "sms": 0, "recovery-code": 0},
-        lockouts={"otp": 1, "sms": 0, "recovery-code": 0},
+        challenges={**NONE, "otp": 1, "sms": 2},
+        successes={**NONE, "otp": 1, "sms": 2, "recovery-code": 1, "passkey": 1},
+        failures={**NONE, "otp": 4, "webauthn": 1},
+        lockouts={**NONE, "otp": 1},
         sms_sent=2, sms_failed=1, sms_credits_used=2,
     )
 
@@ -234,7 +246,8 @@ def test_the_database_does_the_counting(monitoring: MfaMonitoring, record: Recor
 
     event.listen(db.engine, "before_cursor_execute", seen)
     try:
-        assert monitoring.daily(7, today=TODAY)[-3].failures == 5
+        today = monitoring.daily(7, today=TODAY)[-len(FACTORS):]
+        assert [d.failures for d in today if d.factor == "otp"] == [5]
         monitoring.sms_daily(7, today=TODAY)
         monitoring.totals()
     finally:

@@ -3,7 +3,8 @@
 A single-page app served from ``https://app.example.com`` calls Protekt with ``fetch``; the
 browser lets it read the answers only when Protekt names that origin. Only the origins listed in
 ``PROTEKT_CORS_ORIGINS`` are named, exactly, and only on the endpoints a browser app uses: the
-token and revocation endpoints, ``/mfa/*``, ``/userinfo`` and discovery. No cookies are involved
+token and revocation endpoints, ``/mfa/*``, ``/passkey/challenge``, ``/userinfo`` and
+discovery. No cookies are involved
 (``Access-Control-Allow-Credentials`` is never sent): every call carries its own token.
 """
 
@@ -13,7 +14,7 @@ from flask import Flask, Response, request
 
 BROWSER_ENDPOINTS = frozenset({
     "/oauth/token", "/oauth/revoke", "/userinfo", "/.well-known/openid-configuration",
-    "/.well-known/oauth-authorization-server", "/.well-known/jwks.json",
+    "/.well-known/oauth-authorization-server", "/.well-known/jwks.json", "/passkey/challenge",
 })
 MFA_PREFIX = "/mfa/"  # every /mfa/* endpoint takes a token, never a cookie
 ALLOW_METHODS = "GET, POST, DELETE"

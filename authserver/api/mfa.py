@@ -1,4 +1,5 @@
-"""The MFA endpoints (README, API): associate, confirm, list, remove, recovery codes, challenge.
+"""The MFA endpoints (README, API): associate, confirm, list, remove, recovery codes, challenge;
+and the passwordless sign-in's ``/passkey/challenge`` (README, Passkeys).
 
 The Bearer token is an access token (a JWT of ours) or an mfa_token (opaque); which one decides
 what the caller may do (authserver.flows.factor_management). ``/mfa/challenge`` takes the
@@ -8,6 +9,7 @@ mfa_token in the body with client authentication, as the token endpoint does. Ev
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from flask import Blueprint, Response, request
@@ -15,13 +17,20 @@ from flask import Blueprint, Response, request
 from authserver.api.bearer import bearer_token, token_user
 from authserver.api.responses import no_store
 from authserver.authorization import ProtektRequest, body_parameters, json_object
-from authserver.clients import DASHBOARD_CLIENT_ID
-from authserver.errors import ExpiredToken, InvalidGrant, InvalidRequest, InvalidToken
+from authserver.clients import DASHBOARD_CLIENT_ID, PASSKEY
+from authserver.errors import (
+    ExpiredToken,
+    InvalidGrant,
+    InvalidRequest,
+    InvalidToken,
+    UnauthorizedClient,
+)
 from authserver.extensions import authorization, services
 from authserver.flows.factor_management import Confirmation, Enrollment, Principal
 from authserver.grants.base import ProtektGrant
-from authserver.mfa.settings import OTP, SMS
+from authserver.mfa.settings import OTP, SMS, WEBAUTHN_FACTORS
 from authserver.mfa.tickets import UNKNOWN
+from authserver.models import Client
 
 bp = Blueprint("mfa", __name__)
 _UNUSABLE = "The mfa_token is unknown, used or expired. Log in again."
@@ -72,21 +81,34 @@ def _optional_string(body: dict[str, Any], name: str) -> str | None:
 def _factor_asked(body: dict[str, Any]) -> str:
     """The factor of ``{"type"}`` (the guide) or ``{"authenticator_types"}`` (Auth0)."""
     if ("type" in body) == ("authenticator_types" in body):
-        raise InvalidRequest("Send 'type' (otp or sms) or 'authenticator_types', one of them.")
+        raise InvalidRequest("Send 'type' (otp, sms, webauthn-platform or webauthn-roaming) or "
+                             "'authenticator_types', one of them.")
     if "type" in body:
         kind = _string(body, "type")
-        if kind not in (OTP, SMS):
-            raise InvalidRequest("'type' must be otp or sms.")
+        if kind not in (OTP, SMS, *WEBAUTHN_FACTORS):
+            raise InvalidRequest("'type' must be otp, sms, webauthn-platform or "
+                                 "webauthn-roaming.")
         return kind
     types = body["authenticator_types"]
     types = [types] if isinstance(types, str) else types
-    if types == [OTP]:
-        return OTP
+    if types == [OTP] or types in ([kind] for kind in WEBAUTHN_FACTORS):
+        return str(types[0])
     if types == ["oob"] and body.get("oob_channels") in (["sms"], "sms"):
         return SMS
     raise InvalidRequest(
-        "'authenticator_types' must be [\"otp\"], or [\"oob\"] with 'oob_channels' [\"sms\"]."
+        "'authenticator_types' must be [\"otp\"], [\"webauthn-platform\"], "
+        "[\"webauthn-roaming\"], or [\"oob\"] with 'oob_channels' [\"sms\"]."
     )
+
+
+def credential_text(value: Any) -> str | None:
+    """A WebAuthn response as sent: a JSON object, or that object JSON-encoded in a string."""
+    if value is None or isinstance(value, str):
+        return value or None
+    if isinstance(value, dict):
+        return json.dumps(value)
+    raise InvalidRequest("'credential' must be the browser's PublicKeyCredential as a JSON "
+                         "object, or JSON-encoded in a string.")
 
 
 @bp.post("/mfa/associate")
@@ -103,7 +125,8 @@ def confirm(authenticator_id: str) -> Response:
     who = _principal()
     body = _body()
     answer = Confirmation(*(_optional_string(body, name)
-                            for name in ("otp", "binding_code", "oob_code")))
+                            for name in ("otp", "binding_code", "oob_code")),
+                          credential=credential_text(body.get("credential")))
     return no_store(services.flows.factor_management.confirm(who, authenticator_id, answer))
 
 
@@ -124,12 +147,18 @@ def recovery_codes() -> Response:
     return no_store({"recovery_codes": codes})
 
 
-@bp.post("/mfa/challenge")
-def challenge() -> Response:
+def _client_request() -> tuple[ProtektRequest, Client]:
+    """The request and its client, authenticated as at the token endpoint."""
     oauth_request = ProtektRequest(request)
     client = authorization.authenticate_client(
         oauth_request, ProtektGrant.TOKEN_ENDPOINT_AUTH_METHODS, "token"
     )
+    return oauth_request, client
+
+
+@bp.post("/mfa/challenge")
+def challenge() -> Response:
+    oauth_request, client = _client_request()
     params = oauth_request.form
     for name in ("mfa_token", "challenge_type"):
         if not params.get(name):
@@ -139,3 +168,13 @@ def challenge() -> Response:
         params["challenge_type"], params.get("authenticator_id"),
     )
     return no_store(result)
+
+
+@bp.post("/passkey/challenge")
+def passkey_challenge() -> Response:
+    """A passwordless sign-in's challenge (README, Passkeys): a passkey_session and the
+    options for ``navigator.credentials.get``; the client must be allowed the passkey grant."""
+    _, client = _client_request()
+    if not client.check_grant_type(PASSKEY):
+        raise UnauthorizedClient(f"This client may not use grant_type {PASSKEY}.")
+    return no_store(services.flows.passkey_signin.challenge(client))

@@ -26,7 +26,16 @@ from authserver.clients import (
     MAX_URIS,
     SHORT_NAMES,
 )
-from authserver.mfa.settings import BOUNDS, FACTORS, OTP, POLICIES, SMS, MfaSettings
+from authserver.mfa.settings import (
+    BOUNDS,
+    FACTORS,
+    OTP,
+    POLICIES,
+    SMS,
+    USER_VERIFICATIONS,
+    WEBAUTHN_FACTORS,
+    MfaSettings,
+)
 from authserver.scopes import (
     CREATE_CLIENTS,
     CREATE_USERS,
@@ -411,9 +420,11 @@ def _object(properties: dict[str, Any], *, required: tuple[str, ...] | None = No
 # The MFA settings whose schema is more than their type (authserver.mfa.settings checks them).
 _SETTING_SCHEMAS: dict[str, dict[str, Any]] = {
     "factors": {"type": "array", "items": {"enum": list(FACTORS)},
-                "contains": {"enum": [OTP, SMS]}, "description": "At least one factor users "
-                "can enroll (otp or sms); to stop MFA, switch it off"},
+                "contains": {"enum": [OTP, SMS, *WEBAUTHN_FACTORS]}, "description": "At least "
+                "one factor users can enroll (otp, sms, webauthn-platform or webauthn-roaming); "
+                "to stop MFA, switch it off"},
     "policy": {"enum": list(POLICIES)},
+    "webauthn_user_verification": {"enum": list(USER_VERIFICATIONS)},
     "sms_template": {**_STRING, "maxLength": template.MAX_LENGTH,
                      "pattern": "^[^\\u0000-\\u0008\\u000b\\u000c\\u000e-\\u001f\\u007f]*"
                                 "\\{code\\}[^\\u0000-\\u0008\\u000b\\u000c\\u000e-\\u001f\\u007f]*$",
@@ -491,8 +502,8 @@ def _schemas() -> dict[str, Any]:
                       "description": "Shown to users; spaces at either end are dropped"},
              "public": {"type": "boolean", "default": False},
              "grant_types": {"type": "array", "items": _GRANT_TYPE, "description": "Of "
-                             f"{', '.join(GRANT_TYPES)}; mfa-otp, mfa-oob and "
-                             "mfa-recovery-code as short names"},
+                             f"{', '.join(GRANT_TYPES)}; mfa-otp, mfa-oob, "
+                             "mfa-recovery-code, mfa-webauthn and passkey as short names"},
              "scopes": {"type": "array", "items": _SCOPE},
              "audiences": {"type": "array", "items": {
                  "type": "string", "minLength": 1, "maxLength": MAX_AUDIENCE_LENGTH,

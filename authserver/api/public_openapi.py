@@ -21,11 +21,13 @@ from authserver.clients import (
     MFA_OOB,
     MFA_OTP,
     MFA_RECOVERY_CODE,
+    MFA_WEBAUTHN,
+    PASSKEY,
     PASSWORD,
     REFRESH_TOKEN,
 )
 from authserver.hosted.authorize import PARAMETERS as AUTHORIZE_PARAMETERS
-from authserver.mfa.settings import OTP, SMS
+from authserver.mfa.settings import OTP, SMS, WEBAUTHN, WEBAUTHN_FACTORS
 
 FORM = "application/x-www-form-urlencoded"
 HTML = "text/html"
@@ -33,6 +35,15 @@ CLIENT, BEARER = "client", "bearer"  # the security schemes below
 _VALUE = {"type": "string", "pattern": TEXT}  # a form value: tabs and line breaks may pass
 _GIVEN = {**_VALUE, "minLength": 1}  # a required one: sent empty, it counts as omitted
 _STRINGS = {"type": "array", "items": {"type": "string"}}
+# The browser's PublicKeyCredential, JSON-encoded (WebAuthn L3 §5.1.4.1, credential.toJSON())
+_CREDENTIAL = {**_GIVEN, "contentMediaType": JSON,
+               "description": "The browser's PublicKeyCredential, JSON-encoded (WebAuthn L3 "
+                              "§5.1.4.1: credential.toJSON())"}
+# WebAuthn L3 §5.4, §5.5: the options' JSON forms, as PublicKeyCredential.parse*FromJSON takes
+_OPTIONS = {"type": "object", "required": ["challenge"],
+            "description": "PublicKeyCredentialCreationOptionsJSON or "
+                           "PublicKeyCredentialRequestOptionsJSON (WebAuthn L3 §5.4, §5.5)"}
+_AUTHENTICATOR_TYPES = ["otp", "oob", *WEBAUTHN_FACTORS]
 
 # status → (component, what it means); the body is always {"error", "error_description"}.
 ERRORS = {
@@ -74,7 +85,7 @@ def document(issuer: str) -> dict[str, Any]:
             ),
         },
         "servers": [{"url": issuer}],
-        "paths": {**_discovery(), **_oauth(), **_mfa(), **_browser()},
+        "paths": {**_discovery(), **_oauth(), **_mfa(), **_passkey(), **_browser()},
         "components": {
             "schemas": _schemas(),
             "responses": {name: _error_response(status)
@@ -212,10 +223,18 @@ def _mfa() -> dict[str, Any]:
             "working", security=BEARER, ok=_json(200, "The new codes", "RecoveryCodes"),
             errors=(401, 403, 404))},
         "/mfa/challenge": {"post": _operation(
-            "challenge", "Start the second step of a login: otp (open the app) or oob/sms "
-            "(a code is sent)", security=CLIENT, body="ChallengeRequest",
+            "challenge", "Start the second step of a login: otp (open the app), oob/sms "
+            "(a code is sent) or webauthn (options for the browser's passkey prompt)",
+            security=CLIENT, body="ChallengeRequest",
             ok=_json(200, "The challenge", "Challenge"), errors=(401, 429))},
     }
+
+
+def _passkey() -> dict[str, Any]:
+    return {"/passkey/challenge": {"post": _operation(
+        "passkeyChallenge", "Start a passwordless sign-in: a passkey_session and the options "
+        "for navigator.credentials.get; finish with the passkey grant", security=CLIENT,
+        ok=_json(200, "The session and its options", "PasskeyChallenge"), errors=(401,))}}
 
 
 def _in_query(name: str, description: str, longest: int | None = None) -> dict[str, Any]:
@@ -300,6 +319,10 @@ _GRANT_PARAMETERS: dict[str, tuple[dict[str, Any], tuple[str, ...]]] = {
               ("mfa_token", "oob_code", "binding_code")),
     MFA_RECOVERY_CODE: ({"mfa_token": _GIVEN, "recovery_code": _GIVEN},
                         ("mfa_token", "recovery_code")),
+    MFA_WEBAUTHN: ({"mfa_token": _GIVEN, "credential": _CREDENTIAL},
+                   ("mfa_token", "credential")),
+    PASSKEY: ({"passkey_session": _GIVEN, "credential": _CREDENTIAL, "scope": _SCOPE,
+               "audience": _AUDIENCE}, ("passkey_session", "credential")),
 }
 
 
@@ -367,28 +390,34 @@ def _schemas() -> dict[str, Any]:
                                **_CLIENT}, "token"),
         "UserInfo": _object({"sub": {"type": "string"}}, "sub"),
         "Association": {"oneOf": [
-            _object({"type": {"enum": [OTP, SMS]}, "phone_number": _VALUE, "name": _VALUE},
-                    "type"),
-            _object({"authenticator_types": {"type": "array", "items": {"enum": ["otp", "oob"]},
+            _object({"type": {"enum": [OTP, SMS, *WEBAUTHN_FACTORS]}, "phone_number": _VALUE,
+                     "name": _VALUE}, "type"),
+            _object({"authenticator_types": {"type": "array",
+                                             "items": {"enum": _AUTHENTICATOR_TYPES},
                                              "minItems": 1, "maxItems": 1},
                      "oob_channels": {"type": "array", "items": {"const": "sms"}},
                      "phone_number": _VALUE, "name": _VALUE}, "authenticator_types")]},
         "Associated": _object({
-            "id": {"type": "string"}, "authenticator_type": {"enum": ["otp", "oob"]},
+            "id": {"type": "string"}, "authenticator_type": {"enum": _AUTHENTICATOR_TYPES},
+            "options": _OPTIONS,
             "oob_channel": {"const": "sms"}, "active": {"type": "boolean"},
             "secret": {"type": "string", "description": "Base32, 160 bits"},
             "barcode_uri": {"type": "string", "pattern": "^otpauth://totp/"},
             "qr_code": {"type": "string", "pattern": "^data:image/png;base64,"},
             "recovery_codes": _STRINGS, "oob_code": {"type": "string"},
             "binding_method": {"const": "prompt"}}, "id", "authenticator_type"),
-        "Confirmation": _object({"otp": _VALUE, "binding_code": _VALUE, "oob_code": _VALUE}),
+        "Confirmation": _object({"otp": _VALUE, "binding_code": _VALUE, "oob_code": _VALUE,
+                                 "credential": {"anyOf": [_CREDENTIAL, {"type": "object"}]}}),
         "Confirmed": _object({"id": {"type": "string"}, "authenticator_type": {
             "type": "string"}, "active": {"const": True}}, "id", "authenticator_type",
             "active"),
         "Authenticators": {"type": "array", "items": {"oneOf": [
-            _object({"id": {"type": "string"}, "authenticator_type": {"enum": ["otp", "oob"]},
+            _object({"id": {"type": "string"},
+                     "authenticator_type": {"enum": _AUTHENTICATOR_TYPES},
                      "oob_channel": {"const": "sms"}, "name": {"type": ["string", "null"],
                                                                "description": _MASKED},
+                     "backup_eligible": {"type": "boolean"}, "backed_up": {"type": "boolean"},
+                     "aaguid": {"type": ["string", "null"]}, "transports": _STRINGS,
                      "active": {"type": "boolean"},
                      "created_at": {"type": "string", "format": "date-time"},
                      "last_used_at": {"type": ["string", "null"], "format": "date-time"}},
@@ -398,9 +427,13 @@ def _schemas() -> dict[str, Any]:
                     "authenticator_type", "remaining")]}},
         "RecoveryCodes": _object({"recovery_codes": _STRINGS}, "recovery_codes"),
         "ChallengeRequest": _object({"mfa_token": _GIVEN, "challenge_type": {
-            "enum": ["otp", "oob", "sms"]}, "authenticator_id": _VALUE, **_CLIENT},
+            "enum": ["otp", "oob", "sms", WEBAUTHN]}, "authenticator_id": _VALUE, **_CLIENT},
             "mfa_token", "challenge_type"),
-        "Challenge": _object({"challenge_type": {"enum": ["otp", "oob"]},
+        "Challenge": _object({"challenge_type": {"enum": ["otp", "oob", WEBAUTHN]},
                               "oob_code": {"type": "string"},
-                              "binding_method": {"const": "prompt"}}, "challenge_type"),
+                              "binding_method": {"const": "prompt"}, "options": _OPTIONS},
+                             "challenge_type"),
+        "PasskeyChallenge": _object({"passkey_session": {"type": "string"}, "options": _OPTIONS,
+                                     "expires_in": {"type": "integer", "minimum": 1}},
+                                    "passkey_session", "options", "expires_in"),
     }

@@ -16,6 +16,8 @@ from authserver.clients import (
     MFA_OOB,
     MFA_OTP,
     MFA_RECOVERY_CODE,
+    MFA_WEBAUTHN,
+    PASSKEY,
     PASSWORD,
     REFRESH_TOKEN,
 )
@@ -32,6 +34,8 @@ GRANT_LABELS = {
     MFA_OTP: "MFA with an authenticator app code (mfa-otp)",
     MFA_OOB: "MFA with an SMS code (mfa-oob)",
     MFA_RECOVERY_CODE: "MFA with a recovery code (mfa-recovery-code)",
+    MFA_WEBAUTHN: "MFA with a passkey or security key (mfa-webauthn)",
+    PASSKEY: "Passwordless sign-in with a passkey (passkey)",
     CLIENT_CREDENTIALS: "Client credentials (a machine, e.g. the management API)",
 }
 

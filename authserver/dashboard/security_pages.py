@@ -1,5 +1,6 @@
 """The Security section: MFA on or off, factors, policy, the SMS template with its preview,
-SMS credits, the TOTP issuer name, the mfa_token lifetime and the attempt limits.
+SMS credits, the TOTP issuer name, passkeys (user verification, whether a passkey sign-in counts
+as MFA), the mfa_token lifetime and the attempt limits.
 
 Every change goes through :meth:`MfaSettingsStore.update` (the management API's and the CLI's
 path), which checks all values together and stores nothing when one is wrong. The settings row is
@@ -21,8 +22,8 @@ from authserver.mfa.settings import BOUNDS, FACTORS, POLICIES
 from authserver.sms import template
 
 Page = tuple[str, int]
-FLAGS = ("enabled", "sms_confirm_phone")
-TEXTS = ("policy", "totp_issuer", "sms_template")
+FLAGS = ("enabled", "sms_confirm_phone", "passkey_counts_as_mfa")
+TEXTS = ("policy", "totp_issuer", "sms_template", "webauthn_user_verification")
 PREVIEW_CODE = "123456"
 
 

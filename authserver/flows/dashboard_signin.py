@@ -115,7 +115,7 @@ class AdminSignIn:
         factor = self._factor(code)
         attempt = Attempt(DASHBOARD_CLIENT_ID, ip, factor.name)
         with refusals_kept(self._session):
-            user, ticket = self._mfa.verifier.verify(
+            user, ticket, _ = self._mfa.verifier.verify(
                 mfa_token, attempt, self._mfa.settings.load(), partial(factor.check, code))
         codes = None
         if ticket.purpose == FOR_ENROLLMENT:

@@ -27,10 +27,19 @@ from authserver.mfa.authenticators import TYPE_OOB, TYPE_OTP, Authenticators
 from authserver.mfa.inventory import FactorInventory
 from authserver.mfa.policy import MFA_AMR, factor_of
 from authserver.mfa.recovery import RecoveryCodes
-from authserver.mfa.settings import RECOVERY_CODE, SMS, MfaSettings, MfaSettingsStore
+from authserver.mfa.settings import (
+    RECOVERY_CODE,
+    SMS,
+    UV_REQUIRED,
+    WEBAUTHN_FACTORS,
+    WEBAUTHN_PLATFORM,
+    MfaSettings,
+    MfaSettingsStore,
+)
 from authserver.mfa.sms import OobAnswer, SmsFactor, enrollment_binding, ticket_binding
 from authserver.mfa.tickets import MfaTicket
 from authserver.mfa.verification import Attempt, MfaVerifier, Proof
+from authserver.mfa.webauthn import Passkeys, key_amr, parse_registration
 from authserver.models import Authenticator, User
 from authserver.models.base import new_id
 from authserver.scopes import ENROLL, READ_AUTHENTICATORS, REMOVE_AUTHENTICATORS
@@ -39,6 +48,7 @@ from authserver.sms.sender import Delivery
 
 MAX_AUTHENTICATORS = 10
 DEFAULT_NAME = "Authenticator app"
+PASSKEY_NAMES = {WEBAUTHN_PLATFORM: "Passkey"}  # else "Security key"
 
 
 class SessionsOfUsers(Protocol):
@@ -60,11 +70,13 @@ class Enrollment:
 @dataclass(frozen=True)
 class Confirmation:
     """A first code: ``otp`` from an app, or ``binding_code`` (and optionally the
-    ``oob_code``) from the SMS sent at enrollment."""
+    ``oob_code``) from the SMS sent at enrollment; for a passkey, the browser's registration
+    (``credential``, a RegistrationResponseJSON)."""
 
     otp: str | None = None
     binding_code: str | None = None
     oob_code: str | None = None
+    credential: str | None = None
 
 
 @dataclass(frozen=True)
@@ -84,8 +96,8 @@ class MfaAccount:
 
     def __init__(
         self, session: Session, settings: MfaSettingsStore, authenticators: Authenticators, *,
-        recovery: RecoveryCodes, verifier: MfaVerifier, sms: SmsFactor, audit: AuditLog,
-        sso_sessions: SessionsOfUsers,
+        recovery: RecoveryCodes, verifier: MfaVerifier, sms: SmsFactor, passkeys: Passkeys,
+        audit: AuditLog, sso_sessions: SessionsOfUsers,
     ) -> None:
         self._session = session
         self._settings = settings
@@ -93,6 +105,7 @@ class MfaAccount:
         self._recovery = recovery
         self._verifier = verifier
         self._sms = sms
+        self._passkeys = passkeys
         self._audit = audit
         self._sso_sessions = sso_sessions
         self._inventory = FactorInventory(session, authenticators, recovery)
@@ -115,6 +128,8 @@ class MfaAccount:
             raise InvalidRequest(f"A user may have at most {MAX_AUTHENTICATORS} authenticators.")
         if asked.factor == SMS:
             body = self._associate_phone(who, asked, settings)
+        elif asked.factor in WEBAUTHN_FACTORS:
+            body = self._associate_passkey(who, asked, settings)
         else:
             body = self._associate_app(who, asked, settings)
         if settings.factor_enabled(RECOVERY_CODE) and not usable:
@@ -131,6 +146,19 @@ class MfaAccount:
         uri = totp.provisioning_uri(secret, settings.totp_issuer, who.user.email)
         return {"id": authenticator.id, "authenticator_type": TYPE_OTP, "secret": secret,
                 "barcode_uri": uri, "qr_code": totp.qr_code(uri)}
+
+    def _associate_passkey(self, who: Principal, asked: Enrollment,
+                           settings: MfaSettings) -> dict[str, Any]:
+        """A pending passkey or security key, and the options the browser creates it with
+        (WebAuthn L3 §5.4); one pending passkey at a time, the user's others excluded."""
+        self._authenticators.drop_pending(who.user.id, *WEBAUTHN_FACTORS)
+        name = _name(asked.name, PASSKEY_NAMES.get(asked.factor, "Security key"))
+        authenticator = self._authenticators.add_passkey(who.user.id, asked.factor, name)
+        options = self._passkeys.creation_options(
+            who.user, authenticator, rp_name=settings.totp_issuer,
+            user_verification=settings.webauthn_user_verification,
+            exclude=self._authenticators.of_user(who.user.id, active=True))
+        return {"id": authenticator.id, "authenticator_type": asked.factor, "options": options}
 
     def _associate_phone(self, who: Principal, asked: Enrollment,
                          settings: MfaSettings) -> dict[str, Any]:
@@ -176,7 +204,10 @@ class MfaAccount:
 
     def _first_code_check(self, who: Principal, authenticator: Authenticator,
                           answer: Confirmation) -> Callable[[], Proof | None]:
-        """The check of a confirmation: the app's code, or the code the SMS carried."""
+        """The check of a confirmation: the app's code, the code the SMS carried, or the
+        passkey's registration."""
+        if authenticator.type in WEBAUTHN_FACTORS:
+            return self._registration_check(who, authenticator, answer)
         if factor_of(authenticator) == SMS:
             code = _six_digits(answer.binding_code, "binding_code", "the 6 digits of the SMS")
             oob = OobAnswer(answer.oob_code, code)
@@ -186,6 +217,20 @@ class MfaAccount:
         def check() -> Proof | None:
             accepted = self._authenticators.accept_otp([authenticator], code)
             return None if accepted is None else Proof(accepted.id, confirmed=True)
+
+        return check
+
+    def _registration_check(self, who: Principal, authenticator: Authenticator,
+                            answer: Confirmation) -> Callable[[], Proof | None]:
+        if answer.credential is None:
+            raise InvalidRequest("'credential' is required: the browser's answer to the "
+                                 "options /mfa/associate gave (a RegistrationResponseJSON).")
+        registration = parse_registration(answer.credential)
+        require_uv = self._settings.load().webauthn_user_verification == UV_REQUIRED
+
+        def check() -> Proof:
+            self._passkeys.register(authenticator, who.user, registration, require_uv=require_uv)
+            return Proof(authenticator.id, confirmed=True, amr=(key_amr(authenticator),))
 
         return check
 

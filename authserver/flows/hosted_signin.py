@@ -191,10 +191,11 @@ class HostedSignIn:
         settings = self._mfa.settings.load()
         attempt = Attempt(who.client.client_id, who.ip, factor.name)
         with refusals_kept(self._parts.session):
-            user, _ = self._mfa.verifier.verify(mfa_token, attempt, settings,
-                                                partial(factor.check, answer))
+            user, _, proof = self._mfa.verifier.verify(mfa_token, attempt, settings,
+                                                       partial(factor.check, answer))
         self._parts.session.commit()
-        return Authenticated(user, tuple(dict.fromkeys((*amr, *factor.amr))), time.time())
+        return Authenticated(user, tuple(dict.fromkeys((*amr, *proof.amr, *factor.amr))),
+                             time.time())
 
     def _offered(self, ticket: MfaTicket) -> tuple[str, ...]:
         """The factors the user may answer with now: switched on and usable by the user (a

@@ -17,13 +17,14 @@ from authserver.audit import AuditLog
 from authserver.errors import InvalidRequest, NotFound, UnauthorizedClient
 from authserver.mfa.factors import ChallengeFactor
 from authserver.mfa.policy import FACTOR_GRANTS
-from authserver.mfa.settings import OTP, SMS, MfaSettings, MfaSettingsStore
+from authserver.mfa.settings import OTP, SMS, WEBAUTHN, MfaSettings, MfaSettingsStore
 from authserver.mfa.tickets import MfaLogins, MfaTicket
 from authserver.mfa.verification import Attempt
 from authserver.models import Authenticator, Client
 
-# challenge_type → factor (README, API: "sms" is a synonym of "oob" over SMS).
-CHALLENGE_TYPES = {"otp": OTP, "oob": SMS, "sms": SMS}
+# challenge_type → factor (README, API: "sms" is a synonym of "oob" over SMS; "webauthn"
+# answers with request options for the user's passkeys and security keys).
+CHALLENGE_TYPES = {"otp": OTP, "oob": SMS, "sms": SMS, "webauthn": WEBAUTHN}
 
 
 class MfaChallenge:

@@ -2,9 +2,10 @@
 
 Order (NIST SP 800-63B §5.2.2): the factor must be switched on; the verifier opens the mfa_token
 and its user, leases the token, counts the attempt, checks the answer and consumes the token
-(authserver.mfa.verification); then the tokens are signed with the login's ``amr`` (``pwd``,
-the factor's values, ``mfa``: RFC 8176) and the refresh-token family added; one commit holds the
-spent code, the audit events and the family. A refusal commits its audit events alone.
+(authserver.mfa.verification); then the tokens are signed with the login's ``amr`` (``pwd`` or
+the first step's, the factor's values, ``mfa``: RFC 8176) and the refresh-token family added;
+one commit holds the spent code, the audit events and the family. A refusal commits its audit
+events alone.
 """
 
 from __future__ import annotations
@@ -48,8 +49,9 @@ class MfaExchange:
         self._issuer.ready()
         attempt = Attempt(client.client_id, ip, factor.name)
         with refusals_kept(self._session):
-            user, ticket = self._verifier.verify(mfa_token, attempt, settings, check)
-        authn = Authentication(user, ("pwd", *factor.amr), utcnow())
+            user, ticket, proof = self._verifier.verify(mfa_token, attempt, settings, check)
+        amr = tuple(dict.fromkeys((*ticket.first_amr, *proof.amr, *factor.amr)))
+        authn = Authentication(user, amr, utcnow())
         tokens = self._issuer.issue(authn, TokenRequest(client, ticket.scope, ticket.audience))
         self._session.commit()
         return tokens

@@ -69,13 +69,13 @@ class PasswordLoginFlow:
         needed = self._policy.requirement(user.id, settings)
         if needed is None:
             return self._issuer.issue(Authentication(user, ("pwd",), utcnow()), request)
-        offered = _finishable(needed, request.client)
+        offered = finishable(needed, request.client)
         login = PendingLogin(request.client.client_id, request.scope, request.audience, ip)
         mfa_token = self._policy.start(user, login, needed, settings)
         return MfaRequired(mfa_token, needed.kind, offered)
 
 
-def _finishable(needed: Requirement, client: Client) -> tuple[str, ...]:
+def finishable(needed: Requirement, client: Client) -> tuple[str, ...]:
     """The factors whose grant this client may use; UnauthorizedClient when none, rather than an
     mfa_token it cannot use (RFC 6749 §5.2)."""
     offered = tuple(f for f in needed.factors if client.check_grant_type(FACTOR_GRANTS[f]))

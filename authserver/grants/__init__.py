@@ -3,13 +3,15 @@
 from authserver.grants.authorization_code import AuthorizationCodeGrant
 from authserver.grants.client_credentials import ClientCredentialsGrant
 from authserver.grants.mfa import MfaOobGrant, MfaOtpGrant, MfaRecoveryCodeGrant
+from authserver.grants.passkey import MfaWebauthnGrant, PasskeyGrant
 from authserver.grants.password import PasswordGrant
 from authserver.grants.refresh_token import RefreshTokenGrant
 
 GRANTS = (AuthorizationCodeGrant, PasswordGrant, RefreshTokenGrant, ClientCredentialsGrant,
-          MfaOtpGrant, MfaOobGrant, MfaRecoveryCodeGrant)
+          MfaOtpGrant, MfaOobGrant, MfaRecoveryCodeGrant, MfaWebauthnGrant, PasskeyGrant)
 
 __all__ = [
     "GRANTS", "AuthorizationCodeGrant", "ClientCredentialsGrant", "MfaOobGrant", "MfaOtpGrant",
-    "MfaRecoveryCodeGrant", "PasswordGrant", "RefreshTokenGrant",
+    "MfaRecoveryCodeGrant", "MfaWebauthnGrant", "PasskeyGrant", "PasswordGrant",
+    "RefreshTokenGrant",
 ]

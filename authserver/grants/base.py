@@ -7,12 +7,21 @@ from typing import TYPE_CHECKING, Any
 
 from authlib.consts import default_json_headers
 
+from authserver import errors
 from authserver.errors import AccessDenied, InvalidRequest, InvalidScope, UnauthorizedClient
 from authserver.models import Client
-from authserver.scopes import FACTOR_SCOPES, MANAGEMENT_SCOPES, USER_SCOPES, parse_scope
+from authserver.scopes import (
+    DEFAULT_SCOPE,
+    FACTOR_SCOPES,
+    MANAGEMENT_SCOPES,
+    USER_SCOPES,
+    parse_scope,
+)
+from authserver.tokens.issuer import TokenRequest, Tokens
 
 if TYPE_CHECKING:
     from authserver.authorization import AuthorizationServer, ProtektRequest
+    from authserver.flows.password_login import MfaRequired
     from authserver.services import Services
 
 Response = tuple[int, dict[str, Any], list[tuple[str, str]]]
@@ -86,6 +95,21 @@ class ProtektGrant:
         if audience not in client.audiences:
             raise AccessDenied(f"The client is not allowed to access audience '{audience}'.")
         return (audience,)
+
+    def login_request(self, client: Client) -> TokenRequest:
+        """What a user's login asks for: the scope (``openid`` by default; unknown scopes left
+        out) and the API, checked before any credential is (RFC 6749 §3.3)."""
+        scope = self.requested_scope(self.login_scopes(client), (DEFAULT_SCOPE,),
+                                     ignore_unknown=True)
+        audience = self.requested_audience(client)
+        self.for_own_endpoints_only(scope, audience)
+        return TokenRequest(client, scope, audience)
+
+    def login_response(self, outcome: Tokens | MfaRequired) -> Response:
+        """The tokens, or ``403 mfa_required`` with the mfa_token (README, API)."""
+        if isinstance(outcome, Tokens):
+            return self.respond(outcome.body)
+        return errors.render(errors.MfaRequired(**outcome.members()))
 
     @staticmethod
     def for_own_endpoints_only(scope: tuple[str, ...], audience: tuple[str, ...]) -> None:

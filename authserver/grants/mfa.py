@@ -32,7 +32,7 @@ class MfaGrant(ProtektGrant, BaseGrant, TokenEndpointMixin):
     @classmethod
     def check_token_endpoint(cls, request: object) -> bool:
         grant_type = request.payload.grant_type  # type: ignore[attr-defined]
-        return grant_type in (cls.GRANT_TYPE, _ALIAS_OF[cls.GRANT_TYPE])
+        return grant_type in (cls.GRANT_TYPE, _ALIAS_OF.get(cls.GRANT_TYPE))
 
     def factor(self) -> Factor:
         raise NotImplementedError

@@ -8,12 +8,10 @@ from __future__ import annotations
 
 from authlib.oauth2.rfc6749 import grants
 
-from authserver import errors
 from authserver.accounts.login import LoginAttempt
 from authserver.flows import password_login
 from authserver.grants.base import ProtektGrant, Response
-from authserver.scopes import DEFAULT_SCOPE
-from authserver.tokens.issuer import TokenRequest, Tokens
+from authserver.tokens.issuer import Tokens
 
 
 class PasswordGrant(ProtektGrant, grants.ResourceOwnerPasswordCredentialsGrant):
@@ -24,16 +22,10 @@ class PasswordGrant(ProtektGrant, grants.ResourceOwnerPasswordCredentialsGrant):
 
     def validate_token_request(self) -> None:
         client = self.authenticated_client()
-        scope = self.requested_scope(self.login_scopes(client), (DEFAULT_SCOPE,),
-                                     ignore_unknown=True)
-        audience = self.requested_audience(client)
-        self.for_own_endpoints_only(scope, audience)
+        request = self.login_request(client)
         attempt = LoginAttempt(self.param("username"), self.param("password"), client.client_id,
                                self.request.client_ip)
-        self.outcome = self.services.flows.password_login.run(
-            attempt, TokenRequest(client, scope, audience))
+        self.outcome = self.services.flows.password_login.run(attempt, request)
 
     def create_token_response(self) -> Response:
-        if isinstance(self.outcome, password_login.MfaRequired):  # 403 mfa_required, README API
-            return errors.render(errors.MfaRequired(**self.outcome.members()))
-        return self.respond(self.outcome.body)
+        return self.login_response(self.outcome)

@@ -98,10 +98,18 @@ class Authenticators:
         """Record a successful use; the caller commits."""
         authenticator.last_used_at = utcnow()
 
-    def drop_pending(self, user_id: str, authenticator_type: str) -> None:
-        """Forget unconfirmed enrollments of this type (a new one replaces them)."""
+    def add_passkey(self, user_id: str, kind: str, name: str) -> Authenticator:
+        """A pending WebAuthn authenticator (``webauthn-platform`` or ``webauthn-roaming``),
+        given its credential when the browser's registration verifies; the caller commits."""
+        authenticator = Authenticator(id=new_id(), user_id=user_id, type=kind, name=name,
+                                      active=False)
+        self._session.add(authenticator)
+        return authenticator
+
+    def drop_pending(self, user_id: str, *authenticator_types: str) -> None:
+        """Forget unconfirmed enrollments of these types (a new one replaces them)."""
         for pending in self.of_user(user_id, active=False):
-            if pending.type == authenticator_type:
+            if pending.type in authenticator_types:
                 self._session.delete(pending)
 
     def accept_otp(self, candidates: Iterable[Authenticator], code: str) -> Authenticator | None:

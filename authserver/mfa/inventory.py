@@ -80,6 +80,10 @@ class FactorInventory:
             item["oob_channel"] = authenticator.oob_channel
         if authenticator.phone_ciphertext is not None:
             item["phone_number"] = self._authenticators.phone(authenticator).masked
+        if authenticator.credential_id is not None:  # a passkey (WebAuthn L3 §6.1.3, §6.5.1)
+            item.update(backup_eligible=authenticator.backup_eligible,
+                        backed_up=authenticator.backed_up, aaguid=authenticator.aaguid,
+                        transports=authenticator.transports or [])
         return item
 
 

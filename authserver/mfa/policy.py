@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from authserver.audit import AuditLog
-from authserver.clients import MFA_OOB, MFA_OTP, MFA_RECOVERY_CODE
+from authserver.clients import MFA_OOB, MFA_OTP, MFA_RECOVERY_CODE, MFA_WEBAUTHN
 from authserver.errors import InvalidGrant
 from authserver.mfa.authenticators import Authenticators
 from authserver.mfa.recovery import RecoveryCodes
@@ -21,6 +21,8 @@ from authserver.mfa.settings import (
     RECOVERY_CODE,
     REQUIRED,
     SMS,
+    WEBAUTHN,
+    WEBAUTHN_FACTORS,
     MfaSettings,
     MfaSettingsStore,
 )
@@ -30,22 +32,26 @@ from authserver.scopes import format_scope
 
 MFA_AMR = "mfa"  # RFC 8176 §2
 # The grant that takes each factor's answer: a client without it cannot finish that factor.
-FACTOR_GRANTS = {OTP: MFA_OTP, SMS: MFA_OOB, RECOVERY_CODE: MFA_RECOVERY_CODE}
+FACTOR_GRANTS = {OTP: MFA_OTP, SMS: MFA_OOB, RECOVERY_CODE: MFA_RECOVERY_CODE,
+                 WEBAUTHN: MFA_WEBAUTHN, **dict.fromkeys(WEBAUTHN_FACTORS, MFA_WEBAUTHN)}
 
 
 def factor_of(authenticator: Authenticator) -> str:
-    """The factor name (settings, available_factors) of an authenticator: otp or sms."""
+    """The factor name (settings, available_factors) of an authenticator: otp, sms,
+    webauthn-platform or webauthn-roaming."""
     return authenticator.oob_channel or authenticator.type
 
 
 @dataclass(frozen=True)
 class PendingLogin:
-    """A login waiting for its second factor: the client, what it asked for, from where."""
+    """A login waiting for its second factor: the client, what it asked for, from where, and
+    how its first step authenticated (``pwd``, or a passkey's values)."""
 
     client_id: str
     scope: tuple[str, ...]
     audience: tuple[str, ...]
     ip: str
+    amr: tuple[str, ...] = ("pwd",)
 
 
 @dataclass(frozen=True)
@@ -100,6 +106,7 @@ class MfaPolicy:
         mfa_token = self._tickets.issue(
             user_id=user.id, client_id=login.client_id, scope=login.scope,
             audience=login.audience, purpose=needed.kind, ttl=settings.mfa_token_ttl,
+            first_amr=login.amr,
         )
         self._audit.record("mfa.required", user_id=user.id, client_id=login.client_id,
                            ip=login.ip, requirement=needed.kind, scope=format_scope(login.scope))

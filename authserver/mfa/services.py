@@ -6,13 +6,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from authserver.mfa.authenticators import Authenticators
-from authserver.mfa.factors import OtpFactor, RecoveryCodeFactor
+from authserver.mfa.factors import OtpFactor, RecoveryCodeFactor, WebauthnFactor
 from authserver.mfa.policy import MfaPolicy
 from authserver.mfa.recovery import RecoveryCodes
 from authserver.mfa.settings import MfaSettingsStore
 from authserver.mfa.sms import SmsFactor
 from authserver.mfa.tickets import MfaLogins, MfaTickets
 from authserver.mfa.verification import MfaVerifier
+from authserver.mfa.webauthn import Passkeys
 from authserver.sms.credits import SmsCredits
 
 
@@ -28,4 +29,6 @@ class MfaServices:
     otp: OtpFactor
     sms: SmsFactor
     recovery_code: RecoveryCodeFactor
+    passkeys: Passkeys
+    webauthn: WebauthnFactor
     sms_credits: SmsCredits

@@ -24,11 +24,23 @@ from authserver.sms.sender import SendRules
 OTP = "otp"
 SMS = "sms"
 RECOVERY_CODE = "recovery-code"
-FACTORS: tuple[str, ...] = (OTP, SMS, RECOVERY_CODE)
+# WebAuthn credentials (authserver.mfa.webauthn): one bound to the device (a platform passkey:
+# Touch ID, Windows Hello, a phone), or one the user carries (a security key).
+WEBAUTHN_PLATFORM = "webauthn-platform"
+WEBAUTHN_ROAMING = "webauthn-roaming"
+WEBAUTHN_FACTORS: tuple[str, ...] = (WEBAUTHN_PLATFORM, WEBAUTHN_ROAMING)
+WEBAUTHN = "webauthn"  # the challenge that either kind answers; on while either is on
+FACTORS: tuple[str, ...] = (OTP, SMS, *WEBAUTHN_FACTORS, RECOVERY_CODE)
 
 OPTIONAL = "optional"  # a user who enrolled is challenged (the guide's behaviour)
 REQUIRED = "required"  # every user must enroll before getting tokens
 POLICIES = (OPTIONAL, REQUIRED)
+
+# WebAuthn user verification (WebAuthn L3 §5.8.6): "required" refuses an authenticator that did
+# not check a PIN or biometric; "preferred" takes a security key without one as a second factor.
+UV_REQUIRED = "required"
+UV_PREFERRED = "preferred"
+USER_VERIFICATIONS = (UV_REQUIRED, UV_PREFERRED)
 
 
 @dataclass(frozen=True)
@@ -72,14 +84,28 @@ class MfaSettings:
     sms_allowed_countries: tuple[str, ...] = ()
     #: An audit event ``sms.credits.low`` is recorded when the balance falls to this.
     sms_low_credit_threshold: int = 100
+    #: Passkeys as a second factor: ``required`` (a PIN or biometric on the authenticator) or
+    #: ``preferred``. A passwordless sign-in always requires it (NIST SP 800-63B §5.1.8.1).
+    webauthn_user_verification: str = UV_PREFERRED
+    #: A passwordless passkey sign-in (user verified) counts as MFA: the passkey is something
+    #: the user has, unlocked by something they know or are (NIST SP 800-63B §5.1.9, a
+    #: multi-factor cryptographic authenticator). Off: such a sign-in still needs a second factor.
+    passkey_counts_as_mfa: bool = True
 
     def factor_enabled(self, factor: str) -> bool:
+        if factor == WEBAUTHN:
+            return self.passkeys_enabled
         return self.enabled and factor in self.factors
 
     @property
     def enrollable_factors(self) -> tuple[str, ...]:
         """The enabled factors a user can enroll (recovery codes come with them)."""
         return tuple(f for f in self.factors if f != RECOVERY_CODE)
+
+    @property
+    def passkeys_enabled(self) -> bool:
+        """A WebAuthn factor is on: passkeys may be enrolled and used to sign in."""
+        return any(self.factor_enabled(f) for f in WEBAUTHN_FACTORS)
 
     @property
     def sms_rules(self) -> SendRules:
@@ -122,9 +148,13 @@ def checked(settings: MfaSettings) -> MfaSettings:
         raise InvalidRequest(f"Unknown factor '{unknown[0]}'; known: {', '.join(FACTORS)}.")
     if settings.policy not in POLICIES:
         raise InvalidRequest(f"policy must be one of {', '.join(POLICIES)}.")
+    if settings.webauthn_user_verification not in USER_VERIFICATIONS:
+        raise InvalidRequest(
+            f"webauthn_user_verification must be one of {', '.join(USER_VERIFICATIONS)}.")
     if not settings.enrollable_factors:
         raise InvalidRequest(
-            "factors must include one users can enroll (otp or sms); to stop MFA, switch it off."
+            "factors must include one users can enroll (otp, sms or a webauthn one); to stop "
+            "MFA, switch it off."
         )
     _check_values(settings)
     template.check(settings.sms_template, settings.totp_issuer, settings.sms_code_minutes)
@@ -133,7 +163,7 @@ def checked(settings: MfaSettings) -> MfaSettings:
 
 def _check_values(settings: MfaSettings) -> None:
     """Types and bounds of the single values."""
-    for name in ("enabled", "sms_confirm_phone"):
+    for name in ("enabled", "sms_confirm_phone", "passkey_counts_as_mfa"):
         if not isinstance(getattr(settings, name), bool):
             raise InvalidRequest(f"{name} must be true or false.")
     issuer = settings.totp_issuer

@@ -46,6 +46,7 @@ class MfaTicket:
     purpose: str
     expires_at: float
     void: bool = False
+    first_amr: tuple[str, ...] = ("pwd",)  # RFC 8176: how the first step authenticated
 
     @property
     def seconds_left(self) -> float:
@@ -60,12 +61,12 @@ class MfaTickets:
 
     def issue(
         self, *, user_id: str, client_id: str, scope: tuple[str, ...],
-        audience: tuple[str, ...], purpose: str, ttl: int,
+        audience: tuple[str, ...], purpose: str, ttl: int, first_amr: tuple[str, ...] = ("pwd",),
     ) -> str:
         """A new mfa_token for ttl seconds."""
         token = secrets.token_urlsafe(32)
         ticket = MfaTicket(digest(token), user_id, client_id, scope, audience, purpose,
-                           time.time() + ttl)
+                           time.time() + ttl, first_amr=first_amr)
         self._records.put(ticket.key, json.dumps(asdict(ticket)).encode(), ttl + EXPIRED_MEMORY)
         return token
 
@@ -141,7 +142,8 @@ def _lease_key(key: str) -> str:
 def _parsed(raw: bytes) -> MfaTicket:
     data = json.loads(raw)
     return MfaTicket(**{**data, "scope": tuple(data["scope"]),
-                        "audience": tuple(data["audience"])})
+                        "audience": tuple(data["audience"]),
+                        "first_amr": tuple(data.get("first_amr", ("pwd",)))})
 
 
 class MfaLogins:

@@ -65,10 +65,22 @@ class Attempt:
 
 @dataclass(frozen=True)
 class Proof:
-    """A right answer: which authenticator gave it, and whether it confirmed a pending one."""
+    """A right answer: which authenticator gave it, whether it confirmed a pending one, and
+    the ``amr`` values (RFC 8176) the answer itself showed beyond its factor's (a passkey's
+    ``hwk`` or ``swk``)."""
 
     authenticator_id: str | None = None
     confirmed: bool = False
+    amr: tuple[str, ...] = ()
+
+
+class RefusedAnswer(InvalidGrant):
+    """A wrong answer that says why (a passkey's assertion that does not verify), counted and
+    audited like a wrong code, with ``reason`` in the audit event."""
+
+    def __init__(self, description: str, *, reason: str) -> None:
+        super().__init__(description)
+        self.reason = reason
 
 
 Check = Callable[[User, MfaTicket], Proof | None]
@@ -94,9 +106,9 @@ class MfaVerifier:
 
     def verify(
         self, mfa_token: str, attempt: Attempt, settings: MfaSettings, check: Check,
-    ) -> tuple[User, MfaTicket]:
-        """The user and ticket after a right answer; InvalidGrant (also for a blocked user,
-        before any code is checked or spent), ExpiredToken or LimitReached."""
+    ) -> tuple[User, MfaTicket, Proof]:
+        """The user, ticket and proof after a right answer; InvalidGrant (also for a blocked
+        user, before any code is checked or spent), ExpiredToken or LimitReached."""
         ticket, user = self._logins.open(mfa_token, attempt.client_id)
         with self._tickets.exclusive(ticket) as held:
             ticket = held.ticket
@@ -112,7 +124,7 @@ class MfaVerifier:
                 self._session.rollback()
                 raise InvalidGrant(UNKNOWN)
             self._record_success(attempt, user, proof)
-        return user, ticket
+        return user, ticket, proof
 
     def guarded(
         self, attempt: Attempt, user: User, settings: MfaSettings,
@@ -125,6 +137,9 @@ class MfaVerifier:
             proof = check()
         except ExpiredToken:  # an SMS code past its time: a failed attempt like a wrong one
             self._record(attempt, user, failure_event, reason="expired")
+            raise
+        except RefusedAnswer as refused:
+            self._record(attempt, user, failure_event, reason=refused.reason)
             raise
         if proof is None:
             self._record(attempt, user, failure_event)

@@ -18,19 +18,24 @@ from authserver.models import Authenticator, User
 from authserver.scopes import PHONE, PROFILE
 
 # OIDC Core §2 acr values (OpenID Provider Authentication Policy Extension 1.0 §5).
-# The phishing-resistant value (…/phishing-resistant) comes with passkeys, which can meet it.
 MULTI_FACTOR_ACR = "http://schemas.openid.net/pape/policies/2007/06/multi-factor"
+# MFA with a factor that phishing cannot relay: a passkey or security key, bound to the RP ID
+# (NIST SP 800-63B §5.2.5); amr ``hwk`` or ``swk`` beside ``mfa``.
+PHISHING_RESISTANT_ACR = "http://schemas.openid.net/pape/policies/2007/06/phishing-resistant"
 PASSWORD_ACR = "urn:protekt:acr:password"  # noqa: S105 (a password alone; no standard URI)
-ACR_VALUES: tuple[str, ...] = (MULTI_FACTOR_ACR, PASSWORD_ACR)
-# acr_values by which an app demands a second factor (OIDC Core §3.1.2.1); until passkeys, a
-# phishing-resistant request gets the best there is, and the ID token's acr says which.
-MFA_ACR_VALUES: tuple[str, ...] = (
-    MULTI_FACTOR_ACR, "http://schemas.openid.net/pape/policies/2007/06/phishing-resistant")
+ACR_VALUES: tuple[str, ...] = (PHISHING_RESISTANT_ACR, MULTI_FACTOR_ACR, PASSWORD_ACR)
+# acr_values by which an app demands a second factor (OIDC Core §3.1.2.1). A phishing-resistant
+# request gets a second factor; the ID token's acr says whether it was a passkey.
+MFA_ACR_VALUES: tuple[str, ...] = (MULTI_FACTOR_ACR, PHISHING_RESISTANT_ACR)
+KEY_AMR = frozenset({"hwk", "swk"})  # RFC 8176 §2: proof of possession of a key
 
 
 def acr_of(amr: tuple[str, ...] | list[str]) -> str:
-    """The acr a login reached: multi-factor when its amr holds ``mfa`` (RFC 8176 §2)."""
-    return MULTI_FACTOR_ACR if "mfa" in amr else PASSWORD_ACR
+    """The acr a login reached (RFC 8176 §2): phishing-resistant when its amr holds ``mfa``
+    and a key's value, multi-factor with ``mfa`` alone, else the password's."""
+    if "mfa" not in amr:
+        return PASSWORD_ACR
+    return PHISHING_RESISTANT_ACR if KEY_AMR & set(amr) else MULTI_FACTOR_ACR
 
 
 class UserClaims:

@@ -33,6 +33,8 @@ from tests.conftest import (
 )
 from tests.support import Outbox, free_port
 
+NONE = dict.fromkeys(FACTORS, 0)  # every factor's count, before a test adds its own
+
 Samples = dict[tuple[str, tuple[tuple[str, str], ...]], float]
 FAMILIES = {
     "protekt_mfa_challenges": "counter", "protekt_mfa_verifications": "counter",
@@ -73,14 +75,12 @@ def test_mfa_logins_are_counted_by_factor_and_result(
         services.flows.security_settings.update(user_max_consecutive_failures=3)
     drive_logins(client, web_app, mfa_user)
     samples = scrape(client)
-    assert per_factor(samples, "protekt_mfa_challenges_total") == {
-        "otp": 1, "sms": 0, "recovery-code": 0}
+    assert per_factor(samples, "protekt_mfa_challenges_total") == {**NONE, "otp": 1}
     assert per_factor(samples, "protekt_mfa_verifications_total", result="success") == {
-        "otp": 1, "sms": 0, "recovery-code": 1}
+        **NONE, "otp": 1, "recovery-code": 1}
     assert per_factor(samples, "protekt_mfa_verifications_total", result="failure") == {
-        "otp": 4, "sms": 0, "recovery-code": 1}
-    assert per_factor(samples, "protekt_mfa_lockouts_total") == {
-        "otp": 1, "sms": 0, "recovery-code": 0}
+        **NONE, "otp": 4, "recovery-code": 1}
+    assert per_factor(samples, "protekt_mfa_lockouts_total") == {**NONE, "otp": 1}
 
 
 def drive_logins(client: FlaskClient, web_app: RegisteredClient, mfa_user: EnrolledUser) -> None:
@@ -138,7 +138,7 @@ def test_sms_is_counted_and_the_balance_is_read_by_every_app(
         assert {name: samples[name, ()] for name in expected} == expected
         assert per_factor(samples, "protekt_mfa_challenges_total")["sms"] == 1
         assert per_factor(samples, "protekt_mfa_verifications_total", result="success") == {
-            "otp": 0, "sms": 1, "recovery-code": 0}
+            **NONE, "sms": 1}
 
 
 def test_no_label_holds_user_client_or_address_data(

@@ -33,7 +33,9 @@ def test_policy_required_makes_a_new_user_enroll_during_login(
         services.flows.security_settings.update(policy="required")
     response = password_login(client, web_app, scope=MFA_SCOPE)
     body = assert_error(response, "mfa_required", 403)
-    assert body["mfa_requirements"] == {"enroll": [{"type": "otp"}, {"type": "sms"}]}
+    assert body["mfa_requirements"] == {"enroll": [
+        {"type": "otp"}, {"type": "sms"}, {"type": "webauthn-platform"},
+        {"type": "webauthn-roaming"}]}
     ticket = body["mfa_token"]
     associated = client.post("/mfa/associate", json={"type": "otp"}, headers=bearer(ticket))
     assert associated.status_code == 200, associated.get_json()

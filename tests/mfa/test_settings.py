@@ -19,7 +19,10 @@ def test_defaults_apply_until_changed(app: Flask) -> None:
         assert services.mfa.settings.load() == MfaSettings()
     defaults = MfaSettings()
     assert (defaults.enabled, defaults.policy, defaults.mfa_token_ttl) == (True, "optional", 600)
-    assert defaults.factors == ("otp", "sms", "recovery-code")
+    assert defaults.factors == ("otp", "sms", "webauthn-platform", "webauthn-roaming",
+                                "recovery-code")
+    assert (defaults.webauthn_user_verification, defaults.passkey_counts_as_mfa) == (
+        "preferred", True)
     limits = (defaults.token_max_failures, defaults.user_failure_burst,
               defaults.user_failure_drain, defaults.user_max_consecutive_failures)
     assert limits == (5, 10, 360, 100)
