@@ -32,13 +32,15 @@ from authserver.audit import AuditLog
 from authserver.errors import InvalidRequest
 from authserver.flows.factor_management import Enrollment, MfaAccount, Principal
 from authserver.flows.mfa_challenge import MfaChallenge
+from authserver.flows.passkey_signin import PasskeySignIn
 from authserver.flows.unit import refusals_kept
 from authserver.mfa.factors import Factor
 from authserver.mfa.policy import PendingLogin, Requirement
 from authserver.mfa.services import MfaServices
-from authserver.mfa.settings import OTP, RECOVERY_CODE, SMS
+from authserver.mfa.settings import OTP, RECOVERY_CODE, SMS, WEBAUTHN, WEBAUTHN_FACTORS
 from authserver.mfa.tickets import FOR_ENROLLMENT, MfaTicket
 from authserver.mfa.verification import Attempt
+from authserver.mfa.webauthn import parse_assertion
 from authserver.models import Client, User
 from authserver.tokens.access import signed_by_us
 from authserver.tokens.keys import KeyRing
@@ -79,6 +81,7 @@ class SignInParts:
     consents: Consents
     audit: AuditLog
     interactions: Interactions
+    passkeys: PasskeySignIn
 
 
 class HostedSignIn:
@@ -149,6 +152,24 @@ class HostedSignIn:
         self._parts.session.commit()
         return Authenticated(user, ("pwd",), time.time())
 
+    # passkey, without a password -----------------------------------------------------------
+
+    def passkeys_enabled(self) -> bool:
+        return self._mfa.settings.load().passkeys_enabled
+
+    def passkey_options(self, who: Who) -> tuple[str, dict[str, Any]]:
+        """A passkey_session for this browser and the options of its passkey prompt."""
+        started = self._parts.passkeys.challenge(who.client)
+        return started["passkey_session"], started["options"]
+
+    def passkey(self, passkey_session: str, credential: str, who: Who) -> Authenticated:
+        """The user after a passkey answered (InvalidGrant or InvalidRequest otherwise): amr
+        ``hwk``/``swk`` and ``user``, and ``mfa`` when a passkey counts as MFA."""
+        user, assertion = self._parts.passkeys.authenticate(
+            passkey_session, parse_assertion(credential), who.client.client_id, who.ip)
+        self._parts.session.commit()
+        return Authenticated(user, self._parts.passkeys.amr(assertion), time.time())
+
     # second factor ---------------------------------------------------------------------------
 
     def mfa_needed(self, user_id: str) -> bool:
@@ -174,6 +195,12 @@ class HostedSignIn:
         """The live ticket (InvalidGrant, ExpiredToken or TooManyAttempts otherwise)."""
         return self._mfa.tickets.open(mfa_token, who.client.client_id)
 
+    def webauthn_options(self, mfa_token: str, who: Who) -> dict[str, Any]:
+        """The options of the passkey prompt for this sign-in's second step."""
+        body = self._parts.challenge.run(mfa_token, who.client, who.ip, WEBAUTHN, None,
+                                         finished_by_grant=False)
+        return dict(body["options"])
+
     def send_sms(self, mfa_token: str, who: Who) -> str:
         """Text a code to the user's phone; the oob_code that names it."""
         body = self._parts.challenge.run(mfa_token, who.client, who.ip, "sms", None,
@@ -186,7 +213,10 @@ class HostedSignIn:
         TooManyAttempts otherwise), under the same limits and audit as the MFA grants."""
         factor = self._factor(factor_name)
         ticket = self.ticket(mfa_token, who)
-        if factor.name not in self._offered(ticket):
+        offered = self._offered(ticket)
+        if set(offered) & set(WEBAUTHN_FACTORS):
+            offered = (*offered, WEBAUTHN)
+        if factor.name not in offered:
             raise InvalidRequest(f"The {factor.name} factor is not one this sign-in offers.")
         settings = self._mfa.settings.load()
         attempt = Attempt(who.client.client_id, who.ip, factor.name)
@@ -207,10 +237,11 @@ class HostedSignIn:
 
     def _factor(self, name: str) -> Factor:
         factors: dict[str, Factor] = {OTP: self._mfa.otp, SMS: self._mfa.sms,
+                                      WEBAUTHN: self._mfa.webauthn,
                                       RECOVERY_CODE: self._mfa.recovery_code}
         if name not in factors:
-            raise InvalidRequest("Choose an authenticator app code, an SMS code or a recovery "
-                                 "code.")
+            raise InvalidRequest("Choose an authenticator app code, an SMS code, a passkey or "
+                                 "a recovery code.")
         return factors[name]
 
     # enrollment during sign-in ---------------------------------------------------------------

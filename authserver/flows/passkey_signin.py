@@ -75,7 +75,17 @@ class PasskeySignIn:
         verify, InvalidRequest when passkeys are off."""
         settings = self._enabled()
         self._issuer.ready()
-        client_id = request.client.client_id
+        user, assertion = self.authenticate(passkey_session, credential,
+                                            request.client.client_id, ip)
+        outcome = self._outcome(user, assertion, request, ip, settings)
+        self._session.commit()
+        return outcome
+
+    def authenticate(self, passkey_session: str, credential: AuthenticationCredential,
+                     client_id: str, ip: str) -> tuple[User, Assertion]:
+        """The user whose passkey answered, audited (the caller commits a success; a refusal
+        is committed here with its audit event)."""
+        self._enabled()
         with refusals_kept(self._session):
             try:
                 assertion = self._passkeys.verify(
@@ -89,9 +99,12 @@ class PasskeySignIn:
         self._audit.record("passkey.signin.success", user_id=user.id, client_id=client_id,
                            ip=ip, factor=PASSKEY_SIGNIN,
                            authenticator_id=assertion.authenticator.id)
-        outcome = self._outcome(user, assertion, request, ip, settings)
-        self._session.commit()
-        return outcome
+        return user, assertion
+
+    def amr(self, assertion: Assertion) -> tuple[str, ...]:
+        """``hwk`` or ``swk``, ``user``, and ``mfa`` when a passkey sign-in counts as MFA."""
+        amr = (key_amr(assertion.authenticator), USER_PRESENT_AMR)
+        return (*amr, MFA_AMR) if self._settings.load().passkey_counts_as_mfa else amr
 
     def _enabled(self) -> MfaSettings:
         settings = self._settings.load()
@@ -119,10 +132,8 @@ class PasskeySignIn:
 
     def _outcome(self, user: User, assertion: Assertion, request: TokenRequest, ip: str,
                  settings: MfaSettings) -> Tokens | MfaRequired:
-        amr = (key_amr(assertion.authenticator), USER_PRESENT_AMR)
-        if settings.passkey_counts_as_mfa:
-            return self._issuer.issue(Authentication(user, (*amr, MFA_AMR), utcnow()), request)
-        needed = self._policy.requirement(user.id, settings)
+        amr = self.amr(assertion)
+        needed = None if MFA_AMR in amr else self._policy.requirement(user.id, settings)
         if needed is None:
             return self._issuer.issue(Authentication(user, amr, utcnow()), request)
         others = tuple(f for f in needed.factors if f not in WEBAUTHN_FACTORS)

@@ -24,5 +24,6 @@ def register_hosted(app: Flask, services: Services) -> None:
         sso_sessions=services.sso_sessions, refresh_tokens=services.refresh_tokens,
         consents=services.consents, audit=services.audit,
         interactions=Interactions(services.store.namespace("signin")),
+        passkeys=services.flows.passkey_signin,
     )
     register(app, HostedSignIn(parts), key)

@@ -1,19 +1,22 @@
-"""The hosted pages (OIDC Core §3.1.2.3): sign-in, the second factor, its enrollment during
-sign-in, and consent. Each step's POST goes back to ``/authorize/resume``, which decides what
-comes next (:mod:`authserver.hosted.authorize`). A refusal shows the form again with the reason
-(and ``Retry-After`` past a limit); a second step whose mfa_token has expired or is void starts
-the sign-in again from the password.
+"""The hosted pages (OIDC Core §3.1.2.3): sign-in (password or passkey), the second factor,
+its enrollment during sign-in, and consent. Each step's POST goes back to ``/authorize/resume``,
+which decides what comes next (:mod:`authserver.hosted.authorize`). A refusal shows the form
+again with the reason (and ``Retry-After`` past a limit); a second step whose mfa_token has
+expired or is void starts the sign-in again from the password. The passkey prompts get their
+options as JSON from the page's script (``static/passkeys.js``).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
-from flask import Response, redirect, request, url_for
+from flask import Response, jsonify, redirect, request, url_for
 
 from authserver.accounts.interactions import Interaction
 from authserver.errors import AccessDenied, InvalidRequest, ProtektError
 from authserver.flows.factor_management import Enrollment
+from authserver.flows.hosted_signin import Authenticated
 from authserver.grants.authorization_code import AUDIENCE_ITEM
 from authserver.hosted.authorize import (
     consent_items,
@@ -23,7 +26,8 @@ from authserver.hosted.authorize import (
     trusted_redirect,
 )
 from authserver.hosted.web import bp, hosted, page, signin_state, update_signin, who
-from authserver.mfa.settings import OTP, SMS
+from authserver.mfa.factors import WebauthnFactor
+from authserver.mfa.settings import OTP, SMS, WEBAUTHN, WEBAUTHN_FACTORS, WEBAUTHN_PLATFORM
 from authserver.mfa.sms import OobAnswer
 from authserver.models import Client
 
@@ -71,17 +75,63 @@ def _resume() -> Response:
 @bp.route("/signin", methods=["GET", "POST"])
 def signin() -> Page | Response:
     interaction, client = _step()
+    passkeys = hosted().passkeys_enabled()
     if request.method == "GET":
-        return page("signin.html", client=client, email=interaction.params.get("login_hint", ""))
+        return page("signin.html", client=client, passkeys=passkeys,
+                    email=interaction.params.get("login_hint", ""))
     email = request.form.get("email", "")
     try:
         done = hosted().password(email, request.form.get("password", ""), who(client))
     except ProtektError as refused:
-        return _refused(refused, "signin.html", client=client, email=email)
+        return _refused(refused, "signin.html", client=client, email=email, passkeys=passkeys)
+    return _signed_in(interaction, done)
+
+
+def _signed_in(interaction: Interaction, done: Authenticated) -> Response:
+    """The first step is done: on to what /authorize decides next."""
     hosted().interactions.save(interaction.but(
         user_id=done.user.id, amr=done.amr, auth_time=done.auth_time, fresh=True, session=False))
-    update_signin(mfa_token=None, oob_code=None)
+    update_signin(mfa_token=None, oob_code=None, passkey_session=None)
     return _resume()
+
+
+def _options(make: Callable[[], dict[str, Any]]) -> Response:
+    """The options of a passkey prompt as JSON for the page's script (README, Passkeys), or
+    the reason there are none."""
+    try:
+        return jsonify(make())
+    except ProtektError as refused:
+        if refused.status_code >= 500:
+            raise
+        answer = jsonify(error=refused.error, error_description=refused.get_error_description())
+        answer.status_code = refused.status_code
+        return answer
+
+
+@bp.post("/signin/passkey/options")
+def passkey_options() -> Response:
+    """A passwordless sign-in's prompt: its passkey_session stays in the sign-in cookie."""
+    _, client = _step()
+
+    def make() -> dict[str, Any]:
+        passkey_session, options = hosted().passkey_options(who(client))
+        update_signin(passkey_session=passkey_session)
+        return options
+
+    return _options(make)
+
+
+@bp.post("/signin/passkey")
+def passkey() -> Page | Response:
+    """The browser's answer to the passkey prompt (conditional UI or the button)."""
+    interaction, client = _step()
+    try:
+        done = hosted().passkey(signin_state().get("passkey_session", ""),
+                                request.form.get("credential", ""), who(client))
+    except ProtektError as refused:
+        update_signin(passkey_session=None)
+        return _refused(refused, "signin.html", client=client, email="", passkeys=True)
+    return _signed_in(interaction, done)
 
 
 # second factor -----------------------------------------------------------------------------
@@ -118,8 +168,17 @@ def mfa() -> Page | Response:
     return _resume()
 
 
-def _answer(factor: str) -> str | OobAnswer:
+@bp.post("/signin/mfa/webauthn")
+def webauthn_options() -> Response:
+    """The options of the passkey prompt for the second step."""
+    _, client = _step()
+    return _options(lambda: hosted().webauthn_options(_mfa_token(), who(client)))
+
+
+def _answer(factor: str) -> Any:
     code = request.form.get("code", "").strip()
+    if factor == WEBAUTHN:
+        return WebauthnFactor.parse(code)
     if factor != SMS:
         return code
     oob_code = signin_state().get("oob_code")
@@ -181,6 +240,23 @@ def enroll_app() -> Page:
                         factors=hosted().requirement(interaction.user_id or "").factors)
     return page("enroll_app.html", client=client, app=app,
                 recovery_codes=app.get("recovery_codes", []))
+
+
+@bp.post("/signin/enroll/passkey")
+def enroll_passkey() -> Page:
+    """A passkey or security key: the page creates it in the browser, then answers the second
+    step with its registration (which activates it)."""
+    interaction, client = _step()
+    kind = request.form.get("kind", WEBAUTHN_PLATFORM)
+    try:
+        if kind not in WEBAUTHN_FACTORS:
+            raise InvalidRequest("Choose a passkey or a security key.")
+        created = hosted().enroll(_mfa_token(), Enrollment(kind), who(client))
+    except ProtektError as refused:
+        return _refused(refused, "enroll.html", client=client,
+                        factors=hosted().requirement(interaction.user_id or "").factors)
+    return page("enroll_passkey.html", client=client, options=created["options"], kind=kind,
+                recovery_codes=created.get("recovery_codes", []))
 
 
 @bp.post("/signin/enroll/phone")

@@ -310,6 +310,10 @@ def test_discovery_names_the_browser_sign_in(client: FlaskClient) -> None:
     ("/signin/mfa/sms", {}),
     ("/signin/enroll/app", {}),
     ("/signin/enroll/phone", {"phone_number": PHONE}),
+    ("/signin/enroll/passkey", {"kind": "webauthn-platform"}),
+    ("/signin/mfa/webauthn", {}),
+    ("/signin/passkey/options", {}),
+    ("/signin/passkey", {"credential": "{}"}),
     ("/signin/consent", {"decision": "allow"}),
     ("/logout", {"confirm": "yes"}),
 ])
