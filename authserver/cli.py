@@ -199,7 +199,8 @@ def mfa_group() -> None:
 
 @mfa_group.command("settings")
 @click.option("--enable/--disable", "enabled", default=None, help="Switch MFA on or off.")
-@click.option("--factors", help="Comma-separated: otp, sms, recovery-code.")
+@click.option("--factors", help="Comma-separated: otp, sms, webauthn-platform, "
+              "webauthn-roaming, recovery-code.")
 @click.option("--policy", type=click.Choice(["optional", "required"]))
 @click.option("--totp-issuer", help="Issuer name shown by authenticator apps.")
 @click.option("--mfa-token-ttl", type=int, help="Seconds an mfa_token lives (60-3600).")
@@ -218,6 +219,10 @@ def mfa_group() -> None:
 @click.option("--sms-allowed-countries",
               help="Comma-separated ISO 3166 codes (e.g. US,GB); empty string allows all.")
 @click.option("--sms-low-credit-threshold", type=int, help="Balance that records a warning.")
+@click.option("--webauthn-user-verification", type=click.Choice(["required", "preferred"]),
+              help="A passkey as second factor must verify the user (PIN, biometric).")
+@click.option("--passkey-counts-as-mfa/--passkey-does-not-count-as-mfa", default=None,
+              help="A passwordless passkey sign-in counts as MFA.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 def mfa_settings(as_json: bool, **changes: Any) -> None:
     """Show the MFA settings, after applying any options given."""

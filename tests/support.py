@@ -203,9 +203,12 @@ def protekt(env: Mapping[str, str], *args: str) -> subprocess.CompletedProcess[s
 class ProtektServer:
     """``protekt serve`` on a free loopback port, as production runs it."""
 
-    def __init__(self, env: Mapping[str, str], workers: int = 2) -> None:
+    def __init__(self, env: Mapping[str, str], workers: int = 2, *,
+                 host: str = "127.0.0.1") -> None:
+        """``host`` names the issuer (``localhost`` for WebAuthn, which refuses IP addresses);
+        the server listens on 127.0.0.1 either way."""
         self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
+        self.url = f"http://{host}:{self.port}"
         # Small pools: tests run servers side by side on one PostgreSQL (and CI may share it).
         self.env = {"PROTEKT_DATABASE_POOL_SIZE": "2", "PROTEKT_DATABASE_MAX_OVERFLOW": "6",
                     **env, "PROTEKT_ISSUER": self.url}

@@ -269,6 +269,18 @@ def test_mfa_settings_change_sms_options(run: Any) -> None:
 
 
 @pytest.mark.usefixtures("app")
+def test_mfa_settings_change_passkey_options(run: Any) -> None:
+    changed = json.loads(run("mfa", "settings", "--factors", "webauthn-roaming,recovery-code",
+                             "--webauthn-user-verification", "required",
+                             "--passkey-does-not-count-as-mfa", "--json").output)
+    assert (changed["factors"], changed["webauthn_user_verification"],
+            changed["passkey_counts_as_mfa"]) == (
+        ["webauthn-roaming", "recovery-code"], "required", False)
+    refused = run("mfa", "settings", "--webauthn-user-verification", "sometimes")
+    assert refused.exit_code != 0 and "Traceback" not in refused.output
+
+
+@pytest.mark.usefixtures("app")
 def test_mfa_settings_refuse_a_bad_sms_template(run: Any) -> None:
     before = _sms_template(run)
     result = run("mfa", "settings", "--sms-template", "Your code is here")

@@ -65,6 +65,7 @@ def provider_metadata(settings: Settings, keyring: KeyRing) -> dict[str, Any]:
         "mfa_associate_endpoint": f"{issuer}/mfa/associate",
         "mfa_authenticators_endpoint": f"{issuer}/mfa/authenticators",
         "mfa_recovery_codes_endpoint": f"{issuer}/mfa/recovery-codes",
+        "passkey_challenge_endpoint": f"{issuer}/passkey/challenge",
     }
 
 

@@ -354,7 +354,8 @@ def _schemas() -> dict[str, Any]:
             {name: {"type": "string", "format": "uri"} for name in (
                 "issuer", "token_endpoint", "jwks_uri", "userinfo_endpoint",
                 "revocation_endpoint", "authorization_endpoint", "mfa_challenge_endpoint",
-                "mfa_associate_endpoint", "mfa_authenticators_endpoint")}
+                "mfa_associate_endpoint", "mfa_authenticators_endpoint",
+                "passkey_challenge_endpoint")}
             | {name: _STRINGS for name in (
                 "grant_types_supported", "response_types_supported", "scopes_supported",
                 "id_token_signing_alg_values_supported", "subject_types_supported",

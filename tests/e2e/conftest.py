@@ -62,9 +62,9 @@ class Deployment:
         return result
 
 
-def deploy(env: dict[str, str]) -> Deployment:
+def deploy(env: dict[str, str], host: str = "127.0.0.1") -> Deployment:
     """Create a user and a client with the CLI, then start the server."""
-    server = ProtektServer(env)
+    server = ProtektServer(env, host=host)
     created = protekt(server.env, "create-user", "--email", "ann@example.org",
                       "--password", PASSWORD, "--json")
     assert created.returncode == 0, created.stderr
@@ -80,7 +80,7 @@ def make_deployment(redis_url: str) -> Iterator[Callable[..., Deployment]]:
     """Start servers with settings of the test's choosing; each on a fresh schema and prefix."""
     with ExitStack() as stack:
 
-        def start(**settings: str) -> Deployment:
+        def start(host: str = "127.0.0.1", **settings: str) -> Deployment:
             env = {
                 "PROTEKT_DATABASE_URL": stack.enter_context(postgres_schema()),
                 "PROTEKT_REDIS_URL": redis_url,
@@ -89,7 +89,7 @@ def make_deployment(redis_url: str) -> Iterator[Callable[..., Deployment]]:
                 "PROTEKT_KEYS_REFRESH_INTERVAL": "1",
                 **settings,
             }
-            deployment = deploy(env)
+            deployment = deploy(env, host)
             stack.callback(deployment.server.stop)
             return deployment
 

@@ -28,6 +28,8 @@ export declare const INVALID_ID_TOKEN: 'invalid_id_token';
 export declare const MFA_OTP_GRANT: 'http://protekt.dev/oauth/grant-type/mfa-otp';
 export declare const MFA_OOB_GRANT: 'http://protekt.dev/oauth/grant-type/mfa-oob';
 export declare const MFA_RECOVERY_CODE_GRANT: 'http://protekt.dev/oauth/grant-type/mfa-recovery-code';
+export declare const MFA_WEBAUTHN_GRANT: 'http://protekt.dev/oauth/grant-type/mfa-webauthn';
+export declare const PASSKEY_GRANT: 'http://protekt.dev/oauth/grant-type/passkey';
 
 /** A key-value store for the session; each method may be synchronous or return a promise. */
 export interface SessionStorage {
@@ -89,7 +91,7 @@ export interface TokenResponse {
   mfa_required?: undefined;
 }
 
-export type Factor = 'otp' | 'sms' | 'recovery-code';
+export type Factor = 'otp' | 'sms' | 'webauthn-platform' | 'webauthn-roaming' | 'recovery-code';
 
 /** `login`'s answer when a second factor is needed (README, API, 403 mfa_required). */
 export interface MfaRequiredResult {
@@ -172,13 +174,15 @@ export interface Confirmation {
 
 export interface ChallengeParams {
   mfa_token: string;
-  challenge_type: 'otp' | 'sms' | 'oob';
+  challenge_type: 'otp' | 'sms' | 'oob' | 'webauthn';
   authenticator_id?: string;
 }
 
 export type ChallengeResult =
   | { challenge_type: 'otp' }
-  | { challenge_type: 'oob'; oob_code: string; binding_method: 'prompt' };
+  | { challenge_type: 'oob'; oob_code: string; binding_method: 'prompt' }
+  /** PublicKeyCredentialRequestOptionsJSON (WebAuthn L3 §5.5) for the browser's prompt. */
+  | { challenge_type: 'webauthn'; options: Record<string, unknown> };
 
 export type VerifyParams =
   | { mfa_token: string; otp: string }
@@ -213,7 +217,7 @@ export interface UserInfo {
 export declare class Mfa {
   private constructor();
   enroll(body: EnrollBody, accessToken?: string): Promise<Enrollment>;
-  confirmEnrollment(authenticatorId: string, answer: { otp: string } | { binding_code: string }, accessToken?: string): Promise<Confirmation>;
+  confirmEnrollment(authenticatorId: string, answer: { otp: string } | { binding_code: string } | { credential: string }, accessToken?: string): Promise<Confirmation>;
   /** An SMS challenge's `oob_code` is remembered (10 minutes) for `verify`. */
   challenge(params: ChallengeParams): Promise<ChallengeResult>;
   /** Stores the tokens as the session. */
@@ -221,6 +225,34 @@ export declare class Mfa {
   listAuthenticators(accessToken?: string): Promise<Authenticator[]>;
   deleteAuthenticator(authenticatorId: string, accessToken?: string): Promise<void>;
   regenerateRecoveryCodes(accessToken?: string): Promise<{ recovery_codes: string[] }>;
+  /**
+   * Browser only (WebAuthn Level 3). Enroll a passkey (`webauthn-platform`, the default) or a
+   * security key (`webauthn-roaming`): Protekt's creation options, the browser's prompt, and the
+   * confirmation. With the mfa_token of a login whose user must enroll first, the registration
+   * finishes that login: its tokens come as `tokens` and are kept as the session.
+   */
+  enrollPasskey(options?: { type?: 'webauthn-platform' | 'webauthn-roaming'; name?: string },
+    accessToken?: string): Promise<PasskeyEnrollment>;
+  /** Browser only. The second step with a passkey; stores the tokens as the session. */
+  verifyPasskey(mfaToken: string, options?: { authenticatorId?: string }): Promise<TokenResponse>;
+}
+
+export interface PasskeyEnrollment {
+  id: string;
+  authenticator_type: 'webauthn-platform' | 'webauthn-roaming';
+  active: true;
+  /** With the user's first enrollment only. */
+  recovery_codes?: string[];
+  /** When enrolled with an mfa_token: the login's tokens. */
+  tokens?: TokenResponse;
+}
+
+export interface PasskeyLoginOptions {
+  scope?: string;
+  audience?: string;
+  /** `'conditional'`: offer the passkeys in the autofill of an input with autocomplete `webauthn`. */
+  mediation?: 'conditional' | 'optional' | 'required' | 'silent';
+  signal?: AbortSignal;
 }
 
 /**
@@ -234,6 +266,11 @@ export declare class Protekt {
   readonly mfa: Mfa;
   /** Password login; tokens (kept as the session) or the mfa_required result, never thrown. */
   login(params: LoginParams): Promise<TokenResponse | MfaRequiredResult>;
+  /**
+   * Browser only (WebAuthn Level 3). Passwordless sign-in with a passkey; tokens (kept as the
+   * session) or the mfa_required result when the deployment does not count a passkey as MFA.
+   */
+  loginWithPasskey(options?: PasskeyLoginOptions): Promise<TokenResponse | MfaRequiredResult>;
   /**
    * Browser only. Sign in at Protekt's own pages (OIDC authorization code flow with PKCE): keeps
    * a code_verifier, nonce and `appState` in sessionStorage under a new `state`, then navigates

@@ -10,6 +10,7 @@
 
 import { LOGIN_REQUIRED, ProtektError, SERVER_ERROR } from './errors.js';
 import { Mfa } from './mfa.js';
+import { PASSKEY_GRANT, getCredential, requireWebAuthn } from './passkeys.js';
 import {
   INVALID_ISSUER, INVALID_STATE, Transactions, browserWindow, checkIdToken, codeChallenge, randomToken, validPrompt,
   withOpenid,
@@ -20,6 +21,7 @@ import { secureBaseUrl } from './url.js';
 
 export { LOGIN_REQUIRED, NETWORK_ERROR, ProtektError, SERVER_ERROR } from './errors.js';
 export { MFA_OTP_GRANT, MFA_OOB_GRANT, MFA_RECOVERY_CODE_GRANT, Mfa } from './mfa.js';
+export { MFA_WEBAUTHN_GRANT, PASSKEY_GRANT } from './passkeys.js';
 export { INVALID_ID_TOKEN, INVALID_ISSUER, INVALID_STATE } from './redirect.js';
 export { browserStorage, memoryStorage } from './storage.js';
 
@@ -103,12 +105,35 @@ export class Protekt {
    * DEFAULT_SCOPE, or API_DEFAULT_SCOPE when `audience` is another API; a scope given is sent as is.
    */
   async login({ username, password, scope = this.#scope, audience = this.#audience }) {
+    return this.#signIn({
+      grant_type: 'password', username, password, scope: scope ?? this.#defaultScope(audience), audience,
+    });
+  }
+
+  /**
+   * Passwordless sign-in with a passkey (README, Passkeys): a passkey session from Protekt, the
+   * browser's prompt (`mediation: 'conditional'` offers the passkeys in the autofill of an input
+   * whose autocomplete holds `webauthn`; `signal` aborts it), then the passkey grant. Returns what
+   * `login` returns: the tokens, kept as the session, or `{mfa_required: true, ...}` when the
+   * deployment does not count a passkey as MFA and the account needs a second factor.
+   * Browser-only: Node.js has no authenticator.
+   */
+  async loginWithPasskey({ scope = this.#scope, audience = this.#audience, mediation, signal } = {}) {
+    requireWebAuthn('loginWithPasskey');
+    const started = await this.#transport.postAsClient('passkey_challenge_endpoint', {});
+    const credential = await getCredential(started.options, 'loginWithPasskey', { mediation, signal });
+    return this.#signIn({
+      grant_type: PASSKEY_GRANT, passkey_session: started.passkey_session, credential,
+      scope: scope ?? this.#defaultScope(audience), audience,
+    });
+  }
+
+  /** A first-step grant: the tokens, kept as the session, or the mfa_required answer. */
+  async #signIn(form) {
     const save = this.#saver();
     let tokens;
     try {
-      tokens = await this.#transport.postAsClient('token_endpoint', {
-        grant_type: 'password', username, password, scope: scope ?? this.#defaultScope(audience), audience,
-      });
+      tokens = await this.#transport.postAsClient('token_endpoint', form);
     } catch (error) {
       if (error.error !== MFA_REQUIRED) throw error;
       const { mfa_token, mfa_requirements, available_factors } = error.body;

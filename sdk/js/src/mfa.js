@@ -1,11 +1,14 @@
 /**
  * The guide's MFA calls (enroll, confirmEnrollment, challenge, verify) and factor management:
- * the /mfa/* endpoints and the MFA grants of README, API.
+ * the /mfa/* endpoints and the MFA grants of README, API; and passkeys as a factor
+ * (enrollPasskey, verifyPasskey: browser-only, see passkeys.js).
  *
  * `verify` picks the grant from the login's challenge: after an SMS challenge, `mfa-oob` with
  * the challenge's `oob_code` and the user's code as `binding_code`; otherwise `mfa-otp`; with a
  * `recovery_code`, `mfa-recovery-code`.
  */
+
+import { MFA_WEBAUTHN_GRANT, createCredential, getCredential, requireWebAuthn } from './passkeys.js';
 
 const GRANT = 'http://protekt.dev/oauth/grant-type/';
 export const MFA_OTP_GRANT = `${GRANT}mfa-otp`;
@@ -99,6 +102,51 @@ export class Mfa {
     const form = { mfa_token: params.mfa_token, ...this.#grantFor(params) };
     const tokens = await this.#transport.postAsClient('token_endpoint', form);
     this.#oobCodes.forget(params.mfa_token);
+    await save(tokens);
+    return tokens;
+  }
+
+  /**
+   * Add a passkey (`type: 'webauthn-platform'`, the default) or a security key
+   * (`'webauthn-roaming'`): asks Protekt for the creation options, lets the browser create the
+   * credential, and sends it back. With an access token (scope `enroll`; with `mfa` in its `amr`
+   * once the user has a factor) the answer confirms it: `{id, authenticator_type, active,
+   * recovery_codes?}`. With the mfa_token of a login whose user must enroll first, the
+   * registration finishes that login too: the tokens come as `tokens`, kept as the session.
+   * Browser-only.
+   */
+  async enrollPasskey({ type = 'webauthn-platform', name } = {}, accessToken) {
+    requireWebAuthn('enrollPasskey');
+    const token = accessToken ?? (await this.#session.accessToken());
+    const enrollment = await this.enroll({ authenticator_types: [type], name }, token);
+    const credential = await createCredential(enrollment.options, 'enrollPasskey');
+    const codes = enrollment.recovery_codes ? { recovery_codes: enrollment.recovery_codes } : {};
+    if (token.split('.').length === 3) { // an access token (a JWT), not an mfa_token
+      const confirmed = await this.confirmEnrollment(enrollment.id, { credential }, token);
+      return { ...confirmed, ...codes };
+    }
+    const tokens = await this.#webauthnGrant(token, credential);
+    return { id: enrollment.id, authenticator_type: type, active: true, ...codes, tokens };
+  }
+
+  /**
+   * The second step with a passkey or security key: a `webauthn` challenge for the mfa_token,
+   * the browser's prompt, and the mfa-webauthn grant; the tokens, kept as the session.
+   * Browser-only.
+   */
+  async verifyPasskey(mfaToken, { authenticatorId } = {}) {
+    requireWebAuthn('verifyPasskey');
+    const { options } = await this.challenge({
+      mfa_token: mfaToken, challenge_type: 'webauthn', authenticator_id: authenticatorId,
+    });
+    return this.#webauthnGrant(mfaToken, await getCredential(options, 'verifyPasskey'));
+  }
+
+  async #webauthnGrant(mfaToken, credential) {
+    const save = this.#session.saver();
+    const tokens = await this.#transport.postAsClient('token_endpoint', {
+      grant_type: MFA_WEBAUTHN_GRANT, mfa_token: mfaToken, credential,
+    });
     await save(tokens);
     return tokens;
   }
