@@ -8,7 +8,7 @@ import secrets
 import requests
 
 from protekt._transport import JSON, Transport, answer, json_body
-from protekt.mfa import Mfa, OobCodes
+from protekt.mfa import PASSKEY, Mfa, OobCodes, credential_text
 from protekt.oidc import (
     REDIRECT_DEFAULT_SCOPE,
     IdTokenVerifier,
@@ -50,7 +50,24 @@ class Authentication:
         ``mfa_required``), ``{"mfa_required": True, "mfa_token", "mfa_requirements",
         "available_factors"}`` rather than raising, as the guide's code expects.
         """
-        form = {"grant_type": "password", "audience": self._audience, **body}
+        return self._sign_in({"grant_type": "password", **body})
+
+    def passkey_challenge(self) -> JSON:
+        """Start a passwordless sign-in (README, Passkeys): ``{"passkey_session", "options",
+        "expires_in"}``. Hand ``options`` to the browser's ``navigator.credentials.get`` (after
+        ``PublicKeyCredential.parseRequestOptionsFromJSON``); keep the session server-side."""
+        return answer(self._transport.post_as_client("passkey_challenge_endpoint", {}))
+
+    def login_with_passkey(self, body: JSON) -> JSON:
+        """The passkey grant with the browser's answer: ``{"passkey_session", "credential"}``
+        (``credential.toJSON()``, as a dict or JSON text), optional ``scope`` and ``audience``.
+        Returns what :meth:`login` returns."""
+        return self._sign_in({"grant_type": PASSKEY, **body,
+                              "credential": credential_text(body.get("credential"))})
+
+    def _sign_in(self, body: JSON) -> JSON:
+        """A first-step grant: the tokens, or the mfa_required result."""
+        form = {"audience": self._audience, **body}
         form.setdefault("scope", self._scope or self._default_scope(form["audience"]))
         response = self._transport.post_as_client("token_endpoint", form)
         refusal = json_body(response)

@@ -2,12 +2,14 @@
 
 ``verify`` picks the grant from what the login's challenge was (README, API): after an SMS
 challenge, ``mfa-oob`` with the ``oob_code`` the challenge returned and the user's code as
-``binding_code``; otherwise ``mfa-otp``; with a ``recovery_code``, ``mfa-recovery-code``.
+``binding_code``; otherwise ``mfa-otp``; with a ``recovery_code``, ``mfa-recovery-code``; with
+a passkey's ``credential`` (relayed from the browser, README, Passkeys), ``mfa-webauthn``.
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
 import threading
 import time
 from collections import OrderedDict
@@ -20,6 +22,14 @@ GRANT = "http://protekt.dev/oauth/grant-type/"
 MFA_OTP = GRANT + "mfa-otp"
 MFA_OOB = GRANT + "mfa-oob"
 MFA_RECOVERY_CODE = GRANT + "mfa-recovery-code"
+MFA_WEBAUTHN = GRANT + "mfa-webauthn"
+PASSKEY = GRANT + "passkey"
+
+
+def credential_text(credential: Any) -> Any:
+    """A passkey's answer as the token endpoint takes it: the browser's ``credential.toJSON()``
+    as JSON text (a dict is encoded; text passes as it is)."""
+    return json.dumps(credential) if isinstance(credential, dict) else credential
 
 
 class OobCodes(Protocol):
@@ -71,7 +81,10 @@ class Mfa:
         self._oob_codes = oob_codes or MemoryOobCodes()
 
     def enroll(self, body: JSON, access_token: str) -> JSON:
-        """Add a factor: ``{"type": "otp"}`` or ``{"type": "sms", "phone_number"}``.
+        """Add a factor: ``{"type": "otp"}``, ``{"type": "sms", "phone_number"}``, or a passkey,
+        ``{"authenticator_types": ["webauthn-platform"]}`` (``["webauthn-roaming"]`` for a
+        security key), whose answer carries the ``options`` for the browser's
+        ``navigator.credentials.create``; confirm with ``{"credential"}``, the browser's answer.
 
         ``access_token`` is an access token with scope ``enroll``, or the mfa_token of a login
         whose user must enroll first.
@@ -79,7 +92,8 @@ class Mfa:
         return self._call("POST", "mfa_associate_endpoint", "", access_token, body)
 
     def confirm_enrollment(self, authenticator_id: str, body: JSON, access_token: str) -> JSON:
-        """Activate a pending factor with its first code: ``{"otp"}`` or ``{"binding_code"}``."""
+        """Activate a pending factor with its first code: ``{"otp"}`` or ``{"binding_code"}``;
+        a passkey with ``{"credential"}`` (the browser's ``credential.toJSON()``)."""
         path = f"/{quote(authenticator_id, safe='')}/confirm"
         return self._call("POST", "mfa_authenticators_endpoint", path, access_token, body)
 
@@ -104,8 +118,10 @@ class Mfa:
         """Exchange the mfa_token and the user's code for tokens.
 
         ``{"mfa_token", "otp"}`` (the code from the app, or from the SMS after an SMS challenge),
-        ``{"mfa_token", "recovery_code"}``, or ``{"mfa_token", "oob_code", "binding_code"}``. A
-        wrong code raises ``invalid_grant`` and may be retried with the same mfa_token.
+        ``{"mfa_token", "recovery_code"}``, ``{"mfa_token", "oob_code", "binding_code"}``, or
+        ``{"mfa_token", "credential"}``: the browser's answer to a ``webauthn`` challenge's
+        ``options``. A wrong code raises ``invalid_grant`` and may be retried with the same
+        mfa_token (after a new challenge, for a passkey).
         """
         mfa_token = body.get("mfa_token")
         form = {"mfa_token": mfa_token, **self._grant_for(body)}
@@ -128,6 +144,8 @@ class Mfa:
         return self._call("POST", "mfa_recovery_codes_endpoint", "", access_token)
 
     def _grant_for(self, body: JSON) -> JSON:
+        if "credential" in body:
+            return {"grant_type": MFA_WEBAUTHN, "credential": credential_text(body["credential"])}
         if "recovery_code" in body:
             return {"grant_type": MFA_RECOVERY_CODE, "recovery_code": body["recovery_code"]}
         if "oob_code" in body:
