@@ -223,6 +223,8 @@ def mfa_group() -> None:
               help="A passkey as second factor must verify the user (PIN, biometric).")
 @click.option("--passkey-counts-as-mfa/--passkey-does-not-count-as-mfa", default=None,
               help="A passwordless passkey sign-in counts as MFA.")
+@click.option("--admins-phishing-resistant/--admins-any-factor", default=None,
+              help="Dashboard administrators sign in with a passkey or security key only.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 def mfa_settings(as_json: bool, **changes: Any) -> None:
     """Show the MFA settings, after applying any options given."""

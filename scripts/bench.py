@@ -5,14 +5,16 @@ Starts ``protekt serve`` (granian; or gunicorn's gthread worker, to compare the 
 PostgreSQL and Redis, drives it with concurrent keep-alive clients in separate processes, and
 prints requests/s and p50/p99 latency for the password, refresh-token and client-credentials
 grants, the JWKS, and the MFA login (the password step answering ``mfa_required``, the challenge,
-the mfa-otp grant exchanging a fresh code per user; and over SMS, with the ``file`` provider, the
-challenge that sends a code and the mfa-oob grant), and the browser sign-in (``GET /authorize``
+the mfa-otp grant exchanging a fresh code per user, the mfa-webauthn grant verifying a passkey's
+signed assertion per user (tests/softkey.py signs); and over SMS, with the ``file`` provider,
+the challenge that sends a code and the mfa-oob grant), and the browser sign-in (``GET /authorize``
 answered with a code from the sign-in session, and the authorization_code exchange) -- beside
 baselines measured in the same run: argon2id hashes per second (one thread, and one per core,
 which shows the GIL is released) and a trivial endpoint of the same server (``GET /health``).
 
     .venv/bin/python scripts/bench.py                   # protekt serve, 10 s per scenario
     .venv/bin/python scripts/bench.py --server both     # then gunicorn (pip install -e .[bench])
+    .venv/bin/python scripts/bench.py --mfa-only        # /health, refresh and the MFA login
 
 The login limits and the SMS send limits are raised for the run (the wrong-password scenario would
 trip the first at once, a few hundred SMS from one address the second); everything else uses the
@@ -56,6 +58,7 @@ from authserver.extensions import db, services  # noqa: E402
 from authserver.mfa import totp  # noqa: E402
 from authserver.models.base import new_id  # noqa: E402
 from authserver.sms import phone  # noqa: E402
+from tests.softkey import SoftKey  # noqa: E402
 from tests.support import (  # noqa: E402
     TEST_ENCRYPTION_KEY,
     Outbox,
@@ -108,8 +111,10 @@ class Target:
 LOGIN = {"grant_type": "password", "username": EMAIL, "password": PASSWORD}
 MFA_OTP = "http://protekt.dev/oauth/grant-type/mfa-otp"
 MFA_OOB = "http://protekt.dev/oauth/grant-type/mfa-oob"
+MFA_WEBAUTHN = "http://protekt.dev/oauth/grant-type/mfa-webauthn"
 PREPARED = {"challenge": "/mfa/challenge", "mfa-otp": "/oauth/token",
-            "sms-challenge": "/mfa/challenge", "mfa-oob": "/oauth/token"}
+            "sms-challenge": "/mfa/challenge", "mfa-oob": "/oauth/token",
+            "mfa-webauthn": "/oauth/token"}
 FIXED_REQUESTS: dict[str, tuple[str, str, dict[str, str] | None]] = {
     "health": ("GET", "/health", None),
     "metrics": ("GET", "/metrics", None),
@@ -265,7 +270,7 @@ def prepare(env: dict[str, str]) -> Target:
         if result.returncode:
             raise SystemExit(result.stderr)
     made = protekt(env, "create-client", "--name", "bench", "--json", "--grant-types",
-                   "password,refresh_token,client_credentials,mfa-otp,mfa-oob,"
+                   "password,refresh_token,client_credentials,mfa-otp,mfa-oob,mfa-webauthn,"
                    "authorization_code", "--redirect-uri", CALLBACK)
     client = json.loads(made.stdout)
     return Target(int(env["PROTEKT_ISSUER"].rsplit(":", 1)[1]), client["client_id"],
@@ -287,6 +292,28 @@ def prepare_mfa(env: dict[str, str], count: int = MFA_USERS) -> dict[str, str]:
             secrets_by_email[email] = secret
         db.engine.dispose()
     return secrets_by_email
+
+
+def prepare_passkeys(env: dict[str, str], count: int = MFA_USERS) -> dict[str, SoftKey]:
+    """`count` users with an active passkey each, its credential stored as an enrollment
+    would; returns each user's software authenticator by email."""
+    app = create_app(Settings.from_env({**os.environ, **env}))
+    issuer = env["PROTEKT_ISSUER"]
+    keys: dict[str, SoftKey] = {}
+    with app.app_context():
+        for index in range(count):
+            email = f"bench-passkey-{index}@example.org"
+            user = services.administration.create(email, PASSWORD)
+            key = SoftKey(rp_id="127.0.0.1", origin=issuer, user_handle=user.id.encode())
+            passkey = services.mfa.authenticators.add_passkey(user.id, "webauthn-platform",
+                                                              "bench")
+            passkey.credential_id, passkey.public_key = key.credential_id, key.cose_key()
+            passkey.sign_count, passkey.backup_eligible, passkey.backed_up = 0, False, False
+            services.mfa.authenticators.activate(passkey)
+            db.session.commit()
+            keys[email] = key
+        db.engine.dispose()
+    return keys
 
 
 def prepare_sms(env: dict[str, str], count: int = SMS_USERS) -> list[str]:
@@ -328,6 +355,24 @@ def otp_requests(target: Target, secrets_by_email: dict[str, str]) -> list[dict[
     return [{"grant_type": MFA_OTP, "mfa_token": token,
              "otp": totp.hotp(totp.secret_key(secret), step)}
             for token, secret in zip(tokens, secrets_by_email.values(), strict=True)]
+
+
+def webauthn_requests(target: Target, keys: dict[str, SoftKey]) -> list[dict[str, str]]:
+    """An mfa-webauthn grant request per user: a webauthn challenge (unmeasured) on a fresh
+    mfa_token, and the passkey's assertion over it."""
+    def answer(pair: tuple[str, SoftKey]) -> dict[str, str]:
+        token, key = pair
+        conn = http.client.HTTPConnection("127.0.0.1", target.port, timeout=30)
+        status, body = _send(conn, target, "POST", "/mfa/challenge",
+                             {"mfa_token": token, "challenge_type": "webauthn"})
+        if status != 200:
+            raise SystemExit(f"expected a webauthn challenge, got {status}: {body[:200]!r}")
+        return {"grant_type": MFA_WEBAUTHN, "mfa_token": token,
+                "credential": json.dumps(key.assert_(json.loads(body)["options"]))}
+
+    tokens = mfa_tokens(target, list(keys))
+    with ThreadPoolExecutor(16) as pool:
+        return list(pool.map(answer, zip(tokens, keys.values(), strict=True)))
 
 
 def sms_challenges(target: Target, emails: list[str]) -> list[dict[str, str]]:
@@ -461,6 +506,7 @@ def bench_server(server: str, args: argparse.Namespace, hashes: float) -> None:
         env = server_env(url, port, args.workers)
         target = prepare(env)
         mfa_secrets = prepare_mfa(env)
+        passkeys = prepare_passkeys(env)
         sms_emails = prepare_sms(env)
         print(f"\n{server}: {args.workers} workers x {args.threads} threads, "
               f"{args.concurrency} connections, {args.seconds:.0f} s per scenario")
@@ -468,6 +514,12 @@ def bench_server(server: str, args: argparse.Namespace, hashes: float) -> None:
             drive("health", target, 2, 1.0)  # warm-up: keys loaded, pools filled
             health = drive("health", target, args.concurrency, args.seconds)
             print(line("GET /health (trivial endpoint: baseline)", health))
+            if args.mfa_only:
+                refresh = drive("refresh", target, args.concurrency, args.seconds)
+                print(line("POST /oauth/token refresh_token", refresh))
+                print_mfa(target, args, mfa_secrets, passkeys, hashes=hashes, health=health,
+                          refresh=refresh)
+                return
             results = {name: drive(name, target, args.concurrency, args.seconds)
                        for name, _ in THROUGHPUT}
             for name, label in THROUGHPUT:
@@ -479,17 +531,19 @@ def bench_server(server: str, args: argparse.Namespace, hashes: float) -> None:
             loaded = under_load(target, args)
             print(line("  same, during a password-login storm", loaded,
                        f"p50 {loaded.percentile(50) / idle.percentile(50):.1f}x idle"))
-            otp = print_mfa(target, args, mfa_secrets, hashes=hashes, health=health,
+            otp = print_mfa(target, args, mfa_secrets, passkeys, hashes=hashes, health=health,
                             refresh=results["refresh"])
             print_sms(target, args, sms_emails, Outbox(Path(env["PROTEKT_SMS_OUTBOX"])), otp)
             print_browser_sign_in(target, args, health=health, refresh=results["refresh"])
             print_timing(target)
 
 
-def print_mfa(target: Target, args: argparse.Namespace, mfa_secrets: dict[str, str], *,
-              hashes: float, health: Result, refresh: Result) -> tuple[Result, Result]:
-    """The MFA login: the password step, the challenge, and the exchange of a fresh code;
-    returns the otp challenge and exchange results, the baselines of the SMS ones."""
+def print_mfa(target: Target, args: argparse.Namespace, mfa_secrets: dict[str, str],
+              passkeys: dict[str, SoftKey], *, hashes: float, health: Result,
+              refresh: Result) -> tuple[Result, Result]:
+    """The MFA login: the password step, the challenge, the exchange of a fresh code, and of a
+    passkey's assertion; returns the otp challenge and exchange results, the baselines of the
+    SMS ones."""
     required = drive("mfa-password", target, args.concurrency, args.seconds)
     print(line("POST /oauth/token password -> mfa_required", required,
                f"{required.rps / hashes:6.1%} of argon2 ceiling"))
@@ -503,6 +557,11 @@ def print_mfa(target: Target, args: argparse.Namespace, mfa_secrets: dict[str, s
                       args.concurrency, 60)
     print(line(f"POST /oauth/token mfa-otp ({len(mfa_secrets)} users)", exchanges,
                f"{exchanges.rps / refresh.rps:6.1%} of refresh_token"))
+    assertions = drive("mfa-webauthn",
+                       replace(target, prepared=webauthn_requests(target, passkeys)),
+                       args.concurrency, 60)
+    print(line(f"POST /oauth/token mfa-webauthn ({len(passkeys)} users)", assertions,
+               f"{assertions.rps / exchanges.rps:6.1%} of mfa-otp"))
     return challenges, exchanges
 
 
@@ -564,6 +623,8 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=16)
     parser.add_argument("--concurrency", type=int, default=16)
     parser.add_argument("--seconds", type=float, default=10.0)
+    parser.add_argument("--mfa-only", action="store_true",
+                        help="only /health, refresh_token and the MFA login's steps")
     args = parser.parse_args()
 
     print(f"Protekt benchmark on {CORES} cores, PostgreSQL + Redis on loopback")

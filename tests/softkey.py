@@ -52,18 +52,22 @@ class SoftKey:
     def register(self, options: dict[str, Any], **client: Any) -> dict[str, Any]:
         """The RegistrationResponseJSON for PublicKeyCredentialCreationOptionsJSON."""
         self.user_handle = unb64url(options["user"]["id"])
-        numbers = self._key.public_key().public_numbers()
-        size = self._key.curve.key_size // 8 + (1 if self._key.curve.key_size % 8 else 0)
-        cose = {1: 2, 3: self.alg, -1: self._crv, -2: numbers.x.to_bytes(size, "big"),
-                -3: numbers.y.to_bytes(size, "big")}
         attested = (self.aaguid + struct.pack(">H", len(self.credential_id)) + self.credential_id
-                    + cbor2.dumps(cose))
+                    + self.cose_key())
         auth_data = self._auth_data(AT, client.pop("rp_id", self.rp_id)) + attested
         attestation = cbor2.dumps({"fmt": "none", "attStmt": {}, "authData": auth_data})
         client_data = self._client_data("webauthn.create", options["challenge"], **client)
         return self._credential({"clientDataJSON": b64url(client_data),
                                  "attestationObject": b64url(attestation),
                                  "transports": ["internal"]})
+
+    def cose_key(self) -> bytes:
+        """The credential's public key as a COSE_Key (RFC 9052 §7; EC2, RFC 9053 §7.1.1)."""
+        numbers = self._key.public_key().public_numbers()
+        size = (self._key.curve.key_size + 7) // 8
+        return cbor2.dumps({1: 2, 3: self.alg, -1: self._crv,
+                            -2: numbers.x.to_bytes(size, "big"),
+                            -3: numbers.y.to_bytes(size, "big")})
 
     def assert_(self, options: dict[str, Any], **client: Any) -> dict[str, Any]:
         """The AuthenticationResponseJSON for PublicKeyCredentialRequestOptionsJSON."""

@@ -419,6 +419,8 @@ def _schemas() -> dict[str, Any]:
                                                                "description": _MASKED},
                      "backup_eligible": {"type": "boolean"}, "backed_up": {"type": "boolean"},
                      "aaguid": {"type": ["string", "null"]}, "transports": _STRINGS,
+                     "model": {"type": ["string", "null"], "description": "The passkey "
+                               "provider or security key, when its AAGUID is a known one"},
                      "active": {"type": "boolean"},
                      "created_at": {"type": "string", "format": "date-time"},
                      "last_used_at": {"type": ["string", "null"], "format": "date-time"}},

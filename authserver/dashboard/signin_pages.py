@@ -1,11 +1,13 @@
-"""Sign-in pages: email and password, then the administrator's app code (or first, adding the
-app), then the recovery codes once; and sign-out."""
+"""Sign-in pages: email and password, then the administrator's app code or passkey (or first,
+adding the app), then the recovery codes once, and a passkey to add when the settings require
+one of administrators; and sign-out. The passkey prompts run the hosted pages' script
+(``hosted/static/passkeys.js``), which posts the browser's answer as a form field."""
 
 from __future__ import annotations
 
 import time
 
-from flask import Response, redirect, request, session, url_for
+from flask import Response, jsonify, redirect, request, session, url_for
 
 from authserver.dashboard.web import (
     admin,
@@ -16,7 +18,14 @@ from authserver.dashboard.web import (
     sign_in,
     start_session,
 )
-from authserver.errors import ExpiredToken, InvalidGrant, ProtektError
+from authserver.errors import (
+    ExpiredToken,
+    InvalidGrant,
+    InvalidRequest,
+    ProtektError,
+    TooManyAttempts,
+)
+from authserver.extensions import services
 from authserver.flows.dashboard_signin import SignedIn
 
 Page = tuple[str, int]
@@ -42,9 +51,30 @@ def signin() -> Page | Refused | Response:
 def signin_code() -> Page | Refused | Response:
     if "signin" not in session:
         return redirect(url_for("dashboard.signin"))
+    try:
+        passkey = sign_in().passkey_offered(session["signin"])
+    except (ExpiredToken, InvalidGrant) as ended:
+        return _restart(ended)
+    except TooManyAttempts:  # the step is void: the form answers so, whatever is sent
+        passkey = False
     if request.method == "GET":
-        return page("signin_code.html")
-    return _second_factor("signin_code.html")
+        return page("signin_code.html", passkey=passkey)
+    return _second_factor("signin_code.html", passkey=passkey)
+
+
+@bp.post("/signin/passkey/options")
+def signin_passkey_options() -> Response:
+    """The options of the passkey prompt for the second step, as JSON for the page's script."""
+    if "signin" not in session:
+        return redirect(url_for("dashboard.signin"))
+    try:
+        answer = jsonify(sign_in().passkey_options(session.get("signin", "")))
+    except ProtektError as refused:
+        if refused.status_code >= 500:
+            raise
+        answer = jsonify(error=refused.error, error_description=refused.get_error_description())
+        answer.status_code = refused.status_code
+    return answer
 
 
 @bp.route("/signin/enroll", methods=["GET", "POST"])
@@ -61,19 +91,19 @@ def signin_enroll() -> Page | Refused | Response:
     return _second_factor("signin_enroll.html")
 
 
-def _second_factor(template: str) -> Page | Refused | Response:
-    code = request.form.get("code", "").strip()
+def _second_factor(template: str, **context: bool) -> Page | Refused | Response:
+    code = (request.form.get("credential") or request.form.get("code", "")).strip()
     since = time.time()  # an end_all() while the code is checked ends the new session too
     try:
         signed_in = sign_in().verify(session["signin"], code, client_ip())
     except ExpiredToken as ended:
         return _restart(ended)
     except ProtektError as wrong:
-        return _refused(wrong, template)
+        return _refused(wrong, template, **context)
     return _welcome(signed_in, since)
 
 
-def _refused(error: ProtektError, template: str, **context: str) -> Refused:
+def _refused(error: ProtektError, template: str, **context: object) -> Refused:
     """The form again with the reason (and Retry-After past a limit); a server-side failure
     goes to the error page."""
     if error.status_code >= 500:
@@ -84,9 +114,40 @@ def _refused(error: ProtektError, template: str, **context: str) -> Refused:
 
 
 def _welcome(signed_in: SignedIn, since: float) -> Page | Response:
+    if signed_in.needs_passkey:  # admins_phishing_resistant: one more step before the console
+        session.pop("signin", None)
+        session["passkey_for"], session["passkey_since"] = signed_in.user.id, since
+        return page("signin_passkey.html", codes=signed_in.recovery_codes or [])
     start_session(signed_in.user, since)
     if signed_in.recovery_codes:
         return page("recovery_codes.html", codes=signed_in.recovery_codes)
+    return redirect(url_for("dashboard.home"))
+
+
+@bp.post("/signin/passkey/new")
+def signin_new_passkey() -> Page | Refused | Response:
+    """The creation options of the administrator's new passkey or security key."""
+    user = services.users.get(session.get("passkey_for", ""))
+    if user is None:
+        return redirect(url_for("dashboard.signin"))
+    try:
+        options = sign_in().new_passkey(user, request.form.get("kind", ""))
+    except ProtektError as refused:
+        return _refused(refused, "signin_passkey.html", codes=[])
+    return page("signin_passkey_create.html", options=options)
+
+
+@bp.post("/signin/passkey")
+def signin_passkey() -> Page | Refused | Response:
+    """The browser's registration of the new passkey: kept, and the console opens."""
+    user = services.users.get(session.get("passkey_for", ""))
+    if user is None:
+        return redirect(url_for("dashboard.signin"))
+    try:
+        sign_in().add_passkey(user, request.form.get("credential", ""), client_ip())
+    except (InvalidGrant, InvalidRequest) as refused:
+        return _refused(refused, "signin_passkey.html", codes=[])
+    start_session(user, float(session.get("passkey_since", 0)))
     return redirect(url_for("dashboard.home"))
 
 

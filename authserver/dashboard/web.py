@@ -41,7 +41,8 @@ bp = Blueprint("dashboard", __name__, url_prefix="/dashboard", template_folder="
                static_folder="static")
 
 PUBLIC_ENDPOINTS = {"dashboard.signin", "dashboard.signin_code", "dashboard.signin_enroll",
-                    "dashboard.static"}
+                    "dashboard.signin_passkey_options", "dashboard.signin_new_passkey",
+                    "dashboard.signin_passkey", "dashboard.static"}
 CSP = f"{pages.CSP}; form-action 'self'"
 
 

@@ -18,6 +18,7 @@ from authserver.errors import NotFound
 from authserver.mfa.authenticators import Authenticators
 from authserver.mfa.recovery import RecoveryCodes
 from authserver.mfa.settings import RECOVERY_CODE
+from authserver.mfa.webauthn import model_of
 from authserver.models import Authenticator
 
 
@@ -83,6 +84,7 @@ class FactorInventory:
         if authenticator.credential_id is not None:  # a passkey (WebAuthn L3 §6.1.3, §6.5.1)
             item.update(backup_eligible=authenticator.backup_eligible,
                         backed_up=authenticator.backed_up, aaguid=authenticator.aaguid,
+                        model=model_of(authenticator.aaguid),
                         transports=authenticator.transports or [])
         return item
 

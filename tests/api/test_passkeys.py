@@ -165,7 +165,18 @@ def test_a_confirmed_passkey_is_listed_with_its_flags(
         "id": passkey.id, "authenticator_type": "webauthn-platform",
         "name": "Passkey", "active": True, "created_at": listed[0]["created_at"],
         "last_used_at": None, "backup_eligible": False, "backed_up": False,
-        "aaguid": "00000000-0000-0000-0000-000000000000", "transports": ["internal"]}
+        "aaguid": "00000000-0000-0000-0000-000000000000", "model": None,
+        "transports": ["internal"]}
+
+
+def test_a_known_aaguid_names_the_authenticator(
+    client: FlaskClient, web_app: RegisteredClient, user: Any,
+) -> None:
+    yubikey = new_key(aaguid=bytes.fromhex("ee882879721c491397753dfcce97072a"))
+    enroll_passkey(client, web_app, yubikey, "webauthn-roaming")
+    listed = client.get("/mfa/authenticators",
+                        headers=bearer(mfa_token(client, web_app))).get_json()
+    assert listed[0]["model"] == "YubiKey 5 Series"
 
 
 def test_a_registration_challenge_answers_once(

@@ -15,7 +15,9 @@ from tests.dashboard.conftest import Console
 from tests.support import TEST_ENCRYPTION_KEY, free_port
 
 PUBLIC = {"dashboard.signin", "dashboard.signin_code", "dashboard.signin_enroll",
-          "dashboard.static"}
+          "dashboard.signin_passkey_options", "dashboard.signin_new_passkey",
+          "dashboard.signin_passkey", "dashboard.static"}
+PASSKEY_STEPS = ("/signin/passkey/options", "/signin/passkey/new", "/signin/passkey")
 
 
 def routes(app: Flask, method: str) -> Iterator[str]:
@@ -35,6 +37,14 @@ def test_no_page_opens_without_signing_in(app: Flask) -> None:
     visitor = Console(app.test_client())
     for path in routes(app, "GET"):
         answer = visitor.get(path)
+        assert answer.status_code == 302 and answer.location == "/dashboard/signin", path
+
+
+def test_the_passkey_steps_open_nothing_without_a_sign_in_in_progress(app: Flask) -> None:
+    visitor = Console(app.test_client())
+    visitor.refresh_csrf()
+    for path in PASSKEY_STEPS:
+        answer = visitor.post(path, {"kind": "webauthn-roaming", "credential": "{}"})
         assert answer.status_code == 302 and answer.location == "/dashboard/signin", path
 
 

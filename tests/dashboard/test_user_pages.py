@@ -9,8 +9,10 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from authserver.extensions import services
+from tests.api.test_passkeys import enroll_passkey
 from tests.conftest import EnrolledUser, RegisteredClient, assert_error, password_login
 from tests.dashboard.conftest import Console
+from tests.softkey import SoftKey
 
 
 def user_id(app: Flask, email: str = "ann@example.org") -> str:
@@ -112,3 +114,18 @@ def test_unknown_users_are_404_pages(console: Console) -> None:
                    console.post("/users/nobody/block")):
         assert answer.status_code == 404
         assert "No user has this id." in answer.get_data(as_text=True)
+
+
+def test_a_users_passkeys_show_their_model_and_backup_state_and_can_be_removed(
+    app: Flask, console: Console, client: FlaskClient, web_app: RegisteredClient, user: Any,
+) -> None:
+    synced = SoftKey(rp_id="127.0.0.1", origin="http://127.0.0.1:8000", synced=True,
+                     aaguid=bytes.fromhex("ea9b8d664d011d213ce4b6b48cb575d4"))
+    passkey = enroll_passkey(client, web_app, synced)
+    page = console.get(f"/users/{user_id(app)}").get_data(as_text=True)
+    factors = page.split('<table id="authenticators">')[1].split("</table>")[0]
+    assert "Passkey" in factors and "(Google Password Manager)" in factors
+    assert "passkey" in factors and "(backed up)" in factors
+    ann = user_id(app)
+    assert console.post(f"/users/{ann}/authenticators/{passkey.id}/delete").status_code == 302
+    assert password_login(client, web_app).status_code == 200  # no factor left
