@@ -12,7 +12,7 @@ from tests.e2e.conftest import PASSWORD, Deployment
 from tests.e2e.fuzzing import fuzz
 
 GRANTS = "password,refresh_token,client_credentials,authorization_code,mfa-otp,mfa-oob," \
-         "mfa-recovery-code"
+         "mfa-recovery-code,mfa-webauthn,passkey"
 
 
 def test_the_public_api_does_what_its_document_says(deployment: Deployment) -> None:
