@@ -67,6 +67,7 @@ class CodeExchange:
 
     def run(self, code: CodeGrant, client: Client, ip: str) -> Tokens:
         """Tokens for the sign-in the code stands for."""
+        self._issuer.ready()  # a key to make is made before this session writes (SQLite)
         auth_time = datetime.fromtimestamp(code.auth_time, UTC)
         authn = Authentication(self._user_of(code), code.amr, auth_time, code.sso_session)
         request = TokenRequest(client, code.scope, code.audience, nonce=code.nonce,

@@ -43,6 +43,7 @@ from authserver.mfa.verification import Attempt
 from authserver.mfa.webauthn import parse_assertion
 from authserver.models import Client, User
 from authserver.tokens.access import signed_by_us
+from authserver.tokens.claims import KEY_AMR
 from authserver.tokens.keys import KeyRing
 from authserver.tokens.refresh import RefreshTokens
 
@@ -183,10 +184,12 @@ class HostedSignIn:
             raise InvalidRequest("This deployment has no second factor switched on.")
         return needed
 
-    def start_mfa(self, user: User, scope: tuple[str, ...], who: Who) -> str:
-        """A new mfa_token for this sign-in's second step, audited ``mfa.required``."""
+    def start_mfa(self, user: User, scope: tuple[str, ...], who: Who,
+                  amr: tuple[str, ...] = ("pwd",)) -> str:
+        """A new mfa_token for this sign-in's second step (after the first step's ``amr``),
+        audited ``mfa.required``."""
         needed = self.requirement(user.id)
-        login = PendingLogin(who.client.client_id, scope, (), who.ip)
+        login = PendingLogin(who.client.client_id, scope, (), who.ip, amr)
         mfa_token = self._mfa.policy.start(user, login, needed, self._mfa.settings.load())
         self._parts.session.commit()
         return mfa_token
@@ -227,12 +230,21 @@ class HostedSignIn:
         return Authenticated(user, tuple(dict.fromkeys((*amr, *proof.amr, *factor.amr))),
                              time.time())
 
+    def factors(self, mfa_token: str, who: Who) -> tuple[str, ...]:
+        """The factors this sign-in's second step offers; InvalidGrant, ExpiredToken or
+        TooManyAttempts when its mfa_token is over."""
+        return self._offered(self.ticket(mfa_token, who))
+
     def _offered(self, ticket: MfaTicket) -> tuple[str, ...]:
         """The factors the user may answer with now: switched on and usable by the user (a
-        pending app, while enrolling); a factor switched off is refused, as at the grants."""
+        pending app, while enrolling); a factor switched off is refused, as at the grants.
+        After a passkey sign-in that does not count as MFA, not a passkey again: the same
+        authenticator twice is one factor (NIST SP 800-63B §4.2)."""
         needed = self.requirement(ticket.user_id)
         if ticket.purpose == FOR_ENROLLMENT:
             return tuple(f for f in needed.factors if f != RECOVERY_CODE)
+        if KEY_AMR & set(ticket.first_amr):
+            return tuple(f for f in needed.factors if f not in WEBAUTHN_FACTORS)
         return needed.factors
 
     def _factor(self, name: str) -> Factor:

@@ -290,7 +290,7 @@ def _second_factor(interaction: Interaction | None, params: dict[str, str],
         hosted().interactions.save(interaction)
     mfa_token = signin_state().get("mfa_token")
     if mfa_token is None:
-        mfa_token = hosted().start_mfa(auth.user, scope, who(client))
+        mfa_token = hosted().start_mfa(auth.user, scope, who(client), auth.amr)
         update_signin(mfa_token=mfa_token, oob_code=None)
     try:
         ticket = hosted().ticket(mfa_token, who(client))

@@ -14,7 +14,14 @@ from typing import Any
 from flask import Response, jsonify, redirect, request, url_for
 
 from authserver.accounts.interactions import Interaction
-from authserver.errors import AccessDenied, InvalidRequest, ProtektError
+from authserver.errors import (
+    AccessDenied,
+    ExpiredToken,
+    InvalidGrant,
+    InvalidRequest,
+    ProtektError,
+    TooManyAttempts,
+)
 from authserver.flows.factor_management import Enrollment
 from authserver.flows.hosted_signin import Authenticated
 from authserver.grants.authorization_code import AUDIENCE_ITEM
@@ -145,10 +152,21 @@ def _mfa_token() -> str:
 
 
 def _mfa_page(client: Client, *, status: int = 200, **context: Any) -> tuple[str, int]:
-    ticket = hosted().ticket(_mfa_token(), who(client))
-    factors = hosted().requirement(ticket.user_id).factors
-    return page("mfa.html", status, client=client, factors=factors,
+    return page("mfa.html", status, client=client, factors=_factors(client),
                 sms_sent="oob_code" in signin_state(), **context)
+
+
+def _factors(client: Client) -> tuple[str, ...]:
+    """What the second step offers (while its mfa_token lives: the refusal that ended it is
+    shown with the form); a step offering nothing says so."""
+    try:
+        factors = hosted().factors(_mfa_token(), who(client))
+    except (ExpiredToken, InvalidGrant, TooManyAttempts):
+        factors = hosted().requirement(current_interaction().user_id or "").factors
+    if not factors:
+        raise InvalidRequest("This account needs a second factor besides a passkey, and has "
+                             "none enrolled: sign in with the password.")
+    return factors
 
 
 @bp.route("/signin/mfa", methods=["GET", "POST"])
@@ -195,8 +213,7 @@ def _wrong_code(error: ProtektError, interaction: Interaction, client: Client) -
         if over.status_code >= 500:
             raise
         return _start_over(interaction, client, error)
-    return _refused(error, "mfa.html", client=client,
-                    factors=hosted().requirement(interaction.user_id or "").factors,
+    return _refused(error, "mfa.html", client=client, factors=_factors(client),
                     sms_sent="oob_code" in signin_state())
 
 
@@ -211,12 +228,12 @@ def _start_over(interaction: Interaction, client: Client, error: ProtektError) -
 
 @bp.post("/signin/mfa/sms")
 def send_sms() -> Page | Response:
-    interaction, client = _step()
+    _, client = _step()
     try:
         update_signin(oob_code=hosted().send_sms(_mfa_token(), who(client)))
     except ProtektError as refused:
         return _refused(refused, "mfa.html", client=client, sms_sent=False,
-                        factors=hosted().requirement(interaction.user_id or "").factors)
+                        factors=_factors(client))
     return redirect(url_for("hosted.mfa"), 303)
 
 

@@ -135,3 +135,22 @@ def test_the_options_endpoints_answer_json_errors(
     configure(app, factors=["otp", "recovery-code"])
     switched_off = options(browser, page, "/signin/passkey/options")
     assert "switched off" in switched_off.get_json()["error_description"]
+
+
+def test_when_a_passkey_does_not_count_as_mfa_the_second_step_offers_the_other_factors(
+        app: Flask, client: FlaskClient, browser: Browser, rp: RegisteredClient,
+        passkey: Enrolled) -> None:
+    configure(app, passkey_counts_as_mfa=False)
+    request = Request(rp)
+    page = browser.follow(browser.authorize(request))
+    prompt = options(browser, page, "/signin/passkey/options").get_json()
+    second = browser.follow(browser.submit(page, "/signin/passkey",
+                                           credential=json.dumps(passkey.key.assert_(prompt))))
+    text = second.get_data(as_text=True)
+    assert "Use a recovery code" in text and 'id="passkey-verify"' not in text
+    again = browser.submit(second, "/signin/mfa", factor="webauthn", code=json.dumps(
+        passkey.key.assert_(prompt)))
+    assert again.status_code == 400  # the same passkey is not a second factor
+    answer = browser.follow(browser.submit(second, "/signin/mfa", factor="recovery-code",
+                                           code=passkey.recovery_codes[0]))
+    assert id_token_claims(client, request, answer)["amr"] == ["hwk", "user", "mfa"]
