@@ -10,7 +10,8 @@ Through the JavaScript SDK on the app's site (another origin, named in
 step with the passkey, sign in without a password, remove the passkey. On the hosted pages: the
 passwordless sign-in through conditional UI (the passkey offered in the email field's autofill),
 the security key as second step after the password, and under a required policy both kinds
-created while signing in. Every token is checked as a resource server does (PyJWKClient).
+created while signing in. On the dashboard: an administrator required to use a key adds one,
+then signs in with it. Every token is checked as a resource server does (PyJWKClient).
 """
 
 from __future__ import annotations
@@ -25,10 +26,11 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 import jwt
 import pytest
 import requests
-from playwright.sync_api import Browser, CDPSession, Page
+from playwright.sync_api import Browser, CDPSession, Page, expect
 
 from tests.e2e.conftest import PASSWORD, Deployment, needs_chromium
 from tests.e2e.test_js_sdk_browser import load, ok, refused, serve_static_site
+from tests.support import TotpDevice
 
 pytestmark = [pytest.mark.e2e, needs_chromium]
 PHISHING_RESISTANT = "http://schemas.openid.net/pape/policies/2007/06/phishing-resistant"
@@ -239,3 +241,41 @@ def test_under_a_required_policy_a_new_user_creates_one_while_signing_in(
         assert len(tab.credentials(authenticator)) == 1
     finally:
         site.deployment.cli("mfa", "settings", "--policy", "optional")
+
+
+# the dashboard ---------------------------------------------------------------------------------
+
+def test_an_administrator_required_to_use_a_key_adds_one_then_signs_in_with_it(
+        new_tab: Callable[..., Tab], site: Site) -> None:
+    """With admins_phishing_resistant on: password, the app added at the first sign-in and its
+    first code, then a security key added before the console opens; the next sign-in takes the
+    key."""
+    deployment = site.deployment
+    email = f"admin-{secrets.token_hex(4)}@example.org"
+    deployment.cli("create-admin", "--email", email, "--password", PASSWORD)
+    deployment.cli("mfa", "settings", "--admins-phishing-resistant")
+    try:
+        tab = new_tab("roaming")
+        page = tab.page
+        page.goto(f"{deployment.url}/dashboard/signin")
+        page.get_by_label("Email").fill(email)
+        page.get_by_label("Password").fill(PASSWORD)
+        page.get_by_role("button", name="Continue").click()
+        secret = page.locator("#secret").inner_text()
+        device = TotpDevice(secret)
+        page.get_by_label("Code from the app").fill(device.next_code())
+        page.get_by_role("button", name="Verify").click()
+        assert len(page.locator("#recovery-codes").inner_text().split()) == 10
+        page.get_by_role("button", name="Use a security key").click()
+        page.click("#passkey-button")
+        expect(page.get_by_role("heading", name="Monitoring")).to_be_visible()
+        assert len(tab.credentials("roaming")) == 1
+
+        page.get_by_role("button", name="Sign out").click()
+        page.get_by_label("Email").fill(email)
+        page.get_by_label("Password").fill(PASSWORD)
+        page.get_by_role("button", name="Continue").click()
+        page.click("#passkey-button")  # "Use your passkey or security key"
+        expect(page.get_by_role("heading", name="Monitoring")).to_be_visible()
+    finally:
+        deployment.cli("mfa", "settings", "--admins-any-factor")
