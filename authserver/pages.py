@@ -17,13 +17,15 @@ from __future__ import annotations
 
 import hmac
 import logging
+from collections.abc import Callable
+from typing import Any
 from urllib.parse import urlsplit
 
 from authlib.oauth2 import OAuth2Error
-from flask import Blueprint, Response, render_template, request
+from flask import Blueprint, Response, jsonify, render_template, request
 from werkzeug import exceptions as http
 
-from authserver.errors import ServerError, TemporarilyUnavailable, render
+from authserver.errors import ProtektError, ServerError, TemporarilyUnavailable, render
 from authserver.extensions import db
 from authserver.models.base import DATABASE_UNAVAILABLE
 
@@ -56,6 +58,19 @@ def check_csrf(expected: str) -> None:
     same_origin = origin is None or _origin(origin) == _origin(request.host_url)
     if not (expected and hmac.compare_digest(sent.encode(), expected.encode()) and same_origin):
         raise http.BadRequest(CSRF_REFUSED)
+
+
+def script_answer(make: Callable[[], dict[str, Any]]) -> Response:
+    """The JSON a page's script asked for (a passkey prompt's options), or the refusal as
+    ``{"error", "error_description"}`` with its status; a server-side failure stays a 5xx."""
+    try:
+        return jsonify(make())
+    except ProtektError as refused:
+        if refused.status_code >= 500:
+            raise
+        answer = jsonify(error=refused.error, error_description=refused.get_error_description())
+        answer.status_code = refused.status_code
+        return answer
 
 
 def _origin(url: str) -> tuple[str, str]:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import time
 
-from flask import Response, jsonify, redirect, request, session, url_for
+from flask import Response, redirect, request, session, url_for
 
 from authserver.dashboard.web import (
     admin,
@@ -27,6 +27,8 @@ from authserver.errors import (
 )
 from authserver.extensions import services
 from authserver.flows.dashboard_signin import SignedIn
+from authserver.models import User
+from authserver.pages import script_answer
 
 Page = tuple[str, int]
 Refused = tuple[str, int, list[tuple[str, str]]]  # the form again, with Retry-After if any
@@ -67,14 +69,7 @@ def signin_passkey_options() -> Response:
     """The options of the passkey prompt for the second step, as JSON for the page's script."""
     if "signin" not in session:
         return redirect(url_for("dashboard.signin"))
-    try:
-        answer = jsonify(sign_in().passkey_options(session.get("signin", "")))
-    except ProtektError as refused:
-        if refused.status_code >= 500:
-            raise
-        answer = jsonify(error=refused.error, error_description=refused.get_error_description())
-        answer.status_code = refused.status_code
-    return answer
+    return script_answer(lambda: sign_in().passkey_options(session["signin"]))
 
 
 @bp.route("/signin/enroll", methods=["GET", "POST"])
@@ -127,7 +122,7 @@ def _welcome(signed_in: SignedIn, since: float) -> Page | Response:
 @bp.post("/signin/passkey/new")
 def signin_new_passkey() -> Page | Refused | Response:
     """The creation options of the administrator's new passkey or security key."""
-    user = services.users.get(session.get("passkey_for", ""))
+    user = _passkey_for()
     if user is None:
         return redirect(url_for("dashboard.signin"))
     try:
@@ -140,7 +135,7 @@ def signin_new_passkey() -> Page | Refused | Response:
 @bp.post("/signin/passkey")
 def signin_passkey() -> Page | Refused | Response:
     """The browser's registration of the new passkey: kept, and the console opens."""
-    user = services.users.get(session.get("passkey_for", ""))
+    user = _passkey_for()
     if user is None:
         return redirect(url_for("dashboard.signin"))
     try:
@@ -149,6 +144,11 @@ def signin_passkey() -> Page | Refused | Response:
         return _refused(refused, "signin_passkey.html", codes=[])
     start_session(user, float(session.get("passkey_since", 0)))
     return redirect(url_for("dashboard.home"))
+
+
+def _passkey_for() -> User | None:
+    """The administrator who passed the second step and must add a passkey, if any."""
+    return services.users.get(session.get("passkey_for", ""))
 
 
 def _restart(ended: ProtektError) -> Page:

@@ -8,10 +8,9 @@ options as JSON from the page's script (``static/passkeys.js``).
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
-from flask import Response, jsonify, redirect, request, url_for
+from flask import Response, redirect, request, url_for
 
 from authserver.accounts.interactions import Interaction
 from authserver.errors import (
@@ -37,6 +36,7 @@ from authserver.mfa.factors import WebauthnFactor
 from authserver.mfa.settings import OTP, SMS, WEBAUTHN, WEBAUTHN_FACTORS, WEBAUTHN_PLATFORM
 from authserver.mfa.sms import OobAnswer
 from authserver.models import Client
+from authserver.pages import script_answer
 
 Page = tuple[str, int] | tuple[str, int, list[tuple[str, str]]]
 SCOPE_TEXT = {
@@ -102,19 +102,6 @@ def _signed_in(interaction: Interaction, done: Authenticated) -> Response:
     return _resume()
 
 
-def _options(make: Callable[[], dict[str, Any]]) -> Response:
-    """The options of a passkey prompt as JSON for the page's script (README, Passkeys), or
-    the reason there are none."""
-    try:
-        return jsonify(make())
-    except ProtektError as refused:
-        if refused.status_code >= 500:
-            raise
-        answer = jsonify(error=refused.error, error_description=refused.get_error_description())
-        answer.status_code = refused.status_code
-        return answer
-
-
 @bp.post("/signin/passkey/options")
 def passkey_options() -> Response:
     """A passwordless sign-in's prompt: its passkey_session stays in the sign-in cookie."""
@@ -125,7 +112,7 @@ def passkey_options() -> Response:
         update_signin(passkey_session=passkey_session)
         return options
 
-    return _options(make)
+    return script_answer(make)
 
 
 @bp.post("/signin/passkey")
@@ -190,7 +177,7 @@ def mfa() -> Page | Response:
 def webauthn_options() -> Response:
     """The options of the passkey prompt for the second step."""
     _, client = _step()
-    return _options(lambda: hosted().webauthn_options(_mfa_token(), who(client)))
+    return script_answer(lambda: hosted().webauthn_options(_mfa_token(), who(client)))
 
 
 def _answer(factor: str) -> Any:
