@@ -102,6 +102,8 @@ class ClientRegistry:
         redirect_uris: Iterable[str] = (),
         post_logout_redirect_uris: Iterable[str] = (),
         first_party: bool = True,
+        mfa_policy: str = "inherit",
+        mfa_factors: list[str] | None = None,
     ) -> tuple[Client, str | None]:
         """Register a client; returns it and its secret (None for a public client).
 
@@ -110,7 +112,7 @@ class ClientRegistry:
         :func:`checked_redirect_uris`); a third-party client (``first_party=False``) has its
         users asked for their consent on the hosted pages, and by default only the browser
         sign-in and refresh grants: a password given to another company's app is what RFC 9700
-        §2.4 warns of.
+        §2.4 warns of. The MFA rule is checked by the caller (authserver.flows).
         """
         if len(name) > MAX_NAME_LENGTH or not name.strip():  # as sent; then trimmed
             raise InvalidRequest("The client name must be 1 to 100 characters long.")
@@ -131,6 +133,8 @@ class ClientRegistry:
             redirect_uris=redirects,
             post_logout_redirect_uris=logouts,
             first_party=bool(first_party),
+            mfa_policy=mfa_policy,
+            mfa_factors=mfa_factors or [],
         )
         self._session.add(client)
         self._audit.record("client.created", client_id=client.client_id, public=public)
@@ -161,10 +165,13 @@ class ClientRegistry:
         redirect_uris: Iterable[str] | None = None,
         post_logout_redirect_uris: Iterable[str] | None = None,
         first_party: bool | None = None,
+        mfa_policy: str | None = None,
+        mfa_factors: list[str] | None = None,
     ) -> Client:
         """Change what is given (None: unchanged), from the client's next request: the grants
-        it may use (RFC 6749 §5.2 ``unauthorized_client`` for others), its redirect URIs and
-        whether it is first-party. Everything is checked before anything is written
+        it may use (RFC 6749 §5.2 ``unauthorized_client`` for others), its redirect URIs,
+        whether it is first-party, and its MFA rule (checked by the caller,
+        authserver.flows.client_administration). Everything is checked before anything is written
         (InvalidRequest otherwise); audited ``client.updated`` with the names of the fields
         that changed, never their values."""
         client = self._for_change(client_id)
@@ -178,8 +185,9 @@ class ClientRegistry:
                             (POST_LOGOUT_REDIRECT_URIS, post_logout_redirect_uris)):
             if uris is not None:
                 wanted[field] = checked_redirect_uris(field, uris)
-        if first_party is not None:
-            wanted["first_party"] = bool(first_party)
+        plain = {"first_party": None if first_party is None else bool(first_party),
+                 "mfa_policy": mfa_policy, "mfa_factors": mfa_factors}
+        wanted.update({field: value for field, value in plain.items() if value is not None})
         changed = [field for field, value in wanted.items() if getattr(client, field) != value]
         for field in changed:
             setattr(client, field, wanted[field])

@@ -41,10 +41,13 @@ CREATE_CLIENTS = "create:clients"
 UPDATE_CLIENTS = "update:clients"
 DELETE_CLIENTS = "delete:clients"
 READ_AUDIT = "read:audit"
+READ_GROUPS = "read:groups"
+UPDATE_GROUPS = "update:groups"  # create, change and delete groups, and their members
 MANAGEMENT_SCOPES: tuple[str, ...] = (READ_SETTINGS, UPDATE_SETTINGS, READ_SMS_CREDITS,
                                       UPDATE_SMS_CREDITS, READ_USERS, CREATE_USERS, UPDATE_USERS,
                                       DELETE_USERS, DELETE_AUTHENTICATORS, READ_CLIENTS,
-                                      CREATE_CLIENTS, UPDATE_CLIENTS, DELETE_CLIENTS, READ_AUDIT)
+                                      CREATE_CLIENTS, UPDATE_CLIENTS, DELETE_CLIENTS, READ_AUDIT,
+                                      READ_GROUPS, UPDATE_GROUPS)
 MANAGEMENT_PATH = "/api/v2/"  # its audience is the issuer followed by this path
 
 # RFC 6749 §3.3: scope-token = 1*( %x21 / %x23-5B / %x5D-7E )

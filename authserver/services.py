@@ -24,6 +24,7 @@ from authserver.flows.client_administration import ClientAdministration
 from authserver.flows.client_credentials import ClientCredentials
 from authserver.flows.code_exchange import CodeExchange
 from authserver.flows.factor_management import MfaAccount
+from authserver.flows.group_administration import GroupAdministration
 from authserver.flows.mfa_challenge import MfaChallenge
 from authserver.flows.mfa_exchange import MfaExchange
 from authserver.flows.passkey_signin import PasskeySignIn
@@ -36,6 +37,7 @@ from authserver.flows.user_administration import UserAdministration
 from authserver.limits import AttemptLimiter
 from authserver.mfa.authenticators import Authenticators
 from authserver.mfa.factors import ChallengeFactor, OtpFactor, RecoveryCodeFactor, WebauthnFactor
+from authserver.mfa.groups import Groups
 from authserver.mfa.policy import MfaPolicy
 from authserver.mfa.recovery import RecoveryCodes
 from authserver.mfa.services import MfaServices
@@ -72,6 +74,7 @@ def build_mfa(
                        number_key=encryptor.derive_key("sms-number-counters"))
     sms = SmsFactor(authenticators, SmsCodes(store.namespace("sms-code")), sender)
     verifier = MfaVerifier(session, logins, tickets, limiter, audit)
+    groups = Groups(session, cache)
     passkeys = Passkeys(session, Challenges(store.namespace("webauthn-challenge")), party)
     return MfaServices(
         settings=settings,
@@ -80,7 +83,8 @@ def build_mfa(
         tickets=tickets,
         logins=logins,
         policy=MfaPolicy(settings, authenticators, recovery=recovery_codes,
-                         tickets=tickets, audit=audit),
+                         tickets=tickets, groups=groups, audit=audit),
+        groups=groups,
         verifier=verifier,
         otp=otp,
         sms=sms,
@@ -106,6 +110,7 @@ class Flows:
     code_exchange: CodeExchange
     security_settings: SecuritySettings
     client_administration: ClientAdministration
+    group_administration: GroupAdministration
 
 
 def build_flows(session: Session, login: PasswordLogin, mfa: MfaServices,
@@ -130,6 +135,8 @@ def build_flows(session: Session, login: PasswordLogin, mfa: MfaServices,
         code_exchange=code_exchange,
         security_settings=SecuritySettings(session, mfa.settings, mfa.sms_credits, cache),
         client_administration=ClientAdministration(session, clients, cache),
+        group_administration=GroupAdministration(session, mfa.groups, users, audit=audit,
+                                                 cache=cache),
     )
 
 

@@ -25,7 +25,7 @@ from authserver.api.responses import OPENAPI_MAX_AGE, cacheable, no_store
 from authserver.authorization import json_object
 from authserver.errors import InsufficientScope, InvalidRequest, InvalidToken
 from authserver.extensions import services
-from authserver.models import AuditEvent, Client, Consent, User
+from authserver.models import AuditEvent, Client, Consent, Group, User
 from authserver.scopes import (
     CREATE_CLIENTS,
     CREATE_USERS,
@@ -36,10 +36,12 @@ from authserver.scopes import (
     MANAGEMENT_SCOPES,
     READ_AUDIT,
     READ_CLIENTS,
+    READ_GROUPS,
     READ_SETTINGS,
     READ_SMS_CREDITS,
     READ_USERS,
     UPDATE_CLIENTS,
+    UPDATE_GROUPS,
     UPDATE_SETTINGS,
     UPDATE_SMS_CREDITS,
     UPDATE_USERS,
@@ -52,7 +54,9 @@ USER_CHANGES: dict[str, type] = {"email": str, "email_verified": bool, "password
                                  "blocked": bool}
 # PATCH /clients/{id}: these lists of strings, and first_party.
 CLIENT_LISTS = ("grant_types", "redirect_uris", "post_logout_redirect_uris")
-NEW_CLIENT = ("name", "public", "scopes", "audiences", *CLIENT_LISTS, "first_party")
+CLIENT_MFA = ("mfa_policy", "mfa_factors")  # README, MFA policies
+GROUP_FIELDS = ("name", "description", "mfa_always", "mfa_factors")
+NEW_CLIENT = ("name", "public", "scopes", "audiences", *CLIENT_LISTS, "first_party", *CLIENT_MFA)
 _KINDS = {str: "a string", bool: "true or false"}
 
 
@@ -237,7 +241,7 @@ def create_client() -> tuple[Response, int]:
         scopes=scopes, audiences=_strings(body, "audiences"),
         redirect_uris=_strings(body, "redirect_uris"),
         post_logout_redirect_uris=_strings(body, "post_logout_redirect_uris"),
-        first_party=_flag(body, "first_party", True))
+        first_party=_flag(body, "first_party", True), **_client_mfa(body))
     return no_store({**_client(client), "client_secret": secret}), 201
 
 
@@ -254,11 +258,12 @@ def update_client(client_id: str) -> Response:
     client's next request."""
     _holding(authorize(UPDATE_CLIENTS)["scope"].split(), services.clients.get(client_id).scopes)
     body = _json_body()
-    _any_of(body, (*CLIENT_LISTS, "first_party"), "client")
+    _any_of(body, (*CLIENT_LISTS, "first_party", *CLIENT_MFA), "client")
     changes: dict[str, Any] = {name: _strings(body, name) for name in CLIENT_LISTS
                                if name in body}
     if "first_party" in body:
         changes["first_party"] = _flag(body, "first_party", True)
+    changes.update(_client_mfa(body))
     return no_store(_client(services.flows.client_administration.update(client_id, **changes)))
 
 
@@ -274,6 +279,65 @@ def rotate_client_secret(client_id: str) -> Response:
 def delete_client(client_id: str) -> tuple[str, int]:
     authorize(DELETE_CLIENTS)
     services.flows.client_administration.delete(client_id)
+    return "", 204
+
+
+@bp.get("/groups")
+def list_groups() -> Response:
+    authorize(READ_GROUPS)
+    return no_store({"groups": [_group(g) for g in services.mfa.groups.all()]})
+
+
+@bp.post("/groups")
+def create_group() -> tuple[Response, int]:
+    """``{"name", "description"?, "mfa_always"?, "mfa_factors"?}`` (README, MFA policies)."""
+    authorize(UPDATE_GROUPS)
+    body = _json_body()
+    _known(body, GROUP_FIELDS, "group")
+    rule = {name: body[name] for name in GROUP_FIELDS if name in body and name != "name"}
+    group = services.flows.group_administration.create(body.get("name"), **rule)
+    return no_store(_group(group)), 201
+
+
+@bp.get("/groups/<group_id>")
+def read_group(group_id: str) -> Response:
+    authorize(READ_GROUPS)
+    return no_store(_group(services.mfa.groups.get(group_id)))
+
+
+@bp.patch("/groups/<group_id>")
+def update_group(group_id: str) -> Response:
+    authorize(UPDATE_GROUPS)
+    body = _json_body()
+    _any_of(body, GROUP_FIELDS, "group")
+    return no_store(_group(services.flows.group_administration.update(group_id, **body)))
+
+
+@bp.delete("/groups/<group_id>")
+def delete_group(group_id: str) -> tuple[str, int]:
+    authorize(UPDATE_GROUPS)
+    services.flows.group_administration.delete(group_id)
+    return "", 204
+
+
+@bp.get("/groups/<group_id>/members")
+def list_members(group_id: str) -> Response:
+    authorize(READ_GROUPS)
+    members = services.mfa.groups.members(group_id)
+    return no_store({"members": [{"user_id": u.id, "email": u.email} for u in members]})
+
+
+@bp.put("/groups/<group_id>/members/<user_id>")
+def add_member(group_id: str, user_id: str) -> tuple[str, int]:
+    authorize(UPDATE_GROUPS)
+    services.flows.group_administration.add_member(group_id, user_id)
+    return "", 204
+
+
+@bp.delete("/groups/<group_id>/members/<user_id>")
+def remove_member(group_id: str, user_id: str) -> tuple[str, int]:
+    authorize(UPDATE_GROUPS)
+    services.flows.group_administration.remove_member(group_id, user_id)
     return "", 204
 
 
@@ -305,7 +369,26 @@ def _client(client: Client) -> dict[str, Any]:
             "grant_types": client.grant_types, "scopes": client.scopes,
             "audiences": client.audiences, "redirect_uris": client.redirect_uris,
             "post_logout_redirect_uris": client.post_logout_redirect_uris,
-            "first_party": client.first_party, "created_at": client.created_at.isoformat()}
+            "first_party": client.first_party, "mfa_policy": client.mfa_policy,
+            "mfa_factors": client.mfa_factors, "created_at": client.created_at.isoformat()}
+
+
+def _client_mfa(body: dict[str, Any]) -> dict[str, Any]:
+    """The MFA rule's fields body sends (checked by the client administration flow)."""
+    rule: dict[str, Any] = {}
+    if "mfa_policy" in body:
+        if not isinstance(body["mfa_policy"], str):
+            raise InvalidRequest("mfa_policy must be a string.")
+        rule["mfa_policy"] = body["mfa_policy"]
+    if "mfa_factors" in body:
+        rule["mfa_factors"] = _strings(body, "mfa_factors")
+    return rule
+
+
+def _group(group: Group) -> dict[str, Any]:
+    return {"id": group.id, "name": group.name, "description": group.description,
+            "mfa_always": group.mfa_always, "mfa_factors": group.mfa_factors,
+            "created_at": group.created_at.isoformat()}
 
 
 def _consent(consent: Consent, names: dict[str, str]) -> dict[str, Any]:

@@ -26,6 +26,8 @@ from authserver.clients import (
     MAX_URIS,
     SHORT_NAMES,
 )
+from authserver.mfa.decision import APP_POLICIES
+from authserver.mfa.groups import NAMEABLE_FACTORS
 from authserver.mfa.settings import (
     BOUNDS,
     FACTORS,
@@ -46,10 +48,12 @@ from authserver.scopes import (
     MANAGEMENT_SCOPES,
     READ_AUDIT,
     READ_CLIENTS,
+    READ_GROUPS,
     READ_SETTINGS,
     READ_SMS_CREDITS,
     READ_USERS,
     UPDATE_CLIENTS,
+    UPDATE_GROUPS,
     UPDATE_SETTINGS,
     UPDATE_SMS_CREDITS,
     UPDATE_USERS,
@@ -82,6 +86,9 @@ SCOPE_TEXT = {
                     "rotate its secret",
     DELETE_CLIENTS: "Delete clients",
     READ_AUDIT: "Read the audit trail",
+    READ_GROUPS: "List and read groups and their members",
+    UPDATE_GROUPS: "Create, change and delete groups and their MFA rules; add and remove "
+                   "members",
 }
 
 # status → (component name, error code, what it means); bodies follow RFC 6749 §5.2.
@@ -243,6 +250,37 @@ def _paths() -> dict[str, Any]:
                 UPDATE_CLIENTS, parameters=("client_id",),
                 ok=_answer(200, "The new secret", "Secret"), errors=(400, 404)),
         },
+        "/groups": {
+            "get": _operation("listGroups", "Every group, by name", READ_GROUPS,
+                              ok=_answer(200, "The groups", "GroupList")),
+            "post": _operation(
+                "createGroup", "Create a group and its MFA rule", UPDATE_GROUPS,
+                body="NewGroup", ok=_answer(201, "The group", "Group"), errors=(400,)),
+        },
+        "/groups/{group_id}": {
+            "get": _operation("readGroup", "One group", READ_GROUPS, parameters=("group_id",),
+                              ok=_answer(200, "The group", "Group"), errors=(404,)),
+            "patch": _operation(
+                "updateGroup", "Change the group's name, description or MFA rule",
+                UPDATE_GROUPS, parameters=("group_id",), body="GroupChanges",
+                ok=_answer(200, "The group now", "Group"), errors=(400, 404)),
+            "delete": _operation("deleteGroup", "Delete a group (its members stay)",
+                                 UPDATE_GROUPS, parameters=("group_id",),
+                                 ok=_nothing("Deleted"), errors=(404,)),
+        },
+        "/groups/{group_id}/members": {
+            "get": _operation("listGroupMembers", "The group's members, by email", READ_GROUPS,
+                              parameters=("group_id",),
+                              ok=_answer(200, "The members", "MemberList"), errors=(404,)),
+        },
+        "/groups/{group_id}/members/{user_id}": {
+            "put": _operation("addGroupMember", "Add a user to the group (again: no change)",
+                              UPDATE_GROUPS, parameters=("group_id", "user_id"),
+                              ok=_nothing("A member"), errors=(404,)),
+            "delete": _operation("removeGroupMember", "Take a user out of the group",
+                                 UPDATE_GROUPS, parameters=("group_id", "user_id"),
+                                 ok=_nothing("Not a member"), errors=(404,)),
+        },
         "/audit-events": {
             "get": _operation(
                 "readAuditEvents", "The audit trail, newest first", READ_AUDIT,
@@ -323,6 +361,7 @@ _PARAMETERS = {
     "user_id": _in_path("user_id", "The user's id"),
     "authenticator_id": _in_path("authenticator_id", "The authenticator's id"),
     "client_id": _in_path("client_id", "The client's id"),
+    "group_id": _in_path("group_id", "The group's id"),
     "q": _in_query("q", "Part of the email, any case; % and _ are taken literally", NAME),
     "page": _in_query("page", "Page number from 0",
                       {"type": "integer", "minimum": 0, "maximum": MAX_QUERY_NUMBER}),
@@ -375,6 +414,15 @@ _URIS = {"type": "array", "maxItems": MAX_URIS,
                         "wildcard: https, http on 127.0.0.1, "
                         "[::1] or localhost, or a private-use scheme with a dot such as "
                         "com.example.app:/callback"}
+# README, MFA policies: a factor list names factors, or "phishing-resistant" for the passkeys.
+_FACTOR_LIST = {"type": "array", "items": {"enum": list(NAMEABLE_FACTORS)},
+                "description": "The factors that may answer (empty: any the deployment has on)"}
+_CLIENT_MFA = {
+    "mfa_policy": {"enum": list(APP_POLICIES), "default": "inherit", "description": (
+        "inherit: the deployment's policy; always; never (unless a group or acr_values asks); "
+        "adaptive: by the login's risk")},
+    "mfa_factors": _FACTOR_LIST,
+}
 _CLIENT_SIGN_IN = {  # RFC 6749 §3.1.2; OIDC RP-Initiated Logout 1.0 §3.1
     "redirect_uris": {**_URIS, "description": "Where the sign-in may return users. "
                       + _URIS["description"]},
@@ -462,7 +510,13 @@ def _schemas() -> dict[str, Any]:
                     "updated_at": {**_MAYBE_MOMENT, "description": "Last profile change"}})
     client = _object({"client_id": _STRING, "name": _STRING, "public": {"type": "boolean"},
                       "grant_types": _STRINGS, "scopes": _STRINGS, "audiences": _STRINGS,
-                      **_CLIENT_SIGN_IN, "created_at": _MOMENT})
+                      **_CLIENT_SIGN_IN, **_CLIENT_MFA, "created_at": _MOMENT})
+    group_rule = {"description": {"type": "string", "maxLength": 500, "pattern": TEXT},
+                  "mfa_always": {"type": "boolean", "description": "Members answer a second "
+                                 "factor at every login, whatever the application says"},
+                  "mfa_factors": _FACTOR_LIST}
+    group_name = {"type": "string", "maxLength": 100, "allOf": [{"pattern": TEXT},
+                                                                {"pattern": "\\S"}]}
     return {
         "Error": _object({"error": _STRING, "error_description": _STRING}),
         "MfaSettings": _object(settings),
@@ -508,7 +562,7 @@ def _schemas() -> dict[str, Any]:
              "audiences": {"type": "array", "items": {
                  "type": "string", "minLength": 1, "maxLength": MAX_AUDIENCE_LENGTH,
                  "pattern": "^[^\\s\\u0000-\\u001f\\u007f-\\u009f]+$"}},
-             **_CLIENT_SIGN_IN},
+             **_CLIENT_SIGN_IN, **_CLIENT_MFA},
             required=("name",), closed=True),
             # RFC 6749 §4.4: a public client has no secret, so no client_credentials
             "if": {"properties": {"public": {"const": True}}, "required": ["public"]},
@@ -519,8 +573,18 @@ def _schemas() -> dict[str, Any]:
                                "description": "Shown once; null for a public client"}})]},
         "ClientChanges": {**_object({"grant_types": {"type": "array", "items": _GRANT_TYPE,
                                                      "minItems": 1},
-                                     **_CLIENT_SIGN_IN}, required=(), closed=True),
+                                     **_CLIENT_SIGN_IN, **_CLIENT_MFA}, required=(),
+                                    closed=True),
                           "minProperties": 1},
+        "Group": _object({"id": _STRING, "name": _STRING, **group_rule,
+                          "created_at": _MOMENT}),
+        "GroupList": _object({"groups": {"type": "array", "items": schema_ref("Group")}}),
+        "NewGroup": _object({"name": group_name, **group_rule}, required=("name",),
+                            closed=True),
+        "GroupChanges": {**_object({"name": group_name, **group_rule}, required=(),
+                                   closed=True), "minProperties": 1},
+        "MemberList": _object({"members": {"type": "array", "items": _object(
+            {"user_id": _STRING, "email": _STRING})}}),
         "Consent": _object({"client_id": _STRING, "client_name": _STRING,
                             "scopes": _STRINGS, "granted_at": _MOMENT}),
         "ConsentList": _object({"consents": {"type": "array", "items": schema_ref("Consent")}}),

@@ -15,7 +15,9 @@ from sqlalchemy.orm.exc import ObjectDeletedError, StaleDataError
 
 from authserver.cache import SharedCache
 from authserver.clients import ClientRegistry
-from authserver.errors import NotFound
+from authserver.errors import InvalidRequest, NotFound
+from authserver.mfa.decision import APP_POLICIES
+from authserver.mfa.groups import checked_factors
 from authserver.models import Client
 
 
@@ -29,13 +31,13 @@ class ClientAdministration:
 
     def create(self, name: str, **options: Any) -> tuple[Client, str | None]:
         """A new client and its secret (shown once; None for a public client); the options are
-        ClientRegistry.create's."""
-        created = self._registry.create(name, **options)
+        ClientRegistry.create's, and the MFA rule checked here."""
+        created = self._registry.create(name, **_checked_mfa(options))
         self._committed()
         return created
 
     def update(self, client_id: str, **changes: Any) -> Client:
-        client = self._registry.update(client_id, **changes)
+        client = self._registry.update(client_id, **_checked_mfa(changes))
         self._committed()
         return client
 
@@ -58,3 +60,14 @@ class ClientAdministration:
             self._session.rollback()
             raise NotFound("No client has this id.") from None
         self._cache.changed()
+
+
+def _checked_mfa(fields: dict[str, Any]) -> dict[str, Any]:
+    """The fields, with the MFA rule checked (README, MFA policies): ``mfa_policy`` inherit,
+    always, never or adaptive; ``mfa_factors`` the factors that may answer (empty: any)."""
+    policy = fields.get("mfa_policy")
+    if policy is not None and policy not in APP_POLICIES:
+        raise InvalidRequest(f"mfa_policy must be one of {', '.join(APP_POLICIES)}.")
+    if fields.get("mfa_factors") is not None:
+        fields = {**fields, "mfa_factors": checked_factors(fields["mfa_factors"], "mfa_factors")}
+    return fields

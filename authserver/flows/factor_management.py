@@ -122,6 +122,9 @@ class MfaAccount:
         will work, even when an earlier answer was lost.
         """
         settings = self._enabled_settings(asked.factor)
+        if who.ticket is not None and who.ticket.factors and asked.factor not in who.ticket.factors:
+            raise InvalidRequest(f"This login takes {', '.join(who.ticket.factors)}; enroll one "
+                                 "of those.")
         self._authenticators.lock_user(who.user.id)
         usable = self._authorize(who, ENROLL, changes=True, ticket_may=True)
         if len(usable) >= MAX_AUTHENTICATORS:

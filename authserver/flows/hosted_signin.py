@@ -34,6 +34,7 @@ from authserver.flows.factor_management import Enrollment, MfaAccount, Principal
 from authserver.flows.mfa_challenge import MfaChallenge
 from authserver.flows.passkey_signin import PasskeySignIn
 from authserver.flows.unit import refusals_kept
+from authserver.mfa.decision import MULTI_FACTOR, Decision
 from authserver.mfa.factors import Factor
 from authserver.mfa.policy import PendingLogin, Requirement
 from authserver.mfa.services import MfaServices
@@ -43,7 +44,7 @@ from authserver.mfa.verification import Attempt
 from authserver.mfa.webauthn import parse_assertion
 from authserver.models import Client, User
 from authserver.tokens.access import signed_by_us
-from authserver.tokens.claims import KEY_AMR
+from authserver.tokens.claims import KEY_AMR, acr_demand
 from authserver.tokens.keys import KeyRing
 from authserver.tokens.refresh import RefreshTokens
 
@@ -173,22 +174,27 @@ class HostedSignIn:
 
     # second factor ---------------------------------------------------------------------------
 
-    def mfa_needed(self, user_id: str) -> bool:
-        """The user's MFA settings ask a second factor of every login."""
-        return self._mfa.policy.needs_mfa(user_id, self._mfa.settings.load())
+    def decision(self, user_id: str, client: Client, acr_values: str) -> Decision:
+        """Whether this sign-in needs a second factor, and which: the deployment's, the
+        application's and the user's groups' rules, and the request's ``acr_values``."""
+        return self._mfa.policy.decision(user_id, self._mfa.settings.load(), client,
+                                         acr_demand=acr_demand(acr_values))
 
-    def requirement(self, user_id: str) -> Requirement:
-        """What the user can answer with, or must enroll; InvalidRequest when no factor is on."""
-        needed = self._mfa.policy.requirement(user_id, self._mfa.settings.load(), demanded=True)
+    def requirement(self, user_id: str, client: Client, acr_values: str = "") -> Requirement:
+        """What the user can answer with, or must enroll, once the sign-in asks a second
+        factor (``acr_values`` at least multi-factor); InvalidRequest when no factor is on."""
+        needed = self._mfa.policy.requirement(
+            user_id, self._mfa.settings.load(), client,
+            acr_demand=acr_demand(acr_values) or MULTI_FACTOR)
         if needed is None or not needed.factors:
             raise InvalidRequest("This deployment has no second factor switched on.")
         return needed
 
-    def start_mfa(self, user: User, scope: tuple[str, ...], who: Who,
+    def start_mfa(self, user: User, scope: tuple[str, ...], who: Who, acr_values: str,
                   amr: tuple[str, ...] = ("pwd",)) -> str:
         """A new mfa_token for this sign-in's second step (after the first step's ``amr``),
         audited ``mfa.required``."""
-        needed = self.requirement(user.id)
+        needed = self.requirement(user.id, who.client, acr_values)
         login = PendingLogin(who.client.client_id, scope, (), who.ip, amr)
         mfa_token = self._mfa.policy.start(user, login, needed, self._mfa.settings.load())
         self._parts.session.commit()
@@ -237,15 +243,17 @@ class HostedSignIn:
 
     def _offered(self, ticket: MfaTicket) -> tuple[str, ...]:
         """The factors the user may answer with now: switched on and usable by the user (a
-        pending app, while enrolling); a factor switched off is refused, as at the grants.
-        After a passkey sign-in that does not count as MFA, not a passkey again: the same
-        authenticator twice is one factor (NIST SP 800-63B §4.2)."""
-        needed = self.requirement(ticket.user_id)
+        pending app, while enrolling), as the sign-in's rules narrowed them when it began; a
+        factor switched off since is refused, as at the grants. After a passkey sign-in that
+        does not count as MFA, not a passkey again: the same authenticator twice is one factor
+        (NIST SP 800-63B §4.2)."""
+        settings = self._mfa.settings.load()
+        factors = [f for f in ticket.factors if settings.factor_enabled(f)]
         if ticket.purpose == FOR_ENROLLMENT:
-            return tuple(f for f in needed.factors if f != RECOVERY_CODE)
+            return tuple(f for f in factors if f != RECOVERY_CODE)
         if KEY_AMR & set(ticket.first_amr):
-            return tuple(f for f in needed.factors if f not in WEBAUTHN_FACTORS)
-        return needed.factors
+            return tuple(f for f in factors if f not in WEBAUTHN_FACTORS)
+        return tuple(factors)
 
     def _factor(self, name: str) -> Factor:
         factors: dict[str, Factor] = {OTP: self._mfa.otp, SMS: self._mfa.sms,

@@ -133,14 +133,15 @@ class PasskeySignIn:
     def _outcome(self, user: User, assertion: Assertion, request: TokenRequest, ip: str,
                  settings: MfaSettings) -> Tokens | MfaRequired:
         amr = self.amr(assertion)
-        needed = None if MFA_AMR in amr else self._policy.requirement(user.id, settings)
+        needed = None if MFA_AMR in amr else self._policy.requirement(user.id, settings,
+                                                                      request.client)
         if needed is None:
             return self._issuer.issue(Authentication(user, amr, utcnow()), request)
         others = tuple(f for f in needed.factors if f not in WEBAUTHN_FACTORS)
         if needed.kind != FOR_CHALLENGE or not others:
             raise InvalidGrant("This account needs a second factor besides a passkey, and has "
                                "none enrolled: sign in with the password.")
-        needed = Requirement(FOR_CHALLENGE, others)
+        needed = Requirement(FOR_CHALLENGE, others, needed.reason)
         offered = finishable(needed, request.client)
         login = PendingLogin(request.client.client_id, request.scope, request.audience, ip, amr)
         return MfaRequired(self._policy.start(user, login, needed, settings), needed.kind,

@@ -66,7 +66,7 @@ class PasswordLoginFlow:
 
     def _outcome(self, user: User, ip: str, request: TokenRequest) -> Tokens | MfaRequired:
         settings = self._settings.load()
-        needed = self._policy.requirement(user.id, settings)
+        needed = self._policy.requirement(user.id, settings, request.client)
         if needed is None:
             return self._issuer.issue(Authentication(user, ("pwd",), utcnow()), request)
         offered = finishable(needed, request.client)

@@ -43,7 +43,7 @@ class Refresh:
         with refusals_kept(self._session):  # a reused token's family stays revoked
             record, user = self._refresh_tokens.redeemable(refresh_token, client, ip)
             family = record.family
-            self._policy.check_refresh(user.id, family.amr)
+            self._policy.check_refresh(user.id, family.amr, client)
             request = TokenRequest(client, scope_asked(parse_scope(family.scope)),
                                    tuple(family.audience))
             tokens = self._issuer.refreshed(record, user, request, ip)

@@ -53,9 +53,9 @@ from authserver.hosted.web import (
     update_signin,
     who,
 )
+from authserver.mfa.decision import satisfied
 from authserver.mfa.tickets import FOR_ENROLLMENT
 from authserver.models import Client, User
-from authserver.tokens.claims import MFA_ACR_VALUES
 
 _MAX_AGE_DIGITS = 9
 Current = tuple[BrowserSession, User] | None  # the browser's sign-in session and its user
@@ -221,15 +221,25 @@ def _facts(params: dict[str, str], client: Client, items: tuple[str, ...],
         signed_in=auth is not None and (fresh or _hinted(params, auth)),
         fresh=fresh,
         auth_age=time.time() - auth.auth_time if auth else 0.0,
-        has_mfa=auth is not None and "mfa" in auth.amr,
-        mfa_needed=auth is not None and hosted().mfa_needed(auth.user.id),
-        mfa_demanded=bool(set(params.get("acr_values", "").split()) & set(MFA_ACR_VALUES)),
+        **_mfa_facts(params, client, auth),
         consent_missing=auth is not None and hosted().consent_missing(auth.user.id, client,
                                                                       items),
         consented=interaction is not None and interaction.consented,
         prompt=_prompt(params),
         max_age=_max_age(params),
     )
+
+
+def _mfa_facts(params: dict[str, str], client: Client,
+               auth: Authenticated | None) -> dict[str, bool]:
+    """The second factor's part of the facts: whether the rules ask one at this application
+    (acr_values included), and whether the sign-in already holds one they accept (an earlier
+    MFA with a factor a group or the application no longer allows does not count)."""
+    if auth is None:
+        return {"has_mfa": False, "mfa_needed": False}
+    decision = hosted().decision(auth.user.id, client, params.get("acr_values", ""))
+    return {"has_mfa": "mfa" in auth.amr and satisfied(decision, auth.amr),
+            "mfa_needed": decision.required}
 
 
 def _hinted(params: dict[str, str], auth: Authenticated) -> bool:
@@ -290,7 +300,8 @@ def _second_factor(interaction: Interaction | None, params: dict[str, str],
         hosted().interactions.save(interaction)
     mfa_token = signin_state().get("mfa_token")
     if mfa_token is None:
-        mfa_token = hosted().start_mfa(auth.user, scope, who(client), auth.amr)
+        mfa_token = hosted().start_mfa(auth.user, scope, who(client),
+                                       params.get("acr_values", ""), auth.amr)
         update_signin(mfa_token=mfa_token, oob_code=None)
     try:
         ticket = hosted().ticket(mfa_token, who(client))

@@ -3,11 +3,12 @@ every combination is easy to test (OIDC Core §3.1.2.1 ``prompt``, ``max_age``, 
 
 In order: the user must sign in when nobody is, when the app says ``prompt=login`` or when the
 sign-in is older than ``max_age`` (unless it just happened in this interaction); then a second
-factor when the user's MFA settings need it or the app's ``acr_values`` ask for it and the
-sign-in has none; then consent when the app is third-party and the user has not allowed every
-scope yet, when the ``phone`` scope is asked without the user's agreement, or on
-``prompt=consent``. With ``prompt=none`` a step that needs the user is an error sent back to the
-app instead: ``login_required``, ``interaction_required`` or ``consent_required``.
+factor when the rules ask one (the deployment's, the application's and the user's groups', and
+the app's ``acr_values``: authserver.mfa.decision) and the sign-in has none they accept; then
+consent when the app is third-party and the user has not allowed every scope yet, when the
+``phone`` scope is asked without the user's agreement, or on ``prompt=consent``. With
+``prompt=none`` a step that needs the user is an error sent back to the app instead:
+``login_required``, ``interaction_required`` or ``consent_required``.
 """
 
 from __future__ import annotations
@@ -31,8 +32,7 @@ class Facts:
     fresh: bool  # ...in this very interaction
     auth_age: float  # seconds since that authentication
     has_mfa: bool  # the sign-in's amr holds "mfa"
-    mfa_needed: bool  # the user's MFA settings need a second factor
-    mfa_demanded: bool  # acr_values ask for multi-factor
+    mfa_needed: bool  # the rules ask a second factor (authserver.mfa.decision, acr_values too)
     consent_missing: bool  # scopes the user has not allowed this client
     consented: bool  # consent given in this interaction
     prompt: frozenset[str]
@@ -44,7 +44,7 @@ def next_step(facts: Facts) -> Step:
     too_old = facts.max_age is not None and facts.auth_age > facts.max_age
     if not facts.signed_in or (("login" in facts.prompt or too_old) and not facts.fresh):
         return Step.LOGIN
-    if (facts.mfa_needed or facts.mfa_demanded) and not facts.has_mfa:
+    if facts.mfa_needed and not facts.has_mfa:
         return Step.MFA
     if (facts.consent_missing or "consent" in facts.prompt) and not facts.consented:
         return Step.CONSENT

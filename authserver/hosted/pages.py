@@ -33,6 +33,7 @@ from authserver.hosted.authorize import (
 )
 from authserver.hosted.web import bp, hosted, page, signin_state, update_signin, who
 from authserver.mfa.factors import WebauthnFactor
+from authserver.mfa.policy import Requirement
 from authserver.mfa.settings import OTP, SMS, WEBAUTHN, WEBAUTHN_FACTORS, WEBAUTHN_PLATFORM
 from authserver.mfa.sms import OobAnswer
 from authserver.models import Client
@@ -56,6 +57,12 @@ def _consent_text(item: str) -> str:
     if item.startswith(AUDIENCE_ITEM):
         return f"Call {item.removeprefix(AUDIENCE_ITEM)} for you"
     return SCOPE_TEXT.get(item, item)
+
+
+def _requirement(interaction: Interaction, client: Client) -> Requirement:
+    """What this sign-in's user may answer with, or must enroll."""
+    return hosted().requirement(interaction.user_id or "", client,
+                                interaction.params.get("acr_values", ""))
 
 
 def _step() -> tuple[Interaction, Client]:
@@ -149,7 +156,7 @@ def _factors(client: Client) -> tuple[str, ...]:
     try:
         factors = hosted().factors(_mfa_token(), who(client))
     except (ExpiredToken, InvalidGrant, TooManyAttempts):
-        factors = hosted().requirement(current_interaction().user_id or "").factors
+        factors = _requirement(current_interaction(), client).factors
     if not factors:
         raise InvalidRequest("This account needs a second factor besides a passkey, and has "
                              "none enrolled: sign in with the password.")
@@ -229,7 +236,7 @@ def send_sms() -> Page | Response:
 @bp.get("/signin/enroll")
 def enroll() -> Page:
     interaction, client = _step()
-    factors = hosted().requirement(interaction.user_id or "").factors
+    factors = _requirement(interaction, client).factors
     return page("enroll.html", client=client, factors=factors)
 
 
@@ -241,7 +248,7 @@ def enroll_app() -> Page:
         app = hosted().enroll(_mfa_token(), Enrollment(OTP), who(client))
     except ProtektError as refused:
         return _refused(refused, "enroll.html", client=client,
-                        factors=hosted().requirement(interaction.user_id or "").factors)
+                        factors=_requirement(interaction, client).factors)
     return page("enroll_app.html", client=client, app=app,
                 recovery_codes=app.get("recovery_codes", []))
 
@@ -258,7 +265,7 @@ def enroll_passkey() -> Page:
         created = hosted().enroll(_mfa_token(), Enrollment(kind), who(client))
     except ProtektError as refused:
         return _refused(refused, "enroll.html", client=client,
-                        factors=hosted().requirement(interaction.user_id or "").factors)
+                        factors=_requirement(interaction, client).factors)
     return page("enroll_passkey.html", client=client, options=created["options"], kind=kind,
                 recovery_codes=created.get("recovery_codes", []))
 
@@ -273,7 +280,7 @@ def enroll_phone() -> Page:
         oob_code = phone.get("oob_code") or hosted().send_sms(_mfa_token(), who(client))
     except ProtektError as refused:
         return _refused(refused, "enroll.html", client=client, phone_number=number,
-                        factors=hosted().requirement(interaction.user_id or "").factors)
+                        factors=_requirement(interaction, client).factors)
     update_signin(oob_code=oob_code)
     return page("enroll_phone.html", client=client, recovery_codes=phone.get("recovery_codes", []))
 

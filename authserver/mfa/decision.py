@@ -131,6 +131,22 @@ def _allowed(facts: LoginFacts) -> frozenset[str] | None:
     return allowed
 
 
+# The amr values (RFC 8176) a factor leaves in a login: what shows a login already answered it.
+AMR_OF_FACTOR = {"otp": ("otp",), "sms": ("sms",), "webauthn-platform": ("hwk", "swk"),
+                 "webauthn-roaming": ("hwk", "swk")}
+
+
+def satisfied(decision: Decision, amr: tuple[str, ...] | list[str]) -> bool:
+    """A login with this ``amr`` already meets the decision: none asked, or ``mfa`` with one of
+    the allowed factors' values (a session's earlier MFA serves only if its factor is allowed)."""
+    if not decision.required:
+        return True
+    if "mfa" not in amr:
+        return False
+    return decision.factors is None or any(
+        value in amr for factor in decision.factors for value in AMR_OF_FACTOR.get(factor, ()))
+
+
 def expand(factors: tuple[str, ...]) -> frozenset[str]:
     """A factor list with ``phishing-resistant`` read as the passkey factors."""
     names = set(factors)

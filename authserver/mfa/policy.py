@@ -1,10 +1,13 @@
-"""When a login needs a second factor, and what the client is told (README, API).
+"""When a login needs a second factor, and what the client is told (README, API; README, MFA
+policies).
 
-With MFA on, a user with an active authenticator of an enabled factor must answer a challenge;
-under policy ``required`` a user without one must enroll first (NIST SP 800-63B §4.2.1: AAL2
-needs two factors). Either way the password grant answers ``403 mfa_required`` with an
-mfa_token instead of tokens, and no other grant may hand out tokens for such a user without the
-second factor: a refresh token from a password-only login stops working once the account has MFA.
+The decision itself is :func:`authserver.mfa.decision.decide`, over the deployment's settings,
+the application's rule and the user's groups. By default (``inherit``), with MFA on, a user with
+an active authenticator of an enabled factor must answer a challenge; under policy ``required``
+a user without one must enroll first (NIST SP 800-63B §4.2.1: AAL2 needs two factors). Either
+way the password grant answers ``403 mfa_required`` with an mfa_token instead of tokens, and no
+other grant may hand out tokens for such a user without the second factor: a refresh token from
+a password-only login stops working once the account needs MFA at that application.
 """
 
 from __future__ import annotations
@@ -13,8 +16,10 @@ from dataclasses import dataclass
 
 from authserver.audit import AuditLog
 from authserver.clients import MFA_OOB, MFA_OTP, MFA_RECOVERY_CODE, MFA_WEBAUTHN
-from authserver.errors import InvalidGrant
+from authserver.errors import AccessDenied, InvalidGrant
 from authserver.mfa.authenticators import Authenticators
+from authserver.mfa.decision import INHERIT, Decision, LoginFacts, decide, satisfied
+from authserver.mfa.groups import Groups
 from authserver.mfa.recovery import RecoveryCodes
 from authserver.mfa.settings import (
     OTP,
@@ -27,7 +32,7 @@ from authserver.mfa.settings import (
     MfaSettingsStore,
 )
 from authserver.mfa.tickets import FOR_CHALLENGE, FOR_ENROLLMENT, MfaTickets
-from authserver.models import Authenticator, User
+from authserver.models import Authenticator, Client, User
 from authserver.scopes import format_scope
 
 MFA_AMR = "mfa"  # RFC 8176 §2
@@ -56,66 +61,99 @@ class PendingLogin:
 
 @dataclass(frozen=True)
 class Requirement:
-    """What the user must do: answer a challenge with one of ``factors``, or enroll one."""
+    """What the user must do: answer a challenge with one of ``factors``, or enroll one; and
+    the rule that asked (authserver.mfa.decision), for the audit trail."""
 
     kind: str
     factors: tuple[str, ...]
+    reason: str = "enrolled"
 
 
 class MfaPolicy:
-    """Decides whether a login needs MFA, and issues the mfa_token when it does."""
+    """Decides whether a login needs MFA (authserver.mfa.decision over the login's facts), and
+    issues the mfa_token when it does."""
 
     def __init__(
         self, settings: MfaSettingsStore, authenticators: Authenticators, *,
-        recovery: RecoveryCodes, tickets: MfaTickets, audit: AuditLog,
+        recovery: RecoveryCodes, tickets: MfaTickets, groups: Groups, audit: AuditLog,
     ) -> None:
         self._settings = settings
         self._authenticators = authenticators
         self._recovery = recovery
         self._tickets = tickets
+        self._groups = groups
         self._audit = audit
 
-    def needs_mfa(self, user_id: str, settings: MfaSettings) -> bool:
-        """MFA is on, and the user has an active authenticator or the policy requires one."""
-        return settings.enabled and (
-            settings.policy == REQUIRED or self._authenticators.has_active(user_id)
-        )
+    def decision(self, user_id: str, settings: MfaSettings, client: Client | None = None, *,
+                 acr_demand: str | None = None) -> Decision:
+        """The decision for a login of this user at this application (None: no application's
+        rule, as for a refresh check of the deployment's own)."""
+        return decide(LoginFacts(
+            mfa_enabled=settings.enabled, deployment_required=settings.policy == REQUIRED,
+            enrolled=bool(self._usable(user_id, settings)),
+            app_policy=client.mfa_policy if client is not None else INHERIT,
+            app_factors=tuple(client.mfa_factors) if client is not None else (),
+            groups=self._groups.rules_of(user_id), acr_demand=acr_demand,
+        ))
 
-    def requirement(self, user_id: str, settings: MfaSettings, *,
-                    demanded: bool = False) -> Requirement | None:
-        """None when the password is enough.
+    def requirement(self, user_id: str, settings: MfaSettings, client: Client | None = None, *,
+                    acr_demand: str | None = None) -> Requirement | None:
+        """None when the first factor is enough.
 
         A user whose only authenticators belong to a factor the operator switched off is not
-        let through on the password: they must enroll a factor that is on. ``demanded``: the
-        app asked for a second factor (``acr_values``, OIDC Core §3.1.2.1), whatever the policy.
+        let through on the password: they must enroll a factor that is on. AccessDenied when
+        the login's rules allow only factors the user has not enrolled while they have others:
+        adding one takes a login with a factor they have (NIST SP 800-63B §6.1.2.1).
         """
-        if not (demanded or self.needs_mfa(user_id, settings)):
+        decision = self.decision(user_id, settings, client, acr_demand=acr_demand)
+        if not decision.required:
             return None
-        usable = [factor_of(a) for a in self._authenticators.of_user(user_id, active=True)
-                  if settings.factor_enabled(factor_of(a))]
+        allowed = decision.factors
+        usable = [f for f in self._usable(user_id, settings) if allowed is None or f in allowed]
         if not usable:
-            return Requirement(FOR_ENROLLMENT, settings.enrollable_factors)
-        if settings.factor_enabled(RECOVERY_CODE) and self._recovery.remaining(user_id):
+            return self._enrollment(user_id, settings, decision)
+        if (settings.factor_enabled(RECOVERY_CODE) and allowed is None
+                and self._recovery.remaining(user_id)):
             usable.append(RECOVERY_CODE)
-        return Requirement(FOR_CHALLENGE, tuple(dict.fromkeys(usable)))
+        return Requirement(FOR_CHALLENGE, tuple(dict.fromkeys(usable)), decision.reason)
+
+    def _enrollment(self, user_id: str, settings: MfaSettings,
+                    decision: Decision) -> Requirement:
+        if self._usable(user_id, settings):
+            raise AccessDenied(
+                "This login needs one of these factors, which the account does not have: "
+                f"{', '.join(sorted(decision.factors or ()))}. Add one in an application "
+                "that accepts your current factor."
+            )
+        factors = tuple(f for f in settings.enrollable_factors
+                        if decision.factors is None or f in decision.factors)
+        return Requirement(FOR_ENROLLMENT, factors, decision.reason)
+
+    def _usable(self, user_id: str, settings: MfaSettings) -> list[str]:
+        """The factors of the user's active authenticators that are switched on."""
+        return [factor_of(a) for a in self._authenticators.of_user(user_id, active=True)
+                if settings.factor_enabled(factor_of(a))]
 
     def start(self, user: User, login: PendingLogin, needed: Requirement,
               settings: MfaSettings) -> str:
-        """A new mfa_token for the second step of this login, audited ``mfa.required`` (the
-        caller commits)."""
+        """A new mfa_token for the second step of this login, audited ``mfa.required`` with
+        the rule that asked (the caller commits)."""
         mfa_token = self._tickets.issue(
             user_id=user.id, client_id=login.client_id, scope=login.scope,
             audience=login.audience, purpose=needed.kind, ttl=settings.mfa_token_ttl,
-            first_amr=login.amr,
+            first_amr=login.amr, factors=needed.factors,
         )
         self._audit.record("mfa.required", user_id=user.id, client_id=login.client_id,
-                           ip=login.ip, requirement=needed.kind, scope=format_scope(login.scope))
+                           ip=login.ip, requirement=needed.kind, scope=format_scope(login.scope),
+                           reason=needed.reason)
         return mfa_token
 
-    def check_refresh(self, user_id: str, amr: list[str]) -> None:
-        """A refresh from a login without MFA fails once the account needs MFA."""
-        if MFA_AMR not in amr and self.needs_mfa(user_id, self._settings.load()):
+    def check_refresh(self, user_id: str, amr: list[str], client: Client) -> None:
+        """A refresh from a login without the second factor it now needs (the deployment's,
+        the application's or a group's rule) fails: the user logs in again."""
+        decision = self.decision(user_id, self._settings.load(), client)
+        if not satisfied(decision, amr):
             raise InvalidGrant(
-                "This refresh token comes from a login without MFA, which the account now "
-                "needs. Log in again."
+                "This refresh token comes from a login without MFA (or with a factor this "
+                "application no longer accepts), which the account now needs. Log in again."
             )

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from authserver.mfa.authenticators import Authenticators
 from authserver.mfa.factors import OtpFactor, RecoveryCodeFactor, WebauthnFactor
+from authserver.mfa.groups import Groups
 from authserver.mfa.policy import MfaPolicy
 from authserver.mfa.recovery import RecoveryCodes
 from authserver.mfa.settings import MfaSettingsStore
@@ -25,6 +26,7 @@ class MfaServices:
     tickets: MfaTickets
     logins: MfaLogins
     policy: MfaPolicy
+    groups: Groups
     verifier: MfaVerifier
     otp: OtpFactor
     sms: SmsFactor

@@ -47,6 +47,7 @@ class MfaTicket:
     expires_at: float
     void: bool = False
     first_amr: tuple[str, ...] = ("pwd",)  # RFC 8176: how the first step authenticated
+    factors: tuple[str, ...] = ()  # the factors the login offered (empty: not recorded)
 
     @property
     def seconds_left(self) -> float:
@@ -62,11 +63,12 @@ class MfaTickets:
     def issue(
         self, *, user_id: str, client_id: str, scope: tuple[str, ...],
         audience: tuple[str, ...], purpose: str, ttl: int, first_amr: tuple[str, ...] = ("pwd",),
+        factors: tuple[str, ...] = (),
     ) -> str:
-        """A new mfa_token for ttl seconds."""
+        """A new mfa_token for ttl seconds; ``factors``: those that may answer it."""
         token = secrets.token_urlsafe(32)
         ticket = MfaTicket(digest(token), user_id, client_id, scope, audience, purpose,
-                           time.time() + ttl, first_amr=first_amr)
+                           time.time() + ttl, first_amr=first_amr, factors=factors)
         self._records.put(ticket.key, json.dumps(asdict(ticket)).encode(), ttl + EXPIRED_MEMORY)
         return token
 
@@ -143,7 +145,8 @@ def _parsed(raw: bytes) -> MfaTicket:
     data = json.loads(raw)
     return MfaTicket(**{**data, "scope": tuple(data["scope"]),
                         "audience": tuple(data["audience"]),
-                        "first_amr": tuple(data.get("first_amr", ("pwd",)))})
+                        "first_amr": tuple(data.get("first_amr", ("pwd",))),
+                        "factors": tuple(data.get("factors", ()))})
 
 
 class MfaLogins:

@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session
 from authserver.audit import AuditLog
 from authserver.errors import ExpiredToken, InvalidGrant, TooManyAttempts
 from authserver.limits import AttemptLimiter, Hit, Limit, LimitReached
-from authserver.mfa.settings import RECOVERY_CODE, MfaSettings
+from authserver.mfa.settings import RECOVERY_CODE, WEBAUTHN, WEBAUTHN_FACTORS, MfaSettings
 from authserver.mfa.tickets import UNKNOWN, MfaLogins, MfaTicket, MfaTickets
 from authserver.models import User
 
@@ -86,6 +86,17 @@ class RefusedAnswer(InvalidGrant):
 Check = Callable[[User, MfaTicket], Proof | None]
 
 
+def _ensure_offered(ticket: MfaTicket, factor: str) -> None:
+    """InvalidGrant, before any attempt is counted, for a factor this login did not offer
+    (an application's or a group's rule narrowed them, README, MFA policies)."""
+    offered = set(ticket.factors)
+    if offered & set(WEBAUTHN_FACTORS):
+        offered.add(WEBAUTHN)
+    if ticket.factors and factor not in offered:
+        raise InvalidGrant(f"This login may not be finished with {factor}; it takes "
+                           f"{', '.join(ticket.factors)}.")
+
+
 class MfaVerifier:
     """Runs second-factor checks under the limits; consumes the mfa_token on success.
 
@@ -110,6 +121,7 @@ class MfaVerifier:
         """The user, ticket and proof after a right answer; InvalidGrant (also for a blocked
         user, before any code is checked or spent), ExpiredToken or LimitReached."""
         ticket, user = self._logins.open(mfa_token, attempt.client_id)
+        _ensure_offered(ticket, attempt.factor)
         with self._tickets.exclusive(ticket) as held:
             ticket = held.ticket
             left: int | None = 0

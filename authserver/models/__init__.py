@@ -5,6 +5,7 @@ from authserver.models.authenticator import Authenticator
 from authserver.models.base import Base
 from authserver.models.client import Client, hash_client_secret
 from authserver.models.consent import Consent
+from authserver.models.group import Group, GroupMember
 from authserver.models.mfa_settings import MfaSettingsRow, SmsCreditBalance
 from authserver.models.recovery_code import RecoveryCode
 from authserver.models.refresh_token import RefreshToken, RefreshTokenFamily
@@ -17,6 +18,8 @@ __all__ = [
     "Base",
     "Client",
     "Consent",
+    "Group",
+    "GroupMember",
     "MfaSettingsRow",
     "RecoveryCode",
     "RefreshToken",

@@ -36,6 +36,11 @@ class Client(Base):
         JSON, default=list, server_default="[]")
     # First-party apps are the deployment's own: the hosted pages ask no consent for them.
     first_party: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
+    # MFA for this application (README, MFA policies): inherit, always, never or adaptive, and
+    # the factors that may answer (empty: any the deployment has on).
+    mfa_policy: Mapped[str] = mapped_column(String(16), default="inherit",
+                                            server_default="inherit")
+    mfa_factors: Mapped[list[str]] = mapped_column(JSON, default=list, server_default="[]")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     @property

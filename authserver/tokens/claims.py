@@ -14,6 +14,7 @@ from typing import Any
 from authserver.accounts.consents import Consents
 from authserver.accounts.users import PROFILE_CLAIMS
 from authserver.mfa.authenticators import Authenticators
+from authserver.mfa.decision import MULTI_FACTOR, PHISHING_RESISTANT
 from authserver.models import Authenticator, User
 from authserver.scopes import PHONE, PROFILE
 
@@ -28,6 +29,15 @@ ACR_VALUES: tuple[str, ...] = (PHISHING_RESISTANT_ACR, MULTI_FACTOR_ACR, PASSWOR
 # request gets a second factor; the ID token's acr says whether it was a passkey.
 MFA_ACR_VALUES: tuple[str, ...] = (MULTI_FACTOR_ACR, PHISHING_RESISTANT_ACR)
 KEY_AMR = frozenset({"hwk", "swk"})  # RFC 8176 §2: proof of possession of a key
+
+
+def acr_demand(acr_values: str) -> str | None:
+    """What an authorization request's ``acr_values`` ask (OIDC Core §3.1.2.1): phishing-
+    resistant MFA, multi-factor, or nothing this server knows (None)."""
+    asked = set(acr_values.split())
+    if PHISHING_RESISTANT_ACR in asked:
+        return PHISHING_RESISTANT
+    return MULTI_FACTOR if MULTI_FACTOR_ACR in asked else None
 
 
 def acr_of(amr: tuple[str, ...] | list[str]) -> str:

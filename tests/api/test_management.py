@@ -34,7 +34,8 @@ from tests.support import Outbox
 API = f"{ISSUER}/api/v2/"
 ALL_SCOPES = ("read:settings update:settings read:sms_credits update:sms_credits read:users "
               "create:users update:users delete:users delete:authenticators read:clients "
-              "create:clients update:clients delete:clients read:audit")
+              "create:clients update:clients delete:clients read:audit read:groups "
+              "update:groups")
 CALLS = [  # (method, path, body, the scope it needs); {user} is an existing user's id,
     # {authenticator} the id of that user's authenticator app, {client} a client the user gave
     # consent to

@@ -9,7 +9,7 @@ import pytest
 from authserver.hosted.decisions import Facts, Step, next_step
 
 SIGNED_IN = Facts(signed_in=True, fresh=False, auth_age=60.0, has_mfa=False, mfa_needed=False,
-                  mfa_demanded=False, consent_missing=False, consented=False,
+                  consent_missing=False, consented=False,
                   prompt=frozenset(), max_age=None)
 
 
@@ -23,14 +23,12 @@ SIGNED_IN = Facts(signed_in=True, fresh=False, auth_age=60.0, has_mfa=False, mfa
     ({"max_age": 60}, Step.ISSUE),  # exactly that old: still within
     ({"max_age": 59}, Step.LOGIN),
     ({"mfa_needed": True}, Step.MFA),
-    ({"mfa_demanded": True}, Step.MFA),
-    ({"mfa_demanded": True, "has_mfa": True}, Step.ISSUE),
     ({"mfa_needed": True, "has_mfa": True, "consent_missing": True}, Step.CONSENT),
     ({"consent_missing": True, "consented": True}, Step.ISSUE),
     ({"prompt": frozenset({"consent"})}, Step.CONSENT),
     ({"prompt": frozenset({"consent"}), "consented": True}, Step.ISSUE),
     ({"signed_in": False, "mfa_needed": True, "consent_missing": True}, Step.LOGIN),
-    ({"mfa_demanded": True, "consent_missing": True}, Step.MFA),  # factors before consent
+    ({"mfa_needed": True, "consent_missing": True}, Step.MFA),  # factors before consent
 ])
 def test_the_next_step(changes: dict[str, object], step: Step) -> None:
     assert next_step(replace(SIGNED_IN, **changes)) is step  # type: ignore[arg-type]
