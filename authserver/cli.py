@@ -136,7 +136,8 @@ def create_admin(email: str, password: str, as_json: bool) -> None:
 @click.option("--name", required=True, help="Shown to administrators.")
 @click.option("--public", is_flag=True, help="No secret (native and browser apps).")
 @click.option("--grant-types", help="Comma-separated; default: authorization_code, password, "
-              "refresh_token, mfa-otp, mfa-oob, mfa-recovery-code (short names or URIs).")
+              "refresh_token, mfa-otp, mfa-oob, mfa-recovery-code, mfa-webauthn, passkey "
+              "(short names or URIs).")
 @click.option("--scopes", help="Extra scopes of other APIs this client may ask for.")
 @click.option("--audiences", help="APIs (audience values) this client may get tokens for.")
 @click.option("--redirect-uri", "redirect_uris", multiple=True, metavar="URI",
@@ -146,23 +147,29 @@ def create_admin(email: str, password: str, as_json: bool) -> None:
               metavar="URI", help="Where sign-out may return users (repeatable).")
 @click.option("--third-party", is_flag=True,
               help="Another party's app: users are asked for their consent.")
+@click.option("--mfa-policy", type=click.Choice(["inherit", "always", "never"]),
+              default="inherit", help="This app's MFA rule (README, MFA policies).")
+@click.option("--mfa-factors", help="Comma-separated factors that may answer here (default: "
+              "any); phishing-resistant stands for the passkey factors.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 def create_client(*, name: str, public: bool, grant_types: str | None, scopes: str | None,
                   audiences: str | None, redirect_uris: tuple[str, ...],
                   post_logout_redirect_uris: tuple[str, ...], third_party: bool,
-                  as_json: bool) -> None:
+                  mfa_policy: str, mfa_factors: str | None, as_json: bool) -> None:
     """Register a client; prints client_id and, once only, client_secret."""
     with _app_context():
         client, secret = services.flows.client_administration.create(
             name, public=public, grant_types=_split(grant_types) or None,
             scopes=_split(scopes), audiences=_split(audiences), redirect_uris=redirect_uris,
             post_logout_redirect_uris=post_logout_redirect_uris, first_party=not third_party,
+            mfa_policy=mfa_policy, mfa_factors=_split(mfa_factors),
         )
         data: dict[str, Any] = {
             "client_id": client.client_id, "name": client.name,
             "grant_types": client.grant_types, "redirect_uris": client.redirect_uris,
             "post_logout_redirect_uris": client.post_logout_redirect_uris,
-            "first_party": client.first_party}
+            "first_party": client.first_party, "mfa_policy": client.mfa_policy,
+            "mfa_factors": client.mfa_factors}
     if secret is not None:
         data["client_secret"] = secret
 
@@ -237,6 +244,69 @@ def mfa_settings(as_json: bool, **changes: Any) -> None:
                    else services.mfa.settings.load()).as_dict()
     _emit(as_json, current,
           lambda: "\n".join(f"{name:<30} {value}" for name, value in current.items()))
+
+
+@main.group("groups")
+def groups_group() -> None:
+    """Groups of users and their MFA rules (README, MFA policies)."""
+
+
+@groups_group.command("list")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+def list_groups(as_json: bool) -> None:
+    """Every group with its rule and its members' emails."""
+    with _app_context():
+        data = {"groups": [
+            {"name": g.name, "mfa_always": g.mfa_always, "mfa_factors": g.mfa_factors,
+             "members": [u.email for u in services.mfa.groups.members(g.id)]}
+            for g in services.mfa.groups.all()]}
+    _emit(as_json, data, lambda: "\n".join(
+        f"{g['name']:<24} always={g['mfa_always']!s:<5} "
+        f"factors={','.join(g['mfa_factors']) or 'any'}  members: "
+        f"{', '.join(g['members']) or '-'}" for g in data["groups"]))
+
+
+@groups_group.command("create")
+@click.option("--name", required=True)
+@click.option("--always", is_flag=True, help="Members answer a second factor at every login.")
+@click.option("--factors", help="Comma-separated factors that may answer for members.")
+def create_group(name: str, always: bool, factors: str | None) -> None:
+    """Make a group."""
+    with _app_context():
+        services.flows.group_administration.create(name, mfa_always=always,
+                                                   mfa_factors=_split(factors))
+    click.echo(f"Made group {name}.")
+
+
+@groups_group.command("add-member")
+@click.option("--group", "group_name", required=True)
+@click.option("--email", required=True)
+def add_group_member(group_name: str, email: str) -> None:
+    """Put a user into a group."""
+    with _app_context():
+        services.flows.group_administration.add_member(*_membership(group_name, email))
+    click.echo(f"{email} is in {group_name}.")
+
+
+@groups_group.command("remove-member")
+@click.option("--group", "group_name", required=True)
+@click.option("--email", required=True)
+def remove_group_member(group_name: str, email: str) -> None:
+    """Take a user out of a group."""
+    with _app_context():
+        services.flows.group_administration.remove_member(*_membership(group_name, email))
+    click.echo(f"{email} is not in {group_name}.")
+
+
+def _membership(group_name: str, email: str) -> tuple[str, str]:
+    """The ids of the group and the user named; a ClickException naming what is unknown."""
+    groups = [g.id for g in services.mfa.groups.all() if g.name == group_name]
+    user = services.users.find_by_email(email)
+    if not groups:
+        raise click.ClickException(f"No group named {group_name}.")
+    if user is None:
+        raise click.ClickException(f"No user with email {email}.")
+    return groups[0], user.id
 
 
 @main.group("sms")

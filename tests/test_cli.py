@@ -287,3 +287,21 @@ def test_mfa_settings_refuse_a_bad_sms_template(run: Any) -> None:
     assert result.exit_code != 0 and "sms_template must contain {code}" in result.output
     assert "Traceback" not in result.output
     assert _sms_template(run) == before
+
+
+@pytest.mark.usefixtures("app")
+def test_groups_are_made_and_filled_from_the_command_line(run: Any) -> None:
+    run("create-user", "--email", "ops@example.org", "--password", "long enough password")
+    assert "Made group ops" in run("groups", "create", "--name", "ops", "--always",
+                                   "--factors", "phishing-resistant").output
+    assert run("groups", "add-member", "--group", "ops", "--email", "ops@example.org"
+               ).exit_code == 0
+    listed = json.loads(run("groups", "list", "--json").output)
+    assert listed == {"groups": [{"name": "ops", "mfa_always": True,
+                                  "mfa_factors": ["phishing-resistant"],
+                                  "members": ["ops@example.org"]}]}
+    unknown = run("groups", "add-member", "--group", "nobody", "--email", "ops@example.org")
+    assert unknown.exit_code != 0 and "No group named nobody" in unknown.output
+    client = json.loads(run("create-client", "--name", "Payroll", "--mfa-policy", "always",
+                            "--json").output)
+    assert (client["mfa_policy"], client["mfa_factors"]) == ("always", [])
