@@ -18,7 +18,15 @@ from authserver.audit import AuditLog
 from authserver.clients import MFA_OOB, MFA_OTP, MFA_RECOVERY_CODE, MFA_WEBAUTHN
 from authserver.errors import AccessDenied, InvalidGrant
 from authserver.mfa.authenticators import Authenticators
-from authserver.mfa.decision import INHERIT, Decision, LoginFacts, decide, satisfied
+from authserver.mfa.decision import (
+    INHERIT,
+    MULTI_FACTOR,
+    PHISHING_RESISTANT,
+    Decision,
+    LoginFacts,
+    decide,
+    satisfied,
+)
 from authserver.mfa.groups import Groups
 from authserver.mfa.recovery import RecoveryCodes
 from authserver.mfa.settings import (
@@ -87,10 +95,15 @@ class MfaPolicy:
     def decision(self, user_id: str, settings: MfaSettings, client: Client | None = None, *,
                  acr_demand: str | None = None) -> Decision:
         """The decision for a login of this user at this application (None: no application's
-        rule, as for a refresh check of the deployment's own)."""
+        rule, as for a refresh check of the deployment's own). ``acr_values`` are a request,
+        not a rule (OIDC Core §5.5.1.1): a user without a passkey asked for phishing-resistant
+        MFA answers with another factor, and the ID token's ``acr`` says which was reached."""
+        usable = self._usable(user_id, settings)
+        if acr_demand == PHISHING_RESISTANT and not set(usable) & set(WEBAUTHN_FACTORS):
+            acr_demand = MULTI_FACTOR
         return decide(LoginFacts(
             mfa_enabled=settings.enabled, deployment_required=settings.policy == REQUIRED,
-            enrolled=bool(self._usable(user_id, settings)),
+            enrolled=bool(usable),
             app_policy=client.mfa_policy if client is not None else INHERIT,
             app_factors=tuple(client.mfa_factors) if client is not None else (),
             groups=self._groups.rules_of(user_id), acr_demand=acr_demand,

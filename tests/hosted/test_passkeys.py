@@ -154,3 +154,28 @@ def test_when_a_passkey_does_not_count_as_mfa_the_second_step_offers_the_other_f
     answer = browser.follow(browser.submit(second, "/signin/mfa", factor="recovery-code",
                                            code=passkey.recovery_codes[0]))
     assert id_token_claims(client, request, answer)["amr"] == ["hwk", "user", "mfa"]
+
+
+def test_a_group_rule_makes_a_session_with_an_app_code_step_up_to_the_passkey(
+        app: Flask, client: FlaskClient, browser: Browser, rp: RegisteredClient,
+        passkey: Enrolled) -> None:
+    """Signed in with a recovery code (any factor was fine), the user joins a group that takes
+    passkeys only: the next sign-in asks the passkey, and offers nothing else."""
+    first = Request(rp)
+    page = browser.sign_in(first)
+    back_at_app(browser.follow(browser.submit(page, "/signin/mfa", factor="recovery-code",
+                                              code=passkey.recovery_codes[0])), first)
+    with app.app_context():
+        group = services.flows.group_administration.create(
+            "admins", mfa_factors=["phishing-resistant"])
+        user = services.users.find_by_email("ann@example.org")
+        assert user is not None
+        services.flows.group_administration.add_member(group.id, user.id)
+    again = Request(rp)
+    step = browser.follow(browser.authorize(again))
+    text = step.get_data(as_text=True)
+    assert 'id="passkey-verify"' in text and "recovery code" not in text.lower()
+    prompt = options(browser, step, "/signin/mfa/webauthn").get_json()
+    answer = browser.follow(browser.submit(step, "/signin/mfa", factor="webauthn",
+                                           code=json.dumps(passkey.key.assert_(prompt))))
+    assert set(id_token_claims(client, again, answer)["amr"]) == {"pwd", "hwk", "mfa"}
