@@ -147,7 +147,7 @@ def create_admin(email: str, password: str, as_json: bool) -> None:
               metavar="URI", help="Where sign-out may return users (repeatable).")
 @click.option("--third-party", is_flag=True,
               help="Another party's app: users are asked for their consent.")
-@click.option("--mfa-policy", type=click.Choice(["inherit", "always", "never"]),
+@click.option("--mfa-policy", type=click.Choice(["inherit", "always", "never", "adaptive"]),
               default="inherit", help="This app's MFA rule (README, MFA policies).")
 @click.option("--mfa-factors", help="Comma-separated factors that may answer here (default: "
               "any); phishing-resistant stands for the passkey factors.")
@@ -232,10 +232,14 @@ def mfa_group() -> None:
               help="A passwordless passkey sign-in counts as MFA.")
 @click.option("--admins-phishing-resistant/--admins-any-factor", default=None,
               help="Dashboard administrators sign in with a passkey or security key only.")
+@click.option("--set", "assignments", multiple=True, metavar="NAME=VALUE",
+              help="Any setting by its name (repeatable), e.g. adaptive_high=5 or "
+                   "adaptive_block_high=true.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
-def mfa_settings(as_json: bool, **changes: Any) -> None:
+def mfa_settings(as_json: bool, assignments: tuple[str, ...], **changes: Any) -> None:
     """Show the MFA settings, after applying any options given."""
     changes = {name: value for name, value in changes.items() if value is not None}
+    changes.update(_assigned(assignments))
     for name in ("factors", "sms_allowed_countries"):
         if name in changes:
             changes[name] = _split(changes[name])
@@ -244,6 +248,20 @@ def mfa_settings(as_json: bool, **changes: Any) -> None:
                    else services.mfa.settings.load()).as_dict()
     _emit(as_json, current,
           lambda: "\n".join(f"{name:<30} {value}" for name, value in current.items()))
+
+
+def _assigned(assignments: tuple[str, ...]) -> dict[str, Any]:
+    """``NAME=VALUE`` pairs: whole numbers and true/false as such, anything else as text (the
+    settings check each value by its name)."""
+    values: dict[str, Any] = {}
+    for assignment in assignments:
+        name, sep, raw = assignment.partition("=")
+        if not sep:
+            raise click.BadParameter(f"{assignment!r} is not NAME=VALUE.", param_hint="--set")
+        flags = {"true": True, "false": False}
+        values[name.strip()] = (int(raw) if raw.strip().lstrip("-").isdigit()
+                                else flags.get(raw.strip().lower(), raw))
+    return values
 
 
 @main.group("groups")

@@ -40,6 +40,7 @@ from authserver.mfa.factors import ChallengeFactor, OtpFactor, RecoveryCodeFacto
 from authserver.mfa.groups import Groups
 from authserver.mfa.policy import MfaPolicy
 from authserver.mfa.recovery import RecoveryCodes
+from authserver.mfa.risk import LoginRisk
 from authserver.mfa.services import MfaServices
 from authserver.mfa.settings import MfaSettingsStore
 from authserver.mfa.sms import SmsCodes, SmsFactor
@@ -75,6 +76,7 @@ def build_mfa(
     sms = SmsFactor(authenticators, SmsCodes(store.namespace("sms-code")), sender)
     verifier = MfaVerifier(session, logins, tickets, limiter, audit)
     groups = Groups(session, cache)
+    risk = LoginRisk(session, encryptor.derive_key("login-contexts"))
     passkeys = Passkeys(session, Challenges(store.namespace("webauthn-challenge")), party)
     return MfaServices(
         settings=settings,
@@ -83,7 +85,7 @@ def build_mfa(
         tickets=tickets,
         logins=logins,
         policy=MfaPolicy(settings, authenticators, recovery=recovery_codes,
-                         tickets=tickets, groups=groups, audit=audit),
+                         tickets=tickets, groups=groups, risk=risk, audit=audit),
         groups=groups,
         verifier=verifier,
         otp=otp,
@@ -123,7 +125,7 @@ def build_flows(session: Session, login: PasswordLogin, mfa: MfaServices,
         password_login=PasswordLoginFlow(session, login, mfa.settings, mfa.policy, issuer),
         passkey_signin=PasskeySignIn(session, mfa.settings, mfa.passkeys, users=users,
                                      policy=mfa.policy, issuer=issuer, audit=audit),
-        mfa_exchange=MfaExchange(session, mfa.settings, mfa.verifier, issuer),
+        mfa_exchange=MfaExchange(session, mfa.settings, mfa.verifier, issuer, mfa.policy),
         mfa_challenge=MfaChallenge(session, mfa.settings, mfa.logins, factors, audit),
         refresh=Refresh(session, refresh_tokens, mfa.policy, issuer),
         client_credentials=ClientCredentials(issuer),

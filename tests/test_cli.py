@@ -305,3 +305,12 @@ def test_groups_are_made_and_filled_from_the_command_line(run: Any) -> None:
     client = json.loads(run("create-client", "--name", "Payroll", "--mfa-policy", "always",
                             "--json").output)
     assert (client["mfa_policy"], client["mfa_factors"]) == ("always", [])
+
+
+@pytest.mark.usefixtures("app")
+def test_any_setting_is_set_by_name(run: Any) -> None:
+    changed = json.loads(run("mfa", "settings", "--set", "adaptive_high=6", "--set",
+                             "adaptive_block_high=true", "--json").output)
+    assert (changed["adaptive_high"], changed["adaptive_block_high"]) == (6, True)
+    refused = run("mfa", "settings", "--set", "adaptive_high")
+    assert refused.exit_code != 0 and "NAME=VALUE" in refused.output

@@ -68,6 +68,7 @@ class LoginAttempt:
     password: str
     client_id: str
     ip: str
+    device_id: str | None = None  # the app's id of the browser or installation, if it sent one
 
 
 class PasswordLogin:

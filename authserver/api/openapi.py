@@ -26,7 +26,7 @@ from authserver.clients import (
     MAX_URIS,
     SHORT_NAMES,
 )
-from authserver.mfa.decision import SETTABLE_APP_POLICIES
+from authserver.mfa.decision import APP_POLICIES
 from authserver.mfa.groups import NAMEABLE_FACTORS
 from authserver.mfa.settings import (
     BOUNDS,
@@ -418,8 +418,9 @@ _URIS = {"type": "array", "maxItems": MAX_URIS,
 _FACTOR_LIST = {"type": "array", "items": {"enum": list(NAMEABLE_FACTORS)},
                 "description": "The factors that may answer (empty: any the deployment has on)"}
 _CLIENT_MFA = {
-    "mfa_policy": {"enum": list(SETTABLE_APP_POLICIES), "default": "inherit", "description": (
-        "inherit: the deployment's policy; always; never (unless a group or acr_values asks)")},
+    "mfa_policy": {"enum": list(APP_POLICIES), "default": "inherit", "description": (
+        "inherit: the deployment's policy; always; never (unless a group or acr_values asks); "
+        "adaptive: by the login's risk")},
     "mfa_factors": _FACTOR_LIST,
 }
 _CLIENT_SIGN_IN = {  # RFC 6749 §3.1.2; OIDC RP-Initiated Logout 1.0 §3.1

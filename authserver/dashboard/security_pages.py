@@ -22,7 +22,8 @@ from authserver.mfa.settings import BOUNDS, FACTORS, POLICIES
 from authserver.sms import template
 
 Page = tuple[str, int]
-FLAGS = ("enabled", "sms_confirm_phone", "passkey_counts_as_mfa", "admins_phishing_resistant")
+FLAGS = ("enabled", "sms_confirm_phone", "passkey_counts_as_mfa", "admins_phishing_resistant",
+         "adaptive_block_high")
 TEXTS = ("policy", "totp_issuer", "sms_template", "webauthn_user_verification")
 PREVIEW_CODE = "123456"
 

@@ -16,7 +16,7 @@ from sqlalchemy.orm.exc import ObjectDeletedError, StaleDataError
 from authserver.cache import SharedCache
 from authserver.clients import ClientRegistry
 from authserver.errors import InvalidRequest, NotFound
-from authserver.mfa.decision import ADAPTIVE, SETTABLE_APP_POLICIES
+from authserver.mfa.decision import APP_POLICIES
 from authserver.mfa.groups import checked_factors
 from authserver.models import Client
 
@@ -66,11 +66,8 @@ def _checked_mfa(fields: dict[str, Any]) -> dict[str, Any]:
     """The fields, with the MFA rule checked (README, MFA policies): ``mfa_policy`` inherit,
     always, never or adaptive; ``mfa_factors`` the factors that may answer (empty: any)."""
     policy = fields.get("mfa_policy")
-    if policy == ADAPTIVE:  # the decision knows it; the risk signals it reads are not built
-        raise InvalidRequest("mfa_policy adaptive is not available yet: it needs the login's "
-                             "risk signals. Use inherit, always or never.")
-    if policy is not None and policy not in SETTABLE_APP_POLICIES:
-        raise InvalidRequest(f"mfa_policy must be one of {', '.join(SETTABLE_APP_POLICIES)}.")
+    if policy is not None and policy not in APP_POLICIES:
+        raise InvalidRequest(f"mfa_policy must be one of {', '.join(APP_POLICIES)}.")
     if fields.get("mfa_factors") is not None:
         fields = {**fields, "mfa_factors": checked_factors(fields["mfa_factors"], "mfa_factors")}
     return fields

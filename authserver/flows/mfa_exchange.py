@@ -19,6 +19,8 @@ from sqlalchemy.orm import Session
 from authserver.errors import InvalidRequest
 from authserver.flows.unit import refusals_kept
 from authserver.mfa.factors import Factor
+from authserver.mfa.policy import MfaPolicy
+from authserver.mfa.risk import LoginContext
 from authserver.mfa.settings import MfaSettingsStore
 from authserver.mfa.verification import Attempt, MfaVerifier
 from authserver.models import Client
@@ -31,12 +33,13 @@ class MfaExchange:
 
     def __init__(
         self, session: Session, settings: MfaSettingsStore, verifier: MfaVerifier,
-        issuer: TokenIssuer,
+        issuer: TokenIssuer, policy: MfaPolicy,
     ) -> None:
         self._session = session
         self._settings = settings
         self._verifier = verifier
         self._issuer = issuer
+        self._policy = policy
 
     def run(self, mfa_token: str, factor: Factor, answer: Callable[[], Any], client: Client,
             ip: str) -> Tokens:
@@ -50,6 +53,7 @@ class MfaExchange:
         attempt = Attempt(client.client_id, ip, factor.name)
         with refusals_kept(self._session):
             user, ticket, proof = self._verifier.verify(mfa_token, attempt, settings, check)
+        self._policy.remember(user.id, client, LoginContext(ip, ticket.device_id))
         amr = tuple(dict.fromkeys((*ticket.first_amr, *proof.amr, *factor.amr)))
         authn = Authentication(user, amr, utcnow())
         tokens = self._issuer.issue(authn, TokenRequest(client, ticket.scope, ticket.audience))

@@ -18,6 +18,7 @@ from authserver.accounts.login import LoginAttempt, PasswordLogin
 from authserver.errors import UnauthorizedClient
 from authserver.flows.unit import refusals_kept
 from authserver.mfa.policy import FACTOR_GRANTS, MfaPolicy, PendingLogin, Requirement
+from authserver.mfa.risk import LoginContext
 from authserver.mfa.settings import MfaSettingsStore
 from authserver.models import Client, User
 from authserver.models.base import utcnow
@@ -60,17 +61,21 @@ class PasswordLoginFlow:
         with refusals_kept(self._session):
             user = self._login.authenticate(attempt)
             self._issuer.ready()  # before the MFA reads flush the login's audit event
-            outcome = self._outcome(user, attempt.ip, request)
+            outcome = self._outcome(user, attempt, request)
         self._session.commit()
         return outcome
 
-    def _outcome(self, user: User, ip: str, request: TokenRequest) -> Tokens | MfaRequired:
+    def _outcome(self, user: User, attempt: LoginAttempt,
+                 request: TokenRequest) -> Tokens | MfaRequired:
         settings = self._settings.load()
-        needed = self._policy.requirement(user.id, settings, request.client)
+        context = LoginContext(attempt.ip, attempt.device_id, attempt.password)
+        needed = self._policy.requirement(user.id, settings, request.client, context=context)
         if needed is None:
+            self._policy.remember(user.id, request.client, context)
             return self._issuer.issue(Authentication(user, ("pwd",), utcnow()), request)
         offered = finishable(needed, request.client)
-        login = PendingLogin(request.client.client_id, request.scope, request.audience, ip)
+        login = PendingLogin(request.client.client_id, request.scope, request.audience,
+                             attempt.ip, device_id=attempt.device_id)
         mfa_token = self._policy.start(user, login, needed, settings)
         return MfaRequired(mfa_token, needed.kind, offered)
 

@@ -29,8 +29,7 @@ from authserver.mfa.settings import WEBAUTHN_FACTORS
 # Application rules (README, MFA policies)
 INHERIT, ALWAYS, NEVER, ADAPTIVE = "inherit", "always", "never", "adaptive"
 APP_POLICIES = (INHERIT, ALWAYS, NEVER, ADAPTIVE)
-# What an application may be given today: adaptive waits for the risk signals it reads.
-SETTABLE_APP_POLICIES = (INHERIT, ALWAYS, NEVER)
+
 # Risk levels of an adaptive login
 LOW, MEDIUM, HIGH = "low", "medium", "high"
 # acr_values demands (authserver.tokens.claims)

@@ -19,7 +19,10 @@ from authserver.clients import MFA_OOB, MFA_OTP, MFA_RECOVERY_CODE, MFA_WEBAUTHN
 from authserver.errors import AccessDenied, InvalidGrant
 from authserver.mfa.authenticators import Authenticators
 from authserver.mfa.decision import (
+    ADAPTIVE,
     INHERIT,
+    LOW,
+    MEDIUM,
     MULTI_FACTOR,
     PHISHING_RESISTANT,
     Decision,
@@ -29,6 +32,7 @@ from authserver.mfa.decision import (
 )
 from authserver.mfa.groups import Groups
 from authserver.mfa.recovery import RecoveryCodes
+from authserver.mfa.risk import LoginContext, LoginRisk
 from authserver.mfa.settings import (
     OTP,
     RECOVERY_CODE,
@@ -65,6 +69,7 @@ class PendingLogin:
     audience: tuple[str, ...]
     ip: str
     amr: tuple[str, ...] = ("pwd",)
+    device_id: str | None = None  # adaptive MFA: known once the second factor is answered
 
 
 @dataclass(frozen=True)
@@ -83,22 +88,29 @@ class MfaPolicy:
 
     def __init__(
         self, settings: MfaSettingsStore, authenticators: Authenticators, *,
-        recovery: RecoveryCodes, tickets: MfaTickets, groups: Groups, audit: AuditLog,
+        recovery: RecoveryCodes, tickets: MfaTickets, groups: Groups, risk: LoginRisk,
+        audit: AuditLog,
     ) -> None:
         self._settings = settings
         self._authenticators = authenticators
         self._recovery = recovery
         self._tickets = tickets
         self._groups = groups
+        self._risk = risk
         self._audit = audit
 
     def decision(self, user_id: str, settings: MfaSettings, client: Client | None = None, *,
-                 acr_demand: str | None = None) -> Decision:
+                 acr_demand: str | None = None, context: LoginContext | None = None,
+                 refreshing: bool = False) -> Decision:
         """The decision for a login of this user at this application (None: no application's
         rule, as for a refresh check of the deployment's own). ``acr_values`` are a request,
         not a rule (OIDC Core §5.5.1.1): a user without a passkey asked for phishing-resistant
-        MFA answers with another factor, and the ID token's ``acr`` says which was reached."""
+        MFA answers with another factor, and the ID token's ``acr`` says which was reached.
+        An ``adaptive`` application's login is scored from ``context``; without one (a sign-in
+        whose signals are not gathered) it counts as medium risk: a second factor; a refresh
+        keeps what its login was decided (``refreshing``), as the risk was assessed then."""
         usable = self._usable(user_id, settings)
+        risk = LOW if refreshing else self._adaptive_risk(user_id, settings, client, context)
         if acr_demand == PHISHING_RESISTANT and not set(usable) & set(WEBAUTHN_FACTORS):
             acr_demand = MULTI_FACTOR
         return decide(LoginFacts(
@@ -106,11 +118,33 @@ class MfaPolicy:
             enrolled=bool(usable),
             app_policy=client.mfa_policy if client is not None else INHERIT,
             app_factors=tuple(client.mfa_factors) if client is not None else (),
-            groups=self._groups.rules_of(user_id), acr_demand=acr_demand,
+            groups=self._groups.rules_of(user_id), acr_demand=acr_demand, risk=risk,
+            block_high_risk=settings.adaptive_block_high,
         ))
 
+    def _adaptive_risk(self, user_id: str, settings: MfaSettings, client: Client | None,
+                       context: LoginContext | None) -> str:
+        """The risk level of an adaptive application's login, audited ``mfa.risk`` with the
+        signals that fired; LOW elsewhere (the decision does not read it)."""
+        if client is None or client.mfa_policy != ADAPTIVE:
+            return LOW
+        if context is None:
+            return MEDIUM
+        risk = self._risk.assess(user_id, context, settings)
+        self._audit.record("mfa.risk", user_id=user_id, client_id=client.client_id,
+                           ip=context.ip, level=risk.level, score=risk.score,
+                           signals=list(risk.signals))
+        return risk.level
+
+    def remember(self, user_id: str, client: Client, context: LoginContext) -> None:
+        """A login of an adaptive application completed: its device and network are known
+        from now on (the caller commits)."""
+        if client.mfa_policy == ADAPTIVE:
+            self._risk.remember(user_id, context, self._settings.load())
+
     def requirement(self, user_id: str, settings: MfaSettings, client: Client | None = None, *,
-                    acr_demand: str | None = None) -> Requirement | None:
+                    acr_demand: str | None = None, context: LoginContext | None = None
+                    ) -> Requirement | None:
         """None when the first factor is enough.
 
         A user whose only authenticators belong to a factor the operator switched off is not
@@ -118,7 +152,11 @@ class MfaPolicy:
         the login's rules allow only factors the user has not enrolled while they have others:
         adding one takes a login with a factor they have (NIST SP 800-63B §6.1.2.1).
         """
-        decision = self.decision(user_id, settings, client, acr_demand=acr_demand)
+        decision = self.decision(user_id, settings, client, acr_demand=acr_demand,
+                                 context=context)
+        if decision.blocked:
+            raise AccessDenied("This sign-in was refused as too risky. Sign in from a device "
+                               "and network you used before, or ask an administrator.")
         if not decision.required:
             return None
         allowed = decision.factors
@@ -154,7 +192,7 @@ class MfaPolicy:
         mfa_token = self._tickets.issue(
             user_id=user.id, client_id=login.client_id, scope=login.scope,
             audience=login.audience, purpose=needed.kind, ttl=settings.mfa_token_ttl,
-            first_amr=login.amr, factors=needed.factors,
+            first_amr=login.amr, factors=needed.factors, device_id=login.device_id,
         )
         self._audit.record("mfa.required", user_id=user.id, client_id=login.client_id,
                            ip=login.ip, requirement=needed.kind, scope=format_scope(login.scope),
@@ -164,7 +202,7 @@ class MfaPolicy:
     def check_refresh(self, user_id: str, amr: list[str], client: Client) -> None:
         """A refresh from a login without the second factor it now needs (the deployment's,
         the application's or a group's rule) fails: the user logs in again."""
-        decision = self.decision(user_id, self._settings.load(), client)
+        decision = self.decision(user_id, self._settings.load(), client, refreshing=True)
         if not satisfied(decision, amr):
             raise InvalidGrant(
                 "This refresh token comes from a login without MFA (or with a factor this "

@@ -94,6 +94,19 @@ class MfaSettings:
     #: Dashboard administrators sign in with a passkey or security key only: a factor phishing
     #: cannot relay (NIST SP 800-63B §5.2.5). One without adds one after their current factor.
     admins_phishing_resistant: bool = False
+    #: Adaptive MFA (applications whose rule is ``adaptive``; README, MFA policies): each risk
+    #: signal's weight, the failures that make a signal, the score from which a login is of
+    #: medium risk (a second factor) and of high risk (a passkey, or a refusal when
+    #: ``adaptive_block_high``), and the days a device or network stays known unused.
+    adaptive_weight_new_device: int = 2
+    adaptive_weight_new_network: int = 1
+    adaptive_weight_failures: int = 2
+    adaptive_weight_common_password: int = 2
+    adaptive_failures: int = 3
+    adaptive_medium: int = 2
+    adaptive_high: int = 4
+    adaptive_block_high: bool = False
+    adaptive_memory_days: int = 90
 
     def factor_enabled(self, factor: str) -> bool:
         if factor == WEBAUTHN:
@@ -141,6 +154,14 @@ BOUNDS = {
     "sms_phone_hourly": (1, 1000),
     "sms_ip_hourly": (1, 100000),
     "sms_low_credit_threshold": (0, 10**9),
+    "adaptive_weight_new_device": (0, 10),
+    "adaptive_weight_new_network": (0, 10),
+    "adaptive_weight_failures": (0, 10),
+    "adaptive_weight_common_password": (0, 10),
+    "adaptive_failures": (1, 100),
+    "adaptive_medium": (1, 40),
+    "adaptive_high": (1, 40),
+    "adaptive_memory_days": (1, 3650),
 }
 
 
@@ -170,7 +191,7 @@ def checked(settings: MfaSettings) -> MfaSettings:
 def _check_values(settings: MfaSettings) -> None:
     """Types and bounds of the single values."""
     for name in ("enabled", "sms_confirm_phone", "passkey_counts_as_mfa",
-                 "admins_phishing_resistant"):
+                 "admins_phishing_resistant", "adaptive_block_high"):
         if not isinstance(getattr(settings, name), bool):
             raise InvalidRequest(f"{name} must be true or false.")
     issuer = settings.totp_issuer
@@ -182,6 +203,8 @@ def _check_values(settings: MfaSettings) -> None:
         value = getattr(settings, name)
         if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
             raise InvalidRequest(f"{name} must be a whole number from {low} to {high}.")
+    if settings.adaptive_high < settings.adaptive_medium:
+        raise InvalidRequest("adaptive_high must be at least adaptive_medium.")
     strange = [c for c in settings.sms_allowed_countries if not known_country(c)]
     if strange:
         raise InvalidRequest(

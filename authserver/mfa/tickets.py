@@ -48,6 +48,7 @@ class MfaTicket:
     void: bool = False
     first_amr: tuple[str, ...] = ("pwd",)  # RFC 8176: how the first step authenticated
     factors: tuple[str, ...] = ()  # the factors the login offered (empty: not recorded)
+    device_id: str | None = None  # the app's device id, remembered when the login completes
 
     @property
     def seconds_left(self) -> float:
@@ -63,12 +64,13 @@ class MfaTickets:
     def issue(
         self, *, user_id: str, client_id: str, scope: tuple[str, ...],
         audience: tuple[str, ...], purpose: str, ttl: int, first_amr: tuple[str, ...] = ("pwd",),
-        factors: tuple[str, ...] = (),
+        factors: tuple[str, ...] = (), device_id: str | None = None,
     ) -> str:
         """A new mfa_token for ttl seconds; ``factors``: those that may answer it."""
         token = secrets.token_urlsafe(32)
         ticket = MfaTicket(digest(token), user_id, client_id, scope, audience, purpose,
-                           time.time() + ttl, first_amr=first_amr, factors=factors)
+                           time.time() + ttl, first_amr=first_amr, factors=factors,
+                           device_id=device_id)
         self._records.put(ticket.key, json.dumps(asdict(ticket)).encode(), ttl + EXPIRED_MEMORY)
         return token
 

@@ -6,6 +6,7 @@ from authserver.models.base import Base
 from authserver.models.client import Client, hash_client_secret
 from authserver.models.consent import Consent
 from authserver.models.group import Group, GroupMember
+from authserver.models.known_context import KnownContext
 from authserver.models.mfa_settings import MfaSettingsRow, SmsCreditBalance
 from authserver.models.recovery_code import RecoveryCode
 from authserver.models.refresh_token import RefreshToken, RefreshTokenFamily
@@ -20,6 +21,7 @@ __all__ = [
     "Consent",
     "Group",
     "GroupMember",
+    "KnownContext",
     "MfaSettingsRow",
     "RecoveryCode",
     "RefreshToken",

@@ -166,7 +166,6 @@ def test_an_app_rule_is_checked(client: FlaskClient, make_client: Any,
                                 web_app: RegisteredClient) -> None:
     admin = manage(client, make_client)
     for rule, said in (({"mfa_policy": "sometimes"}, "mfa_policy must be one of"),
-                       ({"mfa_policy": "adaptive"}, "adaptive is not available yet"),
                        ({"mfa_factors": ["otp", "pigeon"]}, "Unknown factor 'pigeon'")):
         refused = call(client, "PATCH", f"/api/v2/clients/{web_app.client_id}", admin, rule)
         assert said in assert_error(refused, "invalid_request", 400)["error_description"]
