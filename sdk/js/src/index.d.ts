@@ -107,6 +107,11 @@ export interface LoginParams {
   /** Sent as given; default: the options' `scope`, else as {@link ProtektOptions.scope} says. */
   scope?: string;
   audience?: string;
+  /**
+   * Adaptive MFA: a random id the app keeps per browser (e.g. in localStorage), so that a
+   * login from a known device is not asked a second factor; sent as `device_id`.
+   */
+  deviceId?: string;
 }
 
 export interface RedirectLoginOptions {

@@ -104,9 +104,10 @@ export class Protekt {
    * `{mfa_required: true, mfa_token, mfa_requirements, available_factors}`. Without a scope,
    * DEFAULT_SCOPE, or API_DEFAULT_SCOPE when `audience` is another API; a scope given is sent as is.
    */
-  async login({ username, password, scope = this.#scope, audience = this.#audience }) {
+  async login({ username, password, scope = this.#scope, audience = this.#audience, deviceId }) {
     return this.#signIn({
       grant_type: 'password', username, password, scope: scope ?? this.#defaultScope(audience), audience,
+      device_id: deviceId,
     });
   }
 

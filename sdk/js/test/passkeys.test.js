@@ -35,3 +35,22 @@ test('the passkey grant types are the server\'s', () => {
   assert.equal(MFA_WEBAUTHN_GRANT, 'http://protekt.dev/oauth/grant-type/mfa-webauthn');
   assert.equal(PASSKEY_GRANT, 'http://protekt.dev/oauth/grant-type/passkey');
 });
+
+test('login sends the deviceId as device_id (adaptive MFA)', async () => {
+  const bodies = [];
+  const protekt = createProtekt({
+    domain: 'https://auth.example.com', clientId: 'app', storage: memoryStorage(),
+    fetch: async (url, init) => {
+      if (String(url).endsWith('/openid-configuration')) {
+        return new Response(JSON.stringify({
+          issuer: 'https://auth.example.com', token_endpoint: 'https://auth.example.com/oauth/token',
+        }), { headers: { 'Content-Type': 'application/json' } });
+      }
+      bodies.push(init.body);
+      return new Response(JSON.stringify({ access_token: 'a.b.c', token_type: 'Bearer', expires_in: 900 }),
+        { headers: { 'Content-Type': 'application/json' } });
+    },
+  });
+  await protekt.login({ username: 'ann@example.org', password: 'pw', deviceId: 'laptop-1' });
+  assert.equal(bodies[0].get('device_id'), 'laptop-1');
+});
