@@ -45,6 +45,7 @@ from authserver.mfa.services import MfaServices
 from authserver.mfa.settings import MfaSettingsStore
 from authserver.mfa.sms import SmsCodes, SmsFactor
 from authserver.mfa.tickets import MfaLogins, MfaTickets
+from authserver.mfa.trusted_devices import TrustedDevices
 from authserver.mfa.verification import MfaVerifier
 from authserver.mfa.webauthn import Challenges, Passkeys, RelyingParty
 from authserver.sms.credits import SmsCredits
@@ -87,6 +88,7 @@ def build_mfa(
         policy=MfaPolicy(settings, authenticators, recovery=recovery_codes,
                          tickets=tickets, groups=groups, risk=risk, audit=audit),
         groups=groups,
+        trusted_devices=TrustedDevices(session),
         verifier=verifier,
         otp=otp,
         sms=sms,
@@ -237,7 +239,7 @@ def build_services(
         administration=UserAdministration(
             session, users, authenticators=mfa.authenticators, recovery=mfa.recovery_codes,
             refresh_tokens=refresh_tokens, sessions=(admin_sessions, sso_sessions),
-            consents=consents, audit=audit,
+            trusted=mfa.trusted_devices, consents=consents, audit=audit,
         ),
         admin_sessions=admin_sessions,
         sso_sessions=sso_sessions,

@@ -217,6 +217,30 @@ def revoke_consent(user_id: str, client_id: str) -> tuple[str, int]:
     return "", 204
 
 
+@bp.get("/users/<user_id>/trusted-devices")
+def list_trusted_devices(user_id: str) -> Response:
+    """The browsers the user asked to be remembered (README, MFA policies)."""
+    authorize(READ_USERS)
+    devices = services.administration.trusted_devices(user_id)
+    return no_store({"trusted_devices": [
+        {"id": d.id, "label": d.label, "created_at": d.created_at.isoformat(),
+         "expires_at": d.expires_at.isoformat()} for d in devices]})
+
+
+@bp.delete("/users/<user_id>/trusted-devices")
+def forget_devices(user_id: str) -> tuple[str, int]:
+    authorize_change(UPDATE_USERS, user_id)
+    services.administration.forget_device(user_id)
+    return "", 204
+
+
+@bp.delete("/users/<user_id>/trusted-devices/<device_id>")
+def forget_device(user_id: str, device_id: str) -> tuple[str, int]:
+    authorize_change(UPDATE_USERS, user_id)
+    services.administration.forget_device(user_id, device_id)
+    return "", 204
+
+
 @bp.get("/clients")
 def list_clients() -> Response:
     authorize(READ_CLIENTS)

@@ -216,6 +216,22 @@ def _paths() -> dict[str, Any]:
                 READ_USERS, parameters=("user_id",),
                 ok=_answer(200, "The consents", "ConsentList"), errors=(404,)),
         },
+        "/users/{user_id}/trusted-devices": {
+            "get": _operation(
+                "listTrustedDevices", "The browsers the user asked to be remembered after a "
+                "second factor, oldest first", READ_USERS, parameters=("user_id",),
+                ok=_answer(200, "The remembered browsers", "TrustedDeviceList"),
+                errors=(404,)),
+            "delete": _operation(
+                "forgetTrustedDevices", "Forget every remembered browser: the next sign-in "
+                "asks the second factor again", UPDATE_USERS, parameters=("user_id",),
+                ok=_nothing("Forgotten"), errors=(404,)),
+        },
+        "/users/{user_id}/trusted-devices/{device_id}": {
+            "delete": _operation(
+                "forgetTrustedDevice", "Forget one remembered browser", UPDATE_USERS,
+                parameters=("user_id", "device_id"), ok=_nothing("Forgotten"), errors=(404,)),
+        },
         "/users/{user_id}/consents/{client_id}": {
             "delete": _operation(
                 "revokeConsent", "Forget the user's consent to the client: it asks again at "
@@ -362,6 +378,7 @@ _PARAMETERS = {
     "authenticator_id": _in_path("authenticator_id", "The authenticator's id"),
     "client_id": _in_path("client_id", "The client's id"),
     "group_id": _in_path("group_id", "The group's id"),
+    "device_id": _in_path("device_id", "The remembered browser's id"),
     "q": _in_query("q", "Part of the email, any case; % and _ are taken literally", NAME),
     "page": _in_query("page", "Page number from 0",
                       {"type": "integer", "minimum": 0, "maximum": MAX_QUERY_NUMBER}),
@@ -585,6 +602,9 @@ def _schemas() -> dict[str, Any]:
                                    closed=True), "minProperties": 1},
         "MemberList": _object({"members": {"type": "array", "items": _object(
             {"user_id": _STRING, "email": _STRING})}}),
+        "TrustedDeviceList": _object({"trusted_devices": {"type": "array", "items": _object(
+            {"id": _STRING, "label": _STRING, "created_at": _MOMENT,
+             "expires_at": _MOMENT})}}),
         "Consent": _object({"client_id": _STRING, "client_name": _STRING,
                             "scopes": _STRINGS, "granted_at": _MOMENT}),
         "ConsentList": _object({"consents": {"type": "array", "items": schema_ref("Consent")}}),

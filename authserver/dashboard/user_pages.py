@@ -70,6 +70,14 @@ def remove_authenticator(user_id: str, authenticator_id: str) -> Response:
     return _back_to(user_id)
 
 
+@bp.post("/users/<user_id>/trusted-devices/forget")
+def forget_devices(user_id: str) -> Response:
+    services.administration.forget_device(user_id)
+    flash("Forgot the remembered browsers: the next sign-in in each asks the second factor.",
+          "success")
+    return _back_to(user_id)
+
+
 @bp.post("/users/<user_id>/reset-mfa")
 def reset_mfa(user_id: str) -> Response:
     _not_yourself(user_id)
@@ -112,6 +120,7 @@ def _user_page(user_id: str, status: int = 200, **context: Any) -> Page:
     consents = services.consents.of_user(user_id)
     return page("user.html", status, user=administration.user(user_id),
                 authenticators=administration.authenticators(user_id), consents=consents,
+                trusted_devices=administration.trusted_devices(user_id),
                 consent_clients=services.clients.names(c.client_id for c in consents),
                 claims=PROFILE_CLAIMS, **latest_events(RECENT_EVENTS, user_id), **context)
 

@@ -174,11 +174,30 @@ class HostedSignIn:
 
     # second factor ---------------------------------------------------------------------------
 
-    def decision(self, user_id: str, client: Client, acr_values: str) -> Decision:
+    def decision(self, user_id: str, client: Client, acr_values: str,
+                 trust_token: str = "") -> Decision:
         """Whether this sign-in needs a second factor, and which: the deployment's, the
-        application's and the user's groups' rules, and the request's ``acr_values``."""
-        return self._mfa.policy.decision(user_id, self._mfa.settings.load(), client,
-                                         acr_demand=acr_demand(acr_values))
+        application's and the user's groups' rules, the request's ``acr_values``, and whether
+        this browser is one the user asked to remember (``trust_token``, its cookie)."""
+        settings = self._mfa.settings.load()
+        remembered = (settings.remember_device_days > 0
+                      and self._mfa.trusted_devices.remembered(user_id, trust_token))
+        return self._mfa.policy.decision(user_id, settings, client,
+                                         acr_demand=acr_demand(acr_values),
+                                         remembered=remembered)
+
+    def remember_days(self) -> int:
+        """Days a browser may be remembered after a second factor; 0: not offered."""
+        return self._mfa.settings.load().remember_device_days
+
+    def remember(self, user: User, label: str, who: Who) -> str:
+        """Remember this browser for the user (asked on the second step's page); the token
+        for its cookie; audited ``device.remembered``."""
+        token = self._mfa.trusted_devices.trust(user.id, label, self.remember_days())
+        self._parts.audit.record("device.remembered", user_id=user.id,
+                                 client_id=who.client.client_id, ip=who.ip)
+        self._parts.session.commit()
+        return token
 
     def requirement(self, user_id: str, client: Client, acr_values: str = "") -> Requirement:
         """What the user can answer with, or must enroll, once the sign-in asks a second

@@ -35,7 +35,8 @@ from authserver.mfa.authenticators import Authenticators
 from authserver.mfa.inventory import FactorInventory
 from authserver.mfa.policy import factor_of
 from authserver.mfa.recovery import RecoveryCodes
-from authserver.models import User
+from authserver.mfa.trusted_devices import TrustedDevices
+from authserver.models import TrustedDevice, User
 from authserver.models.base import utcnow
 from authserver.tokens.refresh import RefreshTokens
 
@@ -56,13 +57,14 @@ class UserAdministration:
 
     def __init__(self, session: Session, users: UserDirectory, *, authenticators: Authenticators,
                  recovery: RecoveryCodes, refresh_tokens: RefreshTokens,
-                 sessions: tuple[BrowserSessions, ...], consents: Consents,
-                 audit: AuditLog) -> None:
+                 sessions: tuple[BrowserSessions, ...], trusted: TrustedDevices,
+                 consents: Consents, audit: AuditLog) -> None:
         self._session = session
         self._users = users
         self._factors = FactorInventory(session, authenticators, recovery)
         self._refresh_tokens = refresh_tokens
         self._sessions = sessions  # the dashboard's and the hosted sign-in's
+        self._trusted = trusted
         self._consents = consents
         self._audit = audit
 
@@ -174,6 +176,21 @@ class UserAdministration:
         self._consents.revoke(user_id, client_id)
         self._session.commit()
 
+    def trusted_devices(self, user_id: str) -> list[TrustedDevice]:
+        """The browsers the user asked to be remembered, live ones only."""
+        self.user(user_id)
+        return self._trusted.of_user(user_id)
+
+    def forget_device(self, user_id: str, device_id: str | None = None) -> None:
+        """Forget one remembered browser, or all of them; audited ``device.forgotten``."""
+        self.user(user_id)
+        if device_id is None:
+            self._trusted.revoke_all(user_id)
+        else:
+            self._trusted.revoke(user_id, device_id)
+        self._audit.record("device.forgotten", user_id=user_id, device_id=device_id or "all")
+        self._session.commit()
+
     def authenticators(self, user_id: str) -> list[dict[str, Any]]:
         """The user's factors as ``GET /mfa/authenticators`` shows them to the user (README, API):
         phone numbers masked, the recovery codes left as one entry."""
@@ -218,8 +235,10 @@ class UserAdministration:
 
     def _end_sessions(self, user: User) -> int:
         """End everything the user's credentials opened: every refresh token (the number
-        revoked) and every browser session (NIST SP 800-63B §6.1.2.3)."""
+        revoked), every browser session and every remembered browser (NIST SP 800-63B
+        §6.1.2.3)."""
         self._end_browser_sessions(user)
+        self._trusted.revoke_all(user.id)
         return self._refresh_tokens.revoke_user(user.id)
 
     def _end_browser_sessions(self, user: User) -> None:

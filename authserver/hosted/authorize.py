@@ -50,6 +50,7 @@ from authserver.hosted.web import (
     session_id,
     set_session,
     signin_state,
+    trust_token,
     update_signin,
     who,
 )
@@ -237,7 +238,8 @@ def _mfa_facts(params: dict[str, str], client: Client,
     MFA with a factor a group or the application no longer allows does not count)."""
     if auth is None:
         return {"has_mfa": False, "mfa_needed": False}
-    decision = hosted().decision(auth.user.id, client, params.get("acr_values", ""))
+    decision = hosted().decision(auth.user.id, client, params.get("acr_values", ""),
+                                 trust_token())
     return {"has_mfa": "mfa" in auth.amr and satisfied(decision, auth.amr),
             "mfa_needed": decision.required}
 

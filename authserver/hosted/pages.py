@@ -31,7 +31,15 @@ from authserver.hosted.authorize import (
     signed_in,
     trusted_redirect,
 )
-from authserver.hosted.web import bp, hosted, page, signin_state, update_signin, who
+from authserver.hosted.web import (
+    bp,
+    hosted,
+    page,
+    set_trust,
+    signin_state,
+    update_signin,
+    who,
+)
 from authserver.mfa.factors import WebauthnFactor
 from authserver.mfa.policy import Requirement
 from authserver.mfa.settings import OTP, SMS, WEBAUTHN, WEBAUTHN_FACTORS, WEBAUTHN_PLATFORM
@@ -147,7 +155,8 @@ def _mfa_token() -> str:
 
 def _mfa_page(client: Client, *, status: int = 200, **context: Any) -> tuple[str, int]:
     return page("mfa.html", status, client=client, factors=_factors(client),
-                sms_sent="oob_code" in signin_state(), **context)
+                sms_sent="oob_code" in signin_state(), remember_days=hosted().remember_days(),
+                **context)
 
 
 def _factors(client: Client) -> tuple[str, ...]:
@@ -177,6 +186,9 @@ def mfa() -> Page | Response:
     hosted().interactions.save(interaction.but(user_id=done.user.id, amr=done.amr,
                                                auth_time=done.auth_time))
     update_signin(mfa_token=None, oob_code=None)
+    if request.form.get("remember") and hosted().remember_days():
+        label = request.headers.get("User-Agent", "")
+        set_trust(hosted().remember(done.user, label, who(client)), hosted().remember_days())
     return _resume()
 
 
@@ -208,7 +220,8 @@ def _wrong_code(error: ProtektError, interaction: Interaction, client: Client) -
             raise
         return _start_over(interaction, client, error)
     return _refused(error, "mfa.html", client=client, factors=_factors(client),
-                    sms_sent="oob_code" in signin_state())
+                    sms_sent="oob_code" in signin_state(),
+                    remember_days=hosted().remember_days())
 
 
 def _start_over(interaction: Interaction, client: Client, error: ProtektError) -> Page:

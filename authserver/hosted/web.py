@@ -32,6 +32,7 @@ bp = Blueprint("hosted", __name__, template_folder="templates", static_folder="s
 
 SESSION_COOKIE = "protekt-session"
 SIGNIN_COOKIE = "protekt-signin"
+TRUST_COOKIE = "protekt-trust"  # a remembered browser's token (authserver.mfa.trusted_devices)
 
 
 def hosted() -> HostedSignIn:
@@ -113,6 +114,17 @@ def session_id() -> str:
     return value if isinstance(value, str) else ""
 
 
+def trust_token() -> str:
+    """The token of this browser's remembered-device cookie, or ""."""
+    value = _read(TRUST_COOKIE)
+    return value if isinstance(value, str) else ""
+
+
+def set_trust(token: str, days: int) -> None:
+    """Give the browser its remembered-device cookie with the response, for ``days``."""
+    g.new_trust = (token, days * 86400)
+
+
 def set_session(new_id: str | None) -> None:
     """Give the browser this session id (None: forget it) with the response."""
     g.new_session = new_id
@@ -125,6 +137,8 @@ def write_cookies(response: Response) -> Response:
                                httponly=True, samesite="Lax")
     elif g.get("signin_changed"):
         _write(response, SIGNIN_COOKIE, signin_state(), None)
+    if "new_trust" in g:
+        _write(response, TRUST_COOKIE, g.new_trust[0], g.new_trust[1])
     if "new_session" in g:
         if g.new_session is None:
             response.delete_cookie(_cookie_name(SESSION_COOKIE), path="/", secure=_secure(),

@@ -101,7 +101,7 @@ class MfaPolicy:
 
     def decision(self, user_id: str, settings: MfaSettings, client: Client | None = None, *,
                  acr_demand: str | None = None, context: LoginContext | None = None,
-                 refreshing: bool = False) -> Decision:
+                 refreshing: bool = False, remembered: bool = False) -> Decision:
         """The decision for a login of this user at this application (None: no application's
         rule, as for a refresh check of the deployment's own). ``acr_values`` are a request,
         not a rule (OIDC Core §5.5.1.1): a user without a passkey asked for phishing-resistant
@@ -119,7 +119,7 @@ class MfaPolicy:
             app_policy=client.mfa_policy if client is not None else INHERIT,
             app_factors=tuple(client.mfa_factors) if client is not None else (),
             groups=self._groups.rules_of(user_id), acr_demand=acr_demand, risk=risk,
-            block_high_risk=settings.adaptive_block_high,
+            block_high_risk=settings.adaptive_block_high, remembered_device=remembered,
         ))
 
     def _adaptive_risk(self, user_id: str, settings: MfaSettings, client: Client | None,

@@ -13,6 +13,7 @@ from authserver.mfa.recovery import RecoveryCodes
 from authserver.mfa.settings import MfaSettingsStore
 from authserver.mfa.sms import SmsFactor
 from authserver.mfa.tickets import MfaLogins, MfaTickets
+from authserver.mfa.trusted_devices import TrustedDevices
 from authserver.mfa.verification import MfaVerifier
 from authserver.mfa.webauthn import Passkeys
 from authserver.sms.credits import SmsCredits
@@ -27,6 +28,7 @@ class MfaServices:
     logins: MfaLogins
     policy: MfaPolicy
     groups: Groups
+    trusted_devices: TrustedDevices
     verifier: MfaVerifier
     otp: OtpFactor
     sms: SmsFactor

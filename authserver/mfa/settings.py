@@ -107,6 +107,10 @@ class MfaSettings:
     adaptive_high: int = 4
     adaptive_block_high: bool = False
     adaptive_memory_days: int = 90
+    #: Days a browser the user asked to remember, after a second factor on the hosted pages,
+    #: skips the deployment's and an adaptive application's prompt (never a group's, an
+    #: ``always`` application's or ``acr_values``); 0 offers no such box.
+    remember_device_days: int = 30
 
     def factor_enabled(self, factor: str) -> bool:
         if factor == WEBAUTHN:
@@ -162,6 +166,7 @@ BOUNDS = {
     "adaptive_medium": (1, 40),
     "adaptive_high": (1, 40),
     "adaptive_memory_days": (1, 3650),
+    "remember_device_days": (0, 365),
 }
 
 

@@ -11,6 +11,7 @@ from authserver.models.mfa_settings import MfaSettingsRow, SmsCreditBalance
 from authserver.models.recovery_code import RecoveryCode
 from authserver.models.refresh_token import RefreshToken, RefreshTokenFamily
 from authserver.models.signing_key import SigningKey
+from authserver.models.trusted_device import TrustedDevice
 from authserver.models.user import User
 
 __all__ = [
@@ -28,6 +29,7 @@ __all__ = [
     "RefreshTokenFamily",
     "SigningKey",
     "SmsCreditBalance",
+    "TrustedDevice",
     "User",
     "hash_client_secret",
 ]

@@ -56,4 +56,5 @@ class MfaSettingsRow(Base):
     adaptive_high: Mapped[int] = mapped_column(Integer)
     adaptive_block_high: Mapped[bool] = mapped_column(Boolean)
     adaptive_memory_days: Mapped[int] = mapped_column(Integer)
+    remember_device_days: Mapped[int] = mapped_column(Integer)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)

@@ -129,3 +129,16 @@ def test_a_users_passkeys_show_their_model_and_backup_state_and_can_be_removed(
     ann = user_id(app)
     assert console.post(f"/users/{ann}/authenticators/{passkey.id}/delete").status_code == 302
     assert password_login(client, web_app).status_code == 200  # no factor left
+
+
+def test_a_users_remembered_browsers_are_listed_and_forgotten(
+    app: Flask, console: Console, user: Any,
+) -> None:
+    with app.app_context():
+        services.mfa.trusted_devices.trust(user.id, "Firefox on Linux", 30)
+        services.session.commit()
+    page = console.get(f"/users/{user.id}").get_data(as_text=True)
+    assert "Firefox on Linux" in page.split('<table id="trusted-devices">')[1]
+    assert console.post(f"/users/{user.id}/trusted-devices/forget").status_code == 302
+    with app.app_context():
+        assert services.mfa.trusted_devices.of_user(user.id) == []
