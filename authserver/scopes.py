@@ -13,7 +13,8 @@ EMAIL = "email"  # OIDC Core §5.4
 PROFILE = "profile"  # OIDC Core §5.4: name, given_name, family_name, ...
 PHONE = "phone"  # OIDC Core §5.4: the verified MFA phone, with the user's consent
 OFFLINE_ACCESS = "offline_access"  # OIDC Core §11: a refresh token from the browser sign-in
-OIDC_SCOPES: tuple[str, ...] = (OPENID, PROFILE, EMAIL, PHONE, OFFLINE_ACCESS)
+GROUPS = "groups"  # the names of the user's groups (README, MFA policies): the groups claim
+OIDC_SCOPES: tuple[str, ...] = (OPENID, PROFILE, EMAIL, PHONE, OFFLINE_ACCESS, GROUPS)
 
 # README, API: access tokens that manage the user's own factors at /mfa/*.
 ENROLL = "enroll"

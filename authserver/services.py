@@ -207,7 +207,7 @@ def build_services(
                     sms_provider=open_provider(settings), cache=cache,
                     party=RelyingParty(settings.rp_id, settings.webauthn_origins_accepted))
     consents = Consents(session, audit, refresh_tokens)
-    claims = UserClaims(mfa.authenticators, consents)
+    claims = UserClaims(mfa.authenticators, consents, mfa.groups)
     issuer = TokenIssuer(keyring, refresh_tokens, settings, claims)
     revocation = Revocation(session, refresh_tokens, access_tokens, audit,
                             settings.access_token_ttl)

@@ -15,6 +15,7 @@ which shows the GIL is released) and a trivial endpoint of the same server (``GE
     .venv/bin/python scripts/bench.py                   # protekt serve, 10 s per scenario
     .venv/bin/python scripts/bench.py --server both     # then gunicorn (pip install -e .[bench])
     .venv/bin/python scripts/bench.py --mfa-only        # /health, refresh and the MFA login
+    .venv/bin/python scripts/bench.py --policies        # the password grant, plain and adaptive
 
 The login limits and the SMS send limits are raised for the run (the wrong-password scenario would
 trip the first at once, a few hundred SMS from one address the second); everything else uses the
@@ -56,6 +57,7 @@ from authserver import create_app  # noqa: E402
 from authserver.config import Settings  # noqa: E402
 from authserver.extensions import db, services  # noqa: E402
 from authserver.mfa import totp  # noqa: E402
+from authserver.mfa.risk import LoginContext  # noqa: E402
 from authserver.models.base import new_id  # noqa: E402
 from authserver.sms import phone  # noqa: E402
 from tests.softkey import SoftKey  # noqa: E402
@@ -126,6 +128,8 @@ FIXED_REQUESTS: dict[str, tuple[str, str, dict[str, str] | None]] = {
     "unknown-user": ("POST", "/oauth/token", {**LOGIN, "username": "nobody@example.org"}),
     "client-credentials": ("POST", "/oauth/token", {"grant_type": "client_credentials"}),
     "mfa-password": ("POST", "/oauth/token", {**LOGIN, "username": MFA_EMAIL}),
+    # an adaptive application's login from the user's known device and network: scored, low
+    "password-adaptive": ("POST", "/oauth/token", {**LOGIN, "device_id": "bench-laptop"}),
 }
 EXPECTED_STATUS = {"wrong-password": 400, "unknown-user": 400, "mfa-password": 403}
 CALLBACK = "http://127.0.0.1:9/callback"  # never called: the benchmark reads the Location
@@ -314,6 +318,34 @@ def prepare_passkeys(env: dict[str, str], count: int = MFA_USERS) -> dict[str, S
             keys[email] = key
         db.engine.dispose()
     return keys
+
+
+def prepare_adaptive(env: dict[str, str], target: Target) -> Target:
+    """A second client whose MFA rule is adaptive, and EMAIL's laptop and loopback network
+    known to it (as after a completed login), so its logins score low and get tokens."""
+    app = create_app(Settings.from_env({**os.environ, **env}))
+    with app.app_context():
+        client, secret = services.flows.client_administration.create(
+            "bench adaptive", grant_types=["password", "refresh_token"], mfa_policy="adaptive")
+        user = services.users.find_by_email(EMAIL)
+        assert user is not None and secret is not None
+        services.mfa.policy.remember(user.id, client, LoginContext("127.0.0.1", "bench-laptop"))
+        db.session.commit()
+        db.engine.dispose()
+    return replace(target, client_id=client.client_id, client_secret=secret)
+
+
+def print_policies(target: Target, adaptive: Target, args: argparse.Namespace,
+                   hashes: float) -> None:
+    """The password grant at a plain application and at an adaptive one (the risk assessed:
+    known contexts, recent failures, the common-password list, the audit row), same run."""
+    plain = drive("password", target, args.concurrency, args.seconds)
+    print(line("POST /oauth/token password (inherit)", plain,
+               f"{plain.rps / hashes:6.1%} of argon2 ceiling"))
+    scored = drive("password-adaptive", adaptive, args.concurrency, args.seconds)
+    print(line("POST /oauth/token password (adaptive)", scored,
+               f"{scored.rps / plain.rps:6.1%} of inherit, p50 "
+               f"{scored.percentile(50) - plain.percentile(50):+.1f} ms"))
 
 
 def prepare_sms(env: dict[str, str], count: int = SMS_USERS) -> list[str]:
@@ -514,6 +546,9 @@ def bench_server(server: str, args: argparse.Namespace, hashes: float) -> None:
             drive("health", target, 2, 1.0)  # warm-up: keys loaded, pools filled
             health = drive("health", target, args.concurrency, args.seconds)
             print(line("GET /health (trivial endpoint: baseline)", health))
+            if args.policies:
+                print_policies(target, prepare_adaptive(env, target), args, hashes)
+                return
             if args.mfa_only:
                 refresh = drive("refresh", target, args.concurrency, args.seconds)
                 print(line("POST /oauth/token refresh_token", refresh))
@@ -625,6 +660,8 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--mfa-only", action="store_true",
                         help="only /health, refresh_token and the MFA login's steps")
+    parser.add_argument("--policies", action="store_true",
+                        help="only /health and the password grant, plain and adaptive")
     args = parser.parse_args()
 
     print(f"Protekt benchmark on {CORES} cores, PostgreSQL + Redis on loopback")

@@ -28,7 +28,7 @@ bp = Blueprint("oidc", __name__)
 AUTH_METHODS = ["client_secret_basic", "client_secret_post", "none"]
 CLAIMS = ["sub", "iss", "aud", "exp", "iat", "auth_time", "nonce", "acr", "amr", "email",
           "email_verified", *PROFILE_CLAIMS, "updated_at", "phone_number",
-          "phone_number_verified"]
+          "phone_number_verified", "groups"]
 DISCOVERY = "/.well-known/openid-configuration"
 JWKS = "/.well-known/jwks.json"
 METADATA_MAX_AGE = 3600

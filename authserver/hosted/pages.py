@@ -54,6 +54,7 @@ SCOPE_TEXT = {
     "email": "See your email address",
     "phone": "See your phone number (the one that receives your sign-in codes)",
     "offline_access": "Stay connected when you are not using it",
+    "groups": "See the groups you belong to",
     "enroll": "Add sign-in factors to your account",
     "read:authenticators": "See your sign-in factors",
     "remove:authenticators": "Remove your sign-in factors",

@@ -2,8 +2,9 @@
 login (OIDC Core §2; RFC 8176 ``amr``).
 
 Claims follow the scopes granted: ``email`` and ``email_verified`` always (the email is the
-login name), the ``profile`` claims the user has, and with ``phone`` the user's verified MFA
-phone, only if the user agreed to give it to this client on the consent page. A phone counts
+login name), the ``profile`` claims the user has, with ``phone`` the user's verified MFA
+phone, only if the user agreed to give it to this client on the consent page, and with
+``groups`` the names of the user's groups (README, MFA policies). A phone counts
 as verified once it has answered an SMS code (or was confirmed at enrollment).
 """
 
@@ -15,8 +16,9 @@ from authserver.accounts.consents import Consents
 from authserver.accounts.users import PROFILE_CLAIMS
 from authserver.mfa.authenticators import Authenticators
 from authserver.mfa.decision import MULTI_FACTOR, PHISHING_RESISTANT
+from authserver.mfa.groups import Groups
 from authserver.models import Authenticator, User
-from authserver.scopes import PHONE, PROFILE
+from authserver.scopes import GROUPS, PHONE, PROFILE
 
 # OIDC Core §2 acr values (OpenID Provider Authentication Policy Extension 1.0 §5).
 MULTI_FACTOR_ACR = "http://schemas.openid.net/pape/policies/2007/06/multi-factor"
@@ -51,14 +53,18 @@ def acr_of(amr: tuple[str, ...] | list[str]) -> str:
 class UserClaims:
     """Builds the user claims for a client and a scope."""
 
-    def __init__(self, authenticators: Authenticators, consents: Consents) -> None:
+    def __init__(self, authenticators: Authenticators, consents: Consents,
+                 groups: Groups) -> None:
         self._authenticators = authenticators
         self._consents = consents
+        self._groups = groups
 
     def of(self, user: User, client_id: str, scope: tuple[str, ...]) -> dict[str, Any]:
         claims: dict[str, Any] = {"email": user.email, "email_verified": user.email_verified}
         if PROFILE in scope:
             claims.update(_profile(user))
+        if GROUPS in scope:
+            claims["groups"] = self._groups.names_of(user.id)
         if PHONE in scope and PHONE in self._consents.granted(user.id, client_id):
             claims.update(self._phone(user.id))
         return claims

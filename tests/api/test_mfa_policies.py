@@ -171,3 +171,15 @@ def test_an_app_rule_is_checked(client: FlaskClient, make_client: Any,
         assert said in assert_error(refused, "invalid_request", 400)["error_description"]
     shown = call(client, "GET", f"/api/v2/clients/{web_app.client_id}", admin).get_json()
     assert (shown["mfa_policy"], shown["mfa_factors"]) == ("inherit", [])
+
+
+def test_the_groups_claim_names_the_users_groups_when_asked(
+        client: FlaskClient, make_client: Any, web_app: RegisteredClient, user: Any) -> None:
+    admin = manage(client, make_client)
+    join(client, admin, new_group(client, admin), user.id)
+    asked = password_login(client, web_app, scope="openid groups").get_json()
+    assert unverified(asked["id_token"])[1]["groups"] == ["admins"]
+    info = client.get("/userinfo", headers={"Authorization": f"Bearer {asked['access_token']}"})
+    assert info.get_json()["groups"] == ["admins"]
+    plain = password_login(client, web_app, scope="openid").get_json()
+    assert "groups" not in unverified(plain["id_token"])[1]
