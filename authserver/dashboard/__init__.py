@@ -7,6 +7,7 @@ from flask import Flask
 
 from authserver.dashboard import (  # noqa: F401  (importing them adds their routes)
     application_pages,
+    group_pages,
     monitoring_pages,
     security_pages,
     signin_pages,

@@ -24,9 +24,13 @@ from authserver.clients import (
 from authserver.dashboard.web import bp, page
 from authserver.errors import InvalidRequest
 from authserver.extensions import services
+from authserver.mfa.decision import APP_POLICIES
+from authserver.mfa.groups import NAMEABLE_FACTORS
 from authserver.models import Client
 
 Page = tuple[str, int]
+# What the MFA rule's form offers (README, MFA policies).
+MFA_RULE_CHOICES = {"mfa_policies": APP_POLICIES, "nameable_factors": NAMEABLE_FACTORS}
 GRANT_LABELS = {
     AUTHORIZATION_CODE: "Authorization code (users sign in on Protekt's pages in the browser)",
     PASSWORD: "Password (users log in with email and password)",
@@ -63,7 +67,7 @@ def create_application() -> Page:
 @bp.get("/applications/<client_id>")
 def application(client_id: str) -> Page:
     return page("application.html", client=services.clients.get(client_id),
-                grant_labels=GRANT_LABELS)
+                grant_labels=GRANT_LABELS, **MFA_RULE_CHOICES)
 
 
 @bp.post("/applications/<client_id>/grant-types")
@@ -86,9 +90,24 @@ def set_sign_in(client_id: str) -> Page | Response:
         services.flows.client_administration.update(client_id, **_sign_in(request.form))
     except InvalidRequest as wrong:
         return page("application.html", 400, client=services.clients.get(client_id),
-                    grant_labels=GRANT_LABELS, error=wrong.description, form=request.form)
+                    grant_labels=GRANT_LABELS, error=wrong.description, form=request.form,
+                    **MFA_RULE_CHOICES)
     flash("Sign-in settings saved; they apply from the next sign-in.", "success")
     return redirect(url_for("dashboard.application", client_id=client_id))
+
+
+@bp.post("/applications/<client_id>/mfa")
+def set_mfa_rule(client_id: str) -> Response:
+    """The application's MFA rule and the factors that may answer (README, MFA policies)."""
+    try:
+        services.flows.client_administration.update(
+            client_id, mfa_policy=request.form.get("mfa_policy", ""),
+            mfa_factors=request.form.getlist("mfa_factors"))
+    except InvalidRequest as wrong:
+        flash(wrong.description, "error")
+    else:
+        flash("MFA rule saved; it applies from the next login.", "success")
+    return redirect(url_for("dashboard.application", client_id=client_id) + "#mfa")
 
 
 @bp.post("/applications/<client_id>/rotate-secret")

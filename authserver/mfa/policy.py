@@ -101,16 +101,19 @@ class MfaPolicy:
 
     def decision(self, user_id: str, settings: MfaSettings, client: Client | None = None, *,
                  acr_demand: str | None = None, context: LoginContext | None = None,
-                 refreshing: bool = False, remembered: bool = False) -> Decision:
+                 refreshing: bool = False, remembered: bool = False,
+                 risk: str | None = None) -> Decision:
         """The decision for a login of this user at this application (None: no application's
         rule, as for a refresh check of the deployment's own). ``acr_values`` are a request,
         not a rule (OIDC Core §5.5.1.1): a user without a passkey asked for phishing-resistant
         MFA answers with another factor, and the ID token's ``acr`` says which was reached.
         An ``adaptive`` application's login is scored from ``context``; without one (a sign-in
         whose signals are not gathered) it counts as medium risk: a second factor; a refresh
-        keeps what its login was decided (``refreshing``), as the risk was assessed then."""
+        keeps what its login was decided (``refreshing``), as the risk was assessed then. The
+        dashboard's tester gives the ``risk`` level of a made-up login."""
         usable = self._usable(user_id, settings)
-        risk = LOW if refreshing else self._adaptive_risk(user_id, settings, client, context)
+        if risk is None:
+            risk = LOW if refreshing else self._adaptive_risk(user_id, settings, client, context)
         if acr_demand == PHISHING_RESISTANT and not set(usable) & set(WEBAUTHN_FACTORS):
             acr_demand = MULTI_FACTOR
         return decide(LoginFacts(

@@ -79,6 +79,23 @@ def network_of(ip: str) -> str:
     return str(ipaddress.ip_network(f"{address}/{prefix}", strict=False))
 
 
+def scored(signals: tuple[str, ...], settings: MfaSettings) -> Risk:
+    """The risk of a login whose signals fired, by the settings' weights and thresholds (pure:
+    the dashboard's tester asks it about made-up logins)."""
+    weights = {"new_device": settings.adaptive_weight_new_device,
+               "new_network": settings.adaptive_weight_new_network,
+               "recent_failures": settings.adaptive_weight_failures,
+               "common_password": settings.adaptive_weight_common_password}
+    fired = tuple(name for name in signals if weights.get(name))
+    score = sum(weights[name] for name in fired)
+    level = (HIGH if score >= settings.adaptive_high
+             else MEDIUM if score >= settings.adaptive_medium else LOW)
+    return Risk(fired, score, level)
+
+
+SIGNALS = ("new_device", "new_network", "recent_failures", "common_password")
+
+
 class LoginRisk:
     """Scores logins and remembers the devices and networks of completed ones."""
 
@@ -89,21 +106,14 @@ class LoginRisk:
     def assess(self, user_id: str, context: LoginContext, settings: MfaSettings) -> Risk:
         """The login's risk by the settings' weights and thresholds."""
         known = self._known(user_id, context, settings)
-        weights = {
-            "new_device": (settings.adaptive_weight_new_device,
-                           context.device_id is None or DEVICE not in known),
-            "new_network": (settings.adaptive_weight_new_network, NETWORK not in known),
-            "recent_failures": (settings.adaptive_weight_failures,
-                                self._failures(user_id, context.ip) >= settings.adaptive_failures),
-            "common_password": (settings.adaptive_weight_common_password,
-                                context.password is not None
+        fired = {
+            "new_device": context.device_id is None or DEVICE not in known,
+            "new_network": NETWORK not in known,
+            "recent_failures": self._failures(user_id, context.ip) >= settings.adaptive_failures,
+            "common_password": (context.password is not None
                                 and common_password(context.password)),
         }
-        fired = tuple(name for name, (weight, on) in weights.items() if on and weight)
-        score = sum(weights[name][0] for name in fired)
-        level = (HIGH if score >= settings.adaptive_high
-                 else MEDIUM if score >= settings.adaptive_medium else LOW)
-        return Risk(fired, score, level)
+        return scored(tuple(name for name, on in fired.items() if on), settings)
 
     def remember(self, user_id: str, context: LoginContext, settings: MfaSettings) -> None:
         """The device and network of a completed login are known from now on (the caller
