@@ -37,6 +37,7 @@ from authserver.models.base import utcnow
 
 DEVICE, NETWORK = "device", "network"
 FAILURE_WINDOW = timedelta(minutes=15)
+TOUCH_EVERY = timedelta(days=1)  # a known context's last_seen is refreshed at most this often
 MAX_DEVICE_ID = 200
 
 
@@ -117,18 +118,25 @@ class LoginRisk:
 
     def remember(self, user_id: str, context: LoginContext, settings: MfaSettings) -> None:
         """The device and network of a completed login are known from now on (the caller
-        commits); entries unused past ``adaptive_memory_days`` are forgotten."""
+        commits). A context seen within the last day is left as it is (one read, no write: the
+        common case of a known device); otherwise entries unused past ``adaptive_memory_days``
+        are forgotten and this one is added or touched."""
         now = utcnow()
+        values = self._values(context)
+        seen = {row.kind: row for row in self._session.scalars(select(KnownContext).where(
+            KnownContext.user_id == user_id, KnownContext.value.in_(list(values.values()))))
+            if values.get(row.kind) == row.value}
+        if all(kind in seen and seen[kind].last_seen > now - TOUCH_EVERY for kind in values):
+            return
         self._session.execute(delete(KnownContext).where(
-            KnownContext.user_id == user_id,
+            KnownContext.user_id == user_id, KnownContext.value.notin_(list(values.values())),
             KnownContext.last_seen < now - timedelta(days=settings.adaptive_memory_days)))
-        for kind, value in self._values(context).items():
-            found = self._session.get(KnownContext, (user_id, kind, value))
-            if found is None:
+        for kind, value in values.items():
+            if kind in seen:
+                seen[kind].last_seen = now
+            else:
                 self._session.add(KnownContext(user_id=user_id, kind=kind, value=value,
                                                first_seen=now, last_seen=now))
-            else:
-                found.last_seen = now
 
     def _known(self, user_id: str, context: LoginContext, settings: MfaSettings) -> set[str]:
         """The kinds (device, network) of this context the user is known from, in one query."""
