@@ -227,15 +227,10 @@ def list_trusted_devices(user_id: str) -> Response:
          "expires_at": d.expires_at.isoformat()} for d in devices]})
 
 
-@bp.delete("/users/<user_id>/trusted-devices")
-def forget_devices(user_id: str) -> tuple[str, int]:
-    authorize_change(UPDATE_USERS, user_id)
-    services.administration.forget_device(user_id)
-    return "", 204
-
-
+@bp.delete("/users/<user_id>/trusted-devices", defaults={"device_id": None})
 @bp.delete("/users/<user_id>/trusted-devices/<device_id>")
-def forget_device(user_id: str, device_id: str) -> tuple[str, int]:
+def forget_devices(user_id: str, device_id: str | None) -> tuple[str, int]:
+    """Forget every remembered browser of the user, or the one named."""
     authorize_change(UPDATE_USERS, user_id)
     services.administration.forget_device(user_id, device_id)
     return "", 204
