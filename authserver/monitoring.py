@@ -15,6 +15,9 @@ figures. The events counted, and the code that records them:
   and is not a login failure, so it is not counted;
 * lockouts -- ``mfa.locked`` (``MfaVerifier._reserve``): an attempt that crossed a limit of
   NIST SP 800-63B §5.2.2 for the first time in its window, whether at login or while enrolling;
+* prompts -- per application, ``mfa.required`` by its ``reason`` (the rule that asked, README,
+  MFA policies) beside the first steps that succeeded (``login.success``,
+  ``passkey.signin.success``);
 * SMS -- ``sms.sent`` and ``sms.failed`` (``SmsSender``, one per message), and the credits used:
   ``sms.credits.debited`` minus ``sms.credits.refunded`` (``SmsCredits``; a refused delivery is
   refunded, an unanswered one is not, so the net is what the provider may have billed).
@@ -138,6 +141,27 @@ class _Window:
         return datetime.combine(self.days[-1] + timedelta(days=1), time(), UTC)
 
 
+@dataclass(frozen=True)
+class AppPrompts:
+    """One application over a window: its users' first steps (password or passkey sign-ins that
+    succeeded), how many were asked a second factor, and why (the rule of each ``mfa.required``,
+    README, MFA policies)."""
+
+    client_id: str
+    logins: int
+    prompts: int
+    reasons: dict[str, int]
+
+    @property
+    def prompt_rate(self) -> float | None:
+        return self.prompts / self.logins if self.logins else None
+
+
+_FIRST_STEPS = ("login.success", "passkey.signin.success")
+_CLIENT = AuditEvent.client_id.label("client")
+_REASON = AuditEvent.detail["reason"].as_string().label("reason")
+
+
 class MfaMonitoring:
     """Aggregates of the audit trail for the dashboard and ``GET /metrics``; reads only."""
 
@@ -158,6 +182,23 @@ class MfaMonitoring:
         tally = self._sms_tally(window)
         return [SmsDay(day, tally[day]["sent"], tally[day]["failed"], tally[day]["credits_used"])
                 for day in window.days]
+
+    def prompts(self, days: int, today: date | None = None) -> list[AppPrompts]:
+        """Per application over the last ``days`` UTC days: first steps, second factors asked
+        and the reasons, most prompted first; in one grouped query."""
+        window = _Window.ending(days, today)
+        logins: Counter[str] = Counter()
+        reasons: defaultdict[str, Counter[str]] = defaultdict(Counter)
+        for row in self._grouped(["mfa.required", *_FIRST_STEPS], [_CLIENT, _REASON], [_COUNT],
+                                 window):
+            if row.type == "mfa.required":
+                reasons[row.client][row.reason or "unrecorded"] += row.events
+            else:
+                logins[row.client] += row.events
+        apps = [AppPrompts(client, logins[client], sum(reasons[client].values()),
+                           dict(reasons[client].most_common()))
+                for client in {*logins, *reasons} if client]
+        return sorted(apps, key=lambda app: (-app.prompts, app.client_id))
 
     def totals(self) -> Totals:
         """Every counter since the trail began."""

@@ -254,3 +254,17 @@ def test_the_database_does_the_counting(monitoring: MfaMonitoring, record: Recor
         event.remove(db.engine, "before_cursor_execute", seen)
     assert len(statements) == 4
     assert all("GROUP BY" in s and "count(*)" in s for s in statements), statements
+
+
+def test_prompts_count_each_applications_sign_ins_and_the_rules_that_asked(
+    monitoring: MfaMonitoring, record: Record,
+) -> None:
+    record("login.success", at(0), times=4)
+    record("passkey.signin.success", at(1))
+    record("mfa.required", at(0), times=2, reason="enrolled")
+    record("mfa.required", at(1), reason="group:admins")
+    record("mfa.required", at(30), reason="app_always")  # outside the window
+    [app] = monitoring.prompts(7, today=TODAY)
+    assert (app.client_id, app.logins, app.prompts) == ("c1", 5, 3)
+    assert app.reasons == {"enrolled": 2, "group:admins": 1}
+    assert app.prompt_rate == pytest.approx(0.6)

@@ -35,7 +35,9 @@ def monitoring() -> Page:
     numbers = MfaMonitoring(services.session)
     daily = numbers.daily(DAYS)
     sms = numbers.sms_daily(DAYS)
+    prompts = numbers.prompts(DAYS)
     return page("monitoring.html", chart=success_chart(daily), daily=daily, factors=FACTORS,
+                prompts=prompts, app_names=services.clients.names(a.client_id for a in prompts),
                 sms=sms, sms_sent=sum(day.sent for day in sms),
                 credits_used=sum(day.credits_used for day in sms), days=DAYS,
                 balance=services.mfa.sms_credits.balance(), **latest_events(LATEST_EVENTS))

@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from flask import Flask
 from flask.testing import FlaskClient
 
-from tests.conftest import EnrolledUser, RegisteredClient, mfa_grant, mfa_token
+from tests.conftest import EnrolledUser, RegisteredClient, mfa_grant, mfa_token, password_login
 from tests.dashboard.conftest import Console
 
 BAR = re.compile(r'<rect class="bar (\S+)"[^>]*data-day="([\d-]+)" data-rate="(\d+)">'
@@ -40,3 +40,12 @@ def test_without_activity_the_page_says_so(console: Console) -> None:
     page = console.get("/monitoring").get_data(as_text=True)
     assert "No SMS in these days." in page
     assert '<strong id="sms-sent">0</strong>' in page
+
+
+def test_the_page_shows_why_each_application_asked_a_second_factor(
+    console: Console, client: FlaskClient, web_app: RegisteredClient, mfa_user: EnrolledUser,
+) -> None:
+    assert password_login(client, web_app).status_code == 403
+    page = console.get("/monitoring").get_data(as_text=True)
+    prompts = page.split('<table id="prompts">')[1].split("</table>")[0]
+    assert "Web app" in prompts and "<code>enrolled</code> 1" in prompts
