@@ -142,8 +142,8 @@ class WebauthnFactor:
         """The registration (while enrolling) or assertion the text holds; InvalidRequest."""
         try:
             response = json.loads(text).get("response", {})
-        except (ValueError, AttributeError):
-            response = {}
+        except (ValueError, AttributeError, RecursionError):
+            response = {}  # malformed: parse_assertion below says how
         registration = isinstance(response, dict) and "attestationObject" in response
         return parse_registration(text) if registration else parse_assertion(text)
 

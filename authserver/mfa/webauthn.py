@@ -94,7 +94,7 @@ def _parsed(parse: Callable[[str], Parsed], text: str, shape: str) -> Parsed:
         raise InvalidRequest(f"'credential' is longer than a WebAuthn {shape} can be.")
     try:
         return parse(text)
-    except (WebAuthnException, ValueError, TypeError, KeyError) as malformed:
+    except (WebAuthnException, ValueError, TypeError, KeyError, RecursionError) as malformed:
         raise InvalidRequest(
             f"'credential' must be a WebAuthn {shape}, JSON-encoded as the browser's "
             f"credential.toJSON() gives it: {_reason(malformed)}"

@@ -242,6 +242,7 @@ MALFORMED = [
     ("not JSON", "{not json"),
     ("not an object", "[1, 2]"),
     ("no response", json.dumps({"id": "AA", "rawId": "AA", "type": "public-key"})),
+    ("nested past the parser's depth", "[" * 3000 + "]" * 3000),
     ("attestation object not CBOR", None),
 ]
 
@@ -408,7 +409,8 @@ def test_a_counter_kept_at_zero_is_accepted_every_time(
         assert second_factor(client, web_app, ticket, key.assert_(options)).status_code == 200
 
 
-@pytest.mark.parametrize("credential", ["{not json", json.dumps({"type": "public-key"}), "[]"])
+@pytest.mark.parametrize("credential", ["{not json", json.dumps({"type": "public-key"}), "[]",
+                                        "[" * 3000 + "]" * 3000])
 def test_a_malformed_assertion_is_a_clear_400_and_costs_no_attempt(
     client: FlaskClient, web_app: RegisteredClient, key: SoftKey, credential: str,
 ) -> None:
